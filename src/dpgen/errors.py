@@ -1,0 +1,77 @@
+"""Diagnostics and exit codes: the one place that says how dpgen reports failure.
+
+Every problem in the user's source becomes a `Diagnostic` with a file:line:col location;
+passes collect them and raise one `SourceErrors` at the end of the pass, so a single run
+reports every error in the file. The CLI turns exceptions into exit codes (see `ExitCode`).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class ExitCode(enum.IntEnum):
+    OK = 0  #: success; `check`: every file is current
+    STALE = 1  #: `check`: at least one generated file is out of date
+    USAGE = 2  #: bad command-line usage (click's own code)
+    IO = 3  #: an input cannot be read or an output cannot be written
+    SOURCE = 4  #: the source has syntax errors or uses something dpgen cannot differentiate
+    INTERNAL = 70  #: a bug in dpgen itself (EX_SOFTWARE)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A position in the source, 1-based line and column, as editors show them."""
+
+    line: int  #: 1-based line
+    col: int  #: 1-based column
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One compiler-style message: `path:line:col: error: message`."""
+
+    path: str  #: the path as the user gave it
+    span: Span  #: where in the file
+    message: str  #: what is wrong, and a hint when there is one
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.span.line}:{self.span.col}: error: {self.message}"
+
+
+class DpgenError(Exception):
+    """Base class for failures that the CLI reports without a traceback."""
+
+    exit_code = ExitCode.INTERNAL
+
+
+class InputError(DpgenError):
+    """A file cannot be read or written (missing, a directory, wrong encoding, ...)."""
+
+    exit_code = ExitCode.IO
+
+
+class SourceErrors(DpgenError):
+    """The source cannot be differentiated; carries every diagnostic found."""
+
+    exit_code = ExitCode.SOURCE
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        self.diagnostics = sorted(diagnostics, key=lambda d: (d.span.line, d.span.col))
+        super().__init__("\n".join(str(d) for d in self.diagnostics))
+
+
+class DiagnosticSink:
+    """Collects diagnostics for one file; `raise_if_any` ends a pass that found errors."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.diagnostics: list[Diagnostic] = []
+
+    def error(self, span: Span, message: str) -> None:
+        self.diagnostics.append(Diagnostic(self.path, span, message))
+
+    def raise_if_any(self) -> None:
+        if self.diagnostics:
+            raise SourceErrors(self.diagnostics)

@@ -1,0 +1,214 @@
+"""The intermediate representation every pass after `lower` reads and writes.
+
+A function is a list of equations in A-normal form: each `Eqn` applies one primitive
+(named by its qualified name, e.g. ``numpy.multiply``) to atoms (variables or constants)
+and binds fresh names. Variables are never rebound (the lowering renames reassignments),
+so a pullback can read any forward value by name without a tape in straight-line code.
+
+The reverse pass adds the pullback statements at the bottom of this file. All classes
+are frozen: a pass returns a new IR value, it never edits the one it was given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+from dpgen.errors import Span
+
+# ----------------------------------------------------------------------------- atoms
+
+
+@dataclass(frozen=True)
+class Var:
+    """A variable bound by a parameter or an equation."""
+
+    name: str  #: unique within its function
+
+
+@dataclass(frozen=True)
+class Const:
+    """A value known when the code is generated, kept as Python source text."""
+
+    text: str  #: a literal or constant expression, e.g. ``2.0``, ``None``, ``np.pi``
+
+
+@dataclass(frozen=True)
+class Seq:
+    """A tuple or list display whose items are atoms, e.g. ``[a, b]`` in ``np.stack([a, b])``."""
+
+    items: tuple["Atom", ...]  #: the elements, in order
+    is_list: bool = False  #: render with brackets instead of parentheses
+
+
+@dataclass(frozen=True)
+class SliceAtom:
+    """``start:stop:step`` inside a subscript; a missing part is None."""
+
+    start: "Atom | None"
+    stop: "Atom | None"
+    step: "Atom | None"
+
+
+@dataclass(frozen=True)
+class Index:
+    """The subscript of ``x[...]``: atoms, slices, ``None`` (new axis) or ``...``."""
+
+    items: tuple["Atom | SliceAtom", ...]  #: one entry per comma-separated element
+    is_tuple: bool  #: written with a comma (``x[i, j]`` or ``x[i,]``)
+
+
+Atom = Union[Var, Const, Seq, Index]
+
+# ----------------------------------------------------------------------- statements
+
+
+@dataclass(frozen=True)
+class Eqn:
+    """``outs = op(*args, **kwargs)`` for one primitive from the rule table."""
+
+    outs: tuple[str, ...]  #: names bound (several when the source unpacks a tuple)
+    op: str  #: qualified name of the primitive, the key into the rule table
+    args: tuple[Atom, ...]  #: positional arguments, as written
+    kwargs: tuple[tuple[str, Atom], ...]  #: keyword arguments, as written
+    span: Span  #: the source statement this equation came from
+
+
+@dataclass(frozen=True)
+class Call:
+    """``outs = callee(*args, **kwargs)`` for a function defined in the same module."""
+
+    outs: tuple[str, ...]  #: names bound; several when the callee returns a tuple
+    callee: str  #: the callee's name in the source module
+    args: tuple[Atom, ...]
+    kwargs: tuple[tuple[str, Atom], ...]
+    span: Span
+
+
+Stmt = Union[Eqn, Call]
+
+
+@dataclass(frozen=True)
+class Param:
+    """A positional-or-keyword parameter of a source function."""
+
+    name: str
+    default: Const | None  #: default value, if any
+    differentiable: bool  #: False for parameters declared int/bool/str (by annotation or default)
+
+
+@dataclass(frozen=True)
+class Function:
+    """One source function, lowered to equations."""
+
+    name: str
+    params: tuple[Param, ...]
+    body: tuple[Stmt, ...]
+    result: Atom  #: what the function returns: a Var, a Const, or a Seq for a tuple
+    span: Span  #: the ``def`` line
+    statement_lines: tuple[tuple[int, str], ...]  #: (line, source text) of statements, for comments
+    taken_names: frozenset[str]  #: every name used in the function, for fresh names later
+
+
+@dataclass(frozen=True)
+class Module:
+    """A lowered source module."""
+
+    source_name: str  #: file name for comments and the header (no directories)
+    prelude: tuple[str, ...]  #: module-level constants copied verbatim, e.g. ``SCALE = 2.0``
+    functions: tuple[Function, ...]
+
+
+# ---------------------------------------------------------------- reverse-mode output
+
+
+@dataclass(frozen=True)
+class VjpCall:
+    """``outs, pullback = callee_vjp(...)``: a module call in the forward sweep."""
+
+    call: Call  #: the source call
+    pullback: str  #: the variable that holds the callee's pullback
+
+
+@dataclass(frozen=True)
+class Template:
+    """A derivative expression from the rule table with its names bound to atoms."""
+
+    text: str  #: Python expression over the names in `bindings`, ``np`` and helper names
+    bindings: tuple[tuple[str, Atom], ...]  #: template name -> atom
+
+
+@dataclass(frozen=True)
+class SetAdjoint:
+    """``target = value`` (first contribution) or ``target = target + value`` (accumulate)."""
+
+    target: str  #: the adjoint variable, e.g. ``W1_bar``
+    value: Template
+    accumulate: bool
+
+
+@dataclass(frozen=True)
+class UnpackAdjoints:
+    """``a_bar, _, c_bar = value``: a rule or pullback that yields one cotangent per input."""
+
+    targets: tuple[str | None, ...]  #: None for inputs that need no cotangent
+    value: Template
+
+
+@dataclass(frozen=True)
+class ZerosAdjoint:
+    """``target = np.zeros_like(like)``: a fresh buffer that index updates may write into."""
+
+    target: str
+    like: Var
+
+
+@dataclass(frozen=True)
+class CopyAdjoint:
+    """``target = target.copy()``: before an in-place update of an adjoint that may share memory."""
+
+    target: str
+
+
+@dataclass(frozen=True)
+class IndexAddAdjoint:
+    """``target[index] += value`` (``np.add.at`` when the index may repeat elements)."""
+
+    target: str
+    index: Index
+    value: str  #: the adjoint variable added in
+    may_repeat: bool  #: the index holds a variable, which may be an integer array
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A comment naming the source line the following statements reverse."""
+
+    text: str
+
+
+AdjointStmt = Union[SetAdjoint, UnpackAdjoints, ZerosAdjoint, CopyAdjoint, IndexAddAdjoint, Comment]
+
+
+@dataclass(frozen=True)
+class VjpFunction:
+    """``f_vjp``: the forward sweep, then the pullback closure over its values."""
+
+    source: Function  #: the function being differentiated
+    name: str  #: ``f_vjp``
+    pullback_name: str  #: ``f_pullback``
+    grad_name: str  #: ``f_grad``
+    forward: tuple["Eqn | VjpCall", ...]  #: the forward sweep, one primitive per equation
+    seed: str  #: the pullback's parameter, the output cotangent (``out_bar``)
+    seed_unpack: tuple[str | None, ...] | None  #: for tuple outputs, one adjoint name per item
+    backward: tuple[AdjointStmt, ...]  #: the pullback body
+    cotangents: tuple[str | None, ...]  #: per parameter: its adjoint name, or None
+    zero_cotangents: tuple[tuple[str, str], ...]  #: (adjoint, parameter) pairs that are zero
+
+
+@dataclass(frozen=True)
+class VjpModule:
+    """The reverse-mode module: one `VjpFunction` per source function."""
+
+    source: Module
+    functions: tuple[VjpFunction, ...]

@@ -1,0 +1,476 @@
+"""Lowering: libcst tree -> IR in A-normal form.
+
+Each source expression becomes equations that apply one primitive each, named by the
+qualified name the rule table uses: ``a * b``, ``np.multiply(a, b)`` and
+``from numpy import multiply; multiply(a, b)`` all become ``numpy.multiply``, because
+names are resolved through libcst's qualified-name metadata, never by spelling.
+
+Variables are renamed on rebinding (``h``, then ``h_2``) so every value the pullback
+reads is still there; literal constants are propagated instead of bound. Problems are
+reported into the sink with locations; lowering goes on so one run reports them all.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from dpgen import rules
+from dpgen.errors import DiagnosticSink, Span
+from dpgen.ir import Atom, Call, Const, Eqn, Function, Index, Module, Param, Seq, SliceAtom, Stmt, Var
+from dpgen.names import BACKEND_NAMES, NameAllocator
+from dpgen.source import Parsed
+
+# Source operators -> primitives.
+BINARY_OPS = {
+    cst.Add: "numpy.add",
+    cst.Subtract: "numpy.subtract",
+    cst.Multiply: "numpy.multiply",
+    cst.Divide: "numpy.divide",
+    cst.Power: "numpy.power",
+    cst.MatrixMultiply: "numpy.matmul",
+    cst.Modulo: "numpy.remainder",
+    cst.FloorDivide: "numpy.floor_divide",
+}
+AUGMENTED_OPS = {
+    cst.AddAssign: cst.Add,
+    cst.SubtractAssign: cst.Subtract,
+    cst.MultiplyAssign: cst.Multiply,
+    cst.DivideAssign: cst.Divide,
+    cst.PowerAssign: cst.Power,
+    cst.MatrixMultiplyAssign: cst.MatrixMultiply,
+    cst.ModuloAssign: cst.Modulo,
+    cst.FloorDivideAssign: cst.FloorDivide,
+}
+COMPARISONS = {
+    cst.LessThan: "numpy.less",
+    cst.LessThanEqual: "numpy.less_equal",
+    cst.GreaterThan: "numpy.greater",
+    cst.GreaterThanEqual: "numpy.greater_equal",
+    cst.Equal: "numpy.equal",
+    cst.NotEqual: "numpy.not_equal",
+}
+
+# Short names for temporaries: the `sub` in `loss_sub = pred - y`.
+SHORT_NAMES = {
+    "numpy.add": "add",
+    "numpy.subtract": "sub",
+    "numpy.multiply": "mul",
+    "numpy.divide": "div",
+    "numpy.power": "pow",
+    "numpy.negative": "neg",
+    "numpy.remainder": "mod",
+    "dpgen.getitem": "item",
+}
+
+# Array methods and attributes -> primitives (the array is the first argument).
+METHODS = {
+    name: f"numpy.{name}"
+    for name in ("sum", "mean", "prod", "max", "min", "var", "std", "dot", "ravel", "squeeze", "swapaxes", "clip", "copy")
+}
+METHODS.update({"flatten": "numpy.ravel", "reshape": "numpy.reshape", "transpose": "numpy.transpose"})
+VARARG_METHODS = {"reshape", "transpose"}  # x.reshape(3, 4) means x.reshape((3, 4))
+ATTRIBUTES = {"T": "numpy.transpose", "shape": "numpy.shape", "ndim": "numpy.ndim", "size": "numpy.size"}
+
+# Module-level constants -> how the generated module spells them (``np`` is the backend).
+CONSTANTS = {
+    "numpy.pi": "np.pi",
+    "numpy.e": "np.e",
+    "numpy.inf": "np.inf",
+    "numpy.nan": "np.nan",
+    "numpy.newaxis": "None",
+    "numpy.float64": "np.float64",
+    "numpy.float32": "np.float32",
+    "numpy.int64": "np.int64",
+    "numpy.int32": "np.int32",
+    "math.pi": "math.pi",
+    "math.e": "math.e",
+    "math.tau": "math.tau",
+    "math.inf": "math.inf",
+    "math.nan": "math.nan",
+    "builtins.float": "float",
+    "builtins.int": "int",
+    "builtins.bool": "bool",
+}
+
+NONDIFFERENTIABLE_ANNOTATIONS = {"int", "bool", "str"}
+
+
+@dataclass
+class _Scope:
+    """Lowering state for one function."""
+
+    names: NameAllocator
+    env: dict[str, Atom] = field(default_factory=dict)  #: source name -> current value
+    bound: set[str] = field(default_factory=set)  #: source names bound so far
+    body: list[Stmt] = field(default_factory=list)
+    span: Span = Span(0, 0)  #: the statement being lowered
+
+
+class Lowering:
+    """Lowers one parsed module; errors go to the sink."""
+
+    def __init__(self, parsed: Parsed, sink: DiagnosticSink):
+        self.parsed = parsed
+        self.sink = sink
+        self.functions: dict[str, cst.FunctionDef] = {}
+        self.constants: dict[str, str] = {}  # module-level literal constants: name -> source
+        self.module_names: set[str] = set()  # every name bound at module level
+
+    # ------------------------------------------------------------------ module
+    def module(self) -> Module:
+        prelude = []
+        for stmt in self.parsed.module.body:
+            if isinstance(stmt, cst.FunctionDef):
+                self.functions[stmt.name.value] = stmt
+                self.module_names.add(stmt.name.value)
+            elif isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, cst.Assign) and all(isinstance(t.target, cst.Name) for t in small.targets):
+                        names = [t.target.value for t in small.targets]
+                        self.module_names.update(names)
+                        if _is_literal(small.value):
+                            prelude.append(self.parsed.module.code_for_node(small).strip())
+                            for name in names:
+                                self.constants[name] = self.parsed.module.code_for_node(small.value)
+        functions = tuple(self.function(node) for node in self.functions.values())
+        return Module(self.parsed.source.name, tuple(prelude), tuple(f for f in functions if f is not None))
+
+    # ---------------------------------------------------------------- function
+    def function(self, node: cst.FunctionDef) -> Function | None:
+        taken = {n.value for n in _names_in(node)} | self.module_names | BACKEND_NAMES
+        scope = _Scope(NameAllocator(taken))
+        params = []
+        for p in (*node.params.posonly_params, *node.params.params):
+            name = p.name.value
+            if name in BACKEND_NAMES:
+                self.error(p, f"a parameter named '{name}' is not supported (it is the name of a module dpgen's output imports)")
+            default = None
+            if p.default is not None:
+                if _is_literal(p.default):
+                    default = Const(self.parsed.module.code_for_node(p.default))
+                else:
+                    self.error(p.default, "a default value that is not a literal constant is not supported (use a number, string, True/False or None)")
+            scope.env[name] = Var(name)
+            scope.bound.add(name)
+            params.append(Param(name, default, _differentiable(p)))
+
+        statements = list(node.body.body) if isinstance(node.body, cst.IndentedBlock) else [node.body]
+        result: Atom = Const("None")
+        lines = []
+        for i, stmt in enumerate(statements):
+            small_statements = stmt.body if isinstance(stmt, cst.SimpleStatementLine) else [stmt]
+            for small in small_statements:
+                scope.span = self.parsed.span(small)
+                lines.append((scope.span.line, self.parsed.module.code_for_node(small).strip()))
+                if isinstance(small, cst.Return):
+                    if i != len(statements) - 1 or small is not small_statements[-1]:
+                        self.error(small, "a 'return' before the end of the function is not supported (straight-line code only)")
+                    if small.value is not None:
+                        self._bind_name("out", self.expr(small.value, scope, "out"), scope)
+                        result = scope.env["out"]
+                else:
+                    self.statement(small, scope, first=i == 0)
+        return Function(
+            name=node.name.value,
+            params=tuple(params),
+            body=tuple(scope.body),
+            result=result,
+            span=self.parsed.span(node),
+            statement_lines=tuple(lines),
+            taken_names=frozenset(scope.names.taken),
+        )
+
+    def statement(self, node: cst.CSTNode, scope: _Scope, first: bool) -> None:
+        if isinstance(node, cst.Assign):
+            value = self.expr(node.value, scope, _target_hint(node.targets[0].target))
+            for target in node.targets:
+                self.bind(target.target, value, node.value, scope)
+        elif isinstance(node, cst.AnnAssign):
+            if node.value is None:
+                return  # a bare annotation binds nothing
+            self.bind(node.target, self.expr(node.value, scope, _target_hint(node.target)), node.value, scope)
+        elif isinstance(node, cst.AugAssign):
+            if not isinstance(node.target, cst.Name):
+                self.error(node.target, "augmented assignment to anything but a name is not supported yet (write 'x = x + ...')")
+                return
+            op = BINARY_OPS[AUGMENTED_OPS[type(node.operator)]]
+            left = self.name(node.target, scope)
+            right = self.expr(node.value, scope, node.target.value)
+            self.bind(node.target, self.emit(scope, op, (left, right), (), node.target.value), node.value, scope)
+        elif isinstance(node, cst.Expr) and first and isinstance(node.value, (cst.SimpleString, cst.ConcatenatedString)):
+            return  # docstring
+        elif isinstance(node, cst.Pass):
+            return
+        elif isinstance(node, cst.Expr):
+            self.error(node, "an expression statement is not supported (its value would be discarded; assign it)")
+        else:
+            self.error(node, f"'{self.parsed.module.code_for_node(node).split()[0]}' statement is not supported")
+
+    def bind(self, target: cst.BaseExpression, value: Atom, value_node: cst.CSTNode, scope: _Scope) -> None:
+        """Bind a target to a value; the value's equation is renamed to the target when fresh."""
+        if isinstance(target, cst.Name):
+            self._bind_name(target.value, value, scope)
+        elif isinstance(target, (cst.Tuple, cst.List)) and all(isinstance(e.value, cst.Name) for e in target.elements):
+            names = [e.value.value for e in target.elements]
+            if isinstance(value, Seq) and len(value.items) == len(names):
+                for name, item in zip(names, value.items):
+                    self._bind_name(name, item, scope)
+            elif isinstance(value, Var) and scope.body and scope.body[-1].outs == (value.name,):
+                # Unpack the outputs of the call that produced `value`: `a, b = f(x)`.
+                outs = tuple(self._version(name, scope) for name in names)
+                last = scope.body[-1]
+                scope.body[-1] = type(last)(outs, *_fields_after_outs(last))
+                for name, out in zip(names, outs):
+                    scope.env[name] = Var(out)
+            else:
+                self.error(value_node, "unpacking this value is not supported (unpack a tuple display or a function call)")
+        else:
+            self.error(target, "assigning to this target is not supported yet (assign to a name or a tuple of names)")
+
+    def _bind_name(self, name: str, value: Atom, scope: _Scope) -> None:
+        if isinstance(value, Var) and scope.body and scope.body[-1].outs == (value.name,) and value not in scope.env.values():
+            # The expression's own result: give its equation the target's name.
+            out = self._version(name, scope)
+            last = scope.body[-1]
+            if value.name != out:
+                scope.names.taken.discard(value.name)
+                scope.body[-1] = type(last)((out,), *_fields_after_outs(last))
+            scope.env[name] = Var(out)
+        else:
+            scope.env[name] = value  # a constant or another variable: no copy needed
+            scope.bound.add(name)
+
+    def _version(self, name: str, scope: _Scope) -> str:
+        """The SSA name for a new binding of source name `name`."""
+        if name not in scope.bound and name not in BACKEND_NAMES:
+            scope.bound.add(name)
+            return name
+        return scope.names.version(name)
+
+    # ------------------------------------------------------------- expressions
+    def expr(self, node: cst.BaseExpression, scope: _Scope, target: str) -> Atom:
+        """Lower an expression to an atom, emitting equations for its operations."""
+        if isinstance(node, cst.Name):
+            return self.name(node, scope)
+        if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.ConcatenatedString)):
+            return Const(self.parsed.module.code_for_node(node))
+        if isinstance(node, cst.Attribute):
+            return self.attribute(node, scope, target)
+        if isinstance(node, cst.BinaryOperation):
+            left = self.expr(node.left, scope, target)
+            right = self.expr(node.right, scope, target)
+            op = BINARY_OPS.get(type(node.operator))
+            if op is None:
+                return self.unsupported(node, "this operator")
+            if isinstance(left, Const) and isinstance(right, Const):
+                return _fold(node.operator, left, right)
+            return self.emit(scope, op, (left, right), (), target)
+        if isinstance(node, cst.UnaryOperation):
+            operand = self.expr(node.expression, scope, target)
+            if isinstance(node.operator, cst.Plus):
+                return operand
+            if isinstance(node.operator, cst.Minus):
+                if isinstance(operand, Const):
+                    return Const(ast.unparse(ast.UnaryOp(ast.USub(), ast.parse(operand.text, mode="eval").body)))
+                return self.emit(scope, "numpy.negative", (operand,), (), target)
+            return self.unsupported(node, "'not' and '~'")
+        if isinstance(node, cst.Comparison):
+            if len(node.comparisons) != 1 or type(node.comparisons[0].operator) not in COMPARISONS:
+                return self.unsupported(node, "this comparison")
+            left = self.expr(node.left, scope, target)
+            right = self.expr(node.comparisons[0].comparator, scope, target)
+            return self.emit(scope, COMPARISONS[type(node.comparisons[0].operator)], (left, right), (), target)
+        if isinstance(node, cst.Call):
+            return self.call(node, scope, target)
+        if isinstance(node, cst.Subscript):
+            base = self.expr(node.value, scope, target)
+            index = self.index(node, scope, target)
+            return self.emit(scope, "dpgen.getitem", (base, index), (), target)
+        if isinstance(node, (cst.Tuple, cst.List)):
+            items = tuple(self.expr(e.value, scope, target) for e in node.elements)
+            if all(isinstance(i, Const) for i in items):
+                return _const_seq(items, isinstance(node, cst.List))
+            return Seq(items, is_list=isinstance(node, cst.List))
+        return self.unsupported(node, "this expression")
+
+    def name(self, node: cst.Name, scope: _Scope) -> Atom:
+        name = node.value
+        if name in scope.env:
+            return scope.env[name]
+        if name in ("True", "False", "None"):
+            return Const(name)
+        if name in self.constants:
+            return Const(name)
+        for qualified in self.parsed.qualified_names(node):
+            if qualified in CONSTANTS:
+                return Const(CONSTANTS[qualified])
+        if name in self.functions:
+            return self.unsupported(node, f"using the function '{name}' as a value")
+        if name in self.module_names:
+            self.error(node, f"the module-level variable '{name}' is not supported (it is not a literal constant; pass it as a parameter)")
+            return Const("None")
+        self.error(node, f"name '{name}' is not defined in the function")
+        return Const("None")
+
+    def attribute(self, node: cst.Attribute, scope: _Scope, target: str) -> Atom:
+        for qualified in self.parsed.qualified_names(node):
+            if qualified in CONSTANTS:
+                return Const(CONSTANTS[qualified])
+        attr = node.attr.value
+        if attr in ATTRIBUTES and not self._is_module(node.value):
+            value = self.expr(node.value, scope, target)
+            return self.emit(scope, ATTRIBUTES[attr], (value,), (), target)
+        return self.unsupported(node, f"the attribute '{self.parsed.module.code_for_node(node)}'")
+
+    def call(self, node: cst.Call, scope: _Scope, target: str) -> Atom:
+        func = node.func
+        for arg in node.args:
+            if arg.star:
+                return self.unsupported(arg, "'*' and '**' arguments")
+        qualified = sorted(self.parsed.qualified_names(func))
+        rule_names = [q for q in qualified if rules.lookup(q) is not None]
+        if isinstance(func, cst.Name) and func.value in self.functions and func.value not in scope.env:
+            args, kwargs = self.arguments(node, scope, target)
+            out = scope.names.fresh(f"{target}_{func.value}")
+            scope.body.append(Call((out,), func.value, args, kwargs, scope.span))
+            return Var(out)
+        if rule_names:
+            args, kwargs = self.arguments(node, scope, target)
+            return self.emit(scope, rules.canonical(rule_names[0]), args, kwargs, target, node=node)
+        if isinstance(func, cst.Attribute) and not self._is_module(func.value):
+            method = func.attr.value
+            if method not in METHODS:
+                return self.unsupported(node, f"the method '.{method}()'")
+            receiver = self.expr(func.value, scope, target)
+            args, kwargs = self.arguments(node, scope, target)
+            if method in VARARG_METHODS and len(args) > 1:
+                args = (Seq(args) if not all(isinstance(a, Const) for a in args) else _const_seq(args, False),)
+            return self.emit(scope, METHODS[method], (receiver, *args), kwargs, target, node=node)
+        shown = qualified[0] if qualified else self.parsed.module.code_for_node(func)
+        self.error(node, f"no derivative rule for '{shown}' (see the supported functions in README.md)")
+        return Const("None")
+
+    def arguments(self, node: cst.Call, scope: _Scope, target: str) -> tuple[tuple[Atom, ...], tuple[tuple[str, Atom], ...]]:
+        args = tuple(self.expr(a.value, scope, target) for a in node.args if a.keyword is None)
+        kwargs = tuple((a.keyword.value, self.expr(a.value, scope, target)) for a in node.args if a.keyword is not None)
+        return args, kwargs
+
+    def index(self, node: cst.Subscript, scope: _Scope, target: str) -> Index:
+        items = []
+        for element in node.slice:
+            s = element.slice
+            if isinstance(s, cst.Slice):
+                parts = [None if p is None else self.expr(p, scope, target) for p in (s.lower, s.upper, s.step)]
+                items.append(SliceAtom(*parts))
+            elif isinstance(s.value, cst.Ellipsis):
+                items.append(Const("..."))
+            else:
+                items.append(self.expr(s.value, scope, target))
+        is_tuple = len(node.slice) > 1 or node.slice[-1].comma is not cst.MaybeSentinel.DEFAULT
+        return Index(tuple(items), is_tuple)
+
+    # ----------------------------------------------------------------- helpers
+    def emit(self, scope: _Scope, op: str, args, kwargs, target: str, node: cst.CSTNode | None = None) -> Atom:
+        """Append one equation and return its output variable."""
+        rule = rules.lookup(op)
+        assert rule is not None, op
+        try:
+            rule.bind(tuple(args), tuple(kwargs))
+        except rules.RuleError as exc:
+            self.sink.error(self.parsed.span(node) if node is not None else scope.span, str(exc))
+        short = SHORT_NAMES.get(op, op.rsplit(".", 1)[-1])
+        out = scope.names.fresh(f"{target}_{short}")
+        scope.body.append(Eqn((out,), op, tuple(args), tuple(kwargs), scope.span))
+        return Var(out)
+
+    def _is_module(self, node: cst.BaseExpression) -> bool:
+        """Whether an expression names a module (``np``, ``np.linalg``) rather than a value."""
+        names = self.parsed.qualified_names(node)
+        return bool(names) and all("<locals>" not in n for n in names) and not (isinstance(node, cst.Name) and node.value in self.module_names)
+
+    def unsupported(self, node: cst.CSTNode, what: str) -> Atom:
+        self.error(node, f"{what} is not supported")
+        return Const("None")
+
+    def error(self, node: cst.CSTNode, message: str) -> None:
+        self.sink.error(self.parsed.span(node), message)
+
+
+def lower(parsed: Parsed, sink: DiagnosticSink) -> Module:
+    """Lower a parsed module; unsupported constructs are reported into `sink`."""
+    return Lowering(parsed, sink).module()
+
+
+# --------------------------------------------------------------------- helpers
+
+
+def _names_in(node: cst.CSTNode) -> list[cst.Name]:
+    found: list[cst.Name] = []
+
+    class _Collect(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            found.append(n)
+
+    node.visit(_Collect())
+    return found
+
+
+def _is_literal(node: cst.BaseExpression) -> bool:
+    try:
+        ast.literal_eval(cst.Module([]).code_for_node(node))
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return False
+    return True
+
+
+def _differentiable(param: cst.Param) -> bool:
+    annotation = param.annotation
+    if annotation is not None and isinstance(annotation.annotation, cst.Name):
+        if annotation.annotation.value in NONDIFFERENTIABLE_ANNOTATIONS:
+            return False
+    if param.default is not None and isinstance(param.default, (cst.Integer, cst.SimpleString, cst.ConcatenatedString)):
+        return False
+    if isinstance(param.default, cst.Name) and param.default.value in ("True", "False"):
+        return False
+    return True
+
+
+def _target_hint(target: cst.BaseExpression) -> str:
+    """The name temporaries of an assignment are named after."""
+    if isinstance(target, cst.Name):
+        return target.value
+    if isinstance(target, (cst.Tuple, cst.List)) and target.elements and isinstance(target.elements[0].value, cst.Name):
+        return "_".join(e.value.value for e in target.elements if isinstance(e.value, cst.Name))
+    return "tmp"
+
+
+def _fields_after_outs(stmt: Stmt) -> tuple:
+    if isinstance(stmt, Eqn):
+        return (stmt.op, stmt.args, stmt.kwargs, stmt.span)
+    return (stmt.callee, stmt.args, stmt.kwargs, stmt.span)
+
+
+def _fold(operator: cst.BaseBinaryOp, left: Const, right: Const) -> Const:
+    """A constant expression stays constant: `2 * np.pi` needs no equation."""
+    ops = {
+        cst.Add: ast.Add,
+        cst.Subtract: ast.Sub,
+        cst.Multiply: ast.Mult,
+        cst.Divide: ast.Div,
+        cst.Power: ast.Pow,
+        cst.Modulo: ast.Mod,
+        cst.FloorDivide: ast.FloorDiv,
+        cst.MatrixMultiply: ast.MatMult,
+    }
+    expr = ast.BinOp(ast.parse(left.text, mode="eval").body, ops[type(operator)](), ast.parse(right.text, mode="eval").body)
+    return Const(ast.unparse(expr))
+
+
+def _const_seq(items, is_list: bool) -> Const:
+    inner = ", ".join(i.text for i in items)
+    if is_list:
+        return Const(f"[{inner}]")
+    return Const(f"({inner},)" if len(items) == 1 else f"({inner})")

@@ -1,0 +1,42 @@
+"""Name allocation: readable, deterministic, collision-free names for generated code.
+
+Every generated name is derived from a source name (``h_2`` for the second binding of
+``h``, ``W1_bar`` for the adjoint of ``W1``, ``loss_sub`` for the ``-`` inside the
+statement that binds ``loss``) and made unique against every name the user wrote, so
+a user variable called ``x_bar`` or ``f_pullback`` still works.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+#: Names the generated module defines or imports at module level.
+BACKEND_NAMES = frozenset({"np", "math"})
+
+
+class NameAllocator:
+    """Hands out names not yet taken in one scope (a generated module or function)."""
+
+    def __init__(self, taken: Iterable[str] = ()):
+        self.taken: set[str] = set(taken)
+
+    def fresh(self, base: str) -> str:
+        """`base` if free, else `base_2`, `base_3`, ... (never a counter alone)."""
+        name = base
+        n = 2
+        while name in self.taken:
+            name = f"{base}_{n}"
+            n += 1
+        self.taken.add(name)
+        return name
+
+    def version(self, name: str) -> str:
+        """A new name for a rebinding of source name `name`: `h_2`, `h_3`, ..."""
+        n = 2
+        while f"{name}_{n}" in self.taken:
+            n += 1
+        self.taken.add(f"{name}_{n}")
+        return f"{name}_{n}"
+
+    def copy(self) -> "NameAllocator":
+        return NameAllocator(self.taken)

@@ -1,0 +1,313 @@
+"""Rendering: reverse-mode IR -> Python source text, through the backend's Jinja2 templates.
+
+Expressions are built as Python `ast` nodes and printed with `ast.unparse`, which puts
+parentheses exactly where precedence needs them; rule templates are parsed once, their
+names replaced by atoms, and small constant patterns folded (``x ** (2 - 1)`` -> ``x``).
+Statements become one line each; the module template lays them out and `format` (black)
+does the final layout.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import functools
+import re
+from dataclasses import dataclass
+
+import jinja2
+
+from dpgen.backend import Backend
+from dpgen.ir import (
+    AdjointStmt,
+    Atom,
+    Comment,
+    Const,
+    CopyAdjoint,
+    Eqn,
+    Index,
+    IndexAddAdjoint,
+    Seq,
+    SetAdjoint,
+    SliceAtom,
+    Template,
+    UnpackAdjoints,
+    Var,
+    VjpCall,
+    VjpFunction,
+    VjpModule,
+    ZerosAdjoint,
+)
+from dpgen.names import NameAllocator
+
+INFIX = {
+    "numpy.add": ast.Add,
+    "numpy.subtract": ast.Sub,
+    "numpy.multiply": ast.Mult,
+    "numpy.divide": ast.Div,
+    "numpy.power": ast.Pow,
+    "numpy.matmul": ast.MatMult,
+    "numpy.remainder": ast.Mod,
+    "numpy.floor_divide": ast.FloorDiv,
+}
+COMPARE = {
+    "numpy.less": ast.Lt,
+    "numpy.less_equal": ast.LtE,
+    "numpy.greater": ast.Gt,
+    "numpy.greater_equal": ast.GtE,
+    "numpy.equal": ast.Eq,
+    "numpy.not_equal": ast.NotEq,
+}
+COMMENT_WIDTH = 88  # black's line length: a longer comment keeps only its location
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("dpgen", "templates"),
+    undefined=jinja2.StrictUndefined,
+    keep_trailing_newline=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+@functools.lru_cache(maxsize=None)
+def helper_sources(backend: Backend) -> dict[str, tuple[str, frozenset[str]]]:
+    """The backend's helpers: name -> (source text, helpers it calls), in file order."""
+    text = _ENV.get_template(f"{backend.templates}/helpers.py.j2").render(np=backend.alias)
+    tree = ast.parse(text)
+    names = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    helpers = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            source = ast.get_source_segment(text, node)
+            called = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in names and n.id != node.name}
+            helpers[node.name] = (source, frozenset(called))
+    return helpers
+
+
+class _Fold(ast.NodeTransformer):
+    """Fold the constant patterns substituted templates produce: ``x ** 1``, ``2 - 1``."""
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)
+        left, right = node.left, node.right
+        if _is_number(left) and _is_number(right) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult)):
+            value = {ast.Add: left.value + right.value, ast.Sub: left.value - right.value, ast.Mult: left.value * right.value}[type(node.op)]
+            return ast.Constant(value) if value >= 0 else ast.UnaryOp(ast.USub(), ast.Constant(-value))
+        if isinstance(node.op, (ast.Pow, ast.Mult, ast.Div)) and _is_number(right, 1):
+            return left
+        if isinstance(node.op, ast.Mult) and _is_number(left, 1):
+            return right
+        return node
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.op, ast.USub) and isinstance(node.operand, ast.UnaryOp) and isinstance(node.operand.op, ast.USub):
+            return node.operand.operand
+        return node
+
+
+def _is_number(node: ast.AST, value: object = None) -> bool:
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and _is_number(node.operand):
+        return value is None
+    ok = isinstance(node, ast.Constant) and type(node.value) in (int, float)
+    return ok and (value is None or node.value == value)
+
+
+@functools.lru_cache(maxsize=None)
+def _parse(text: str) -> ast.expr:
+    return ast.parse(text, mode="eval").body
+
+
+class Renderer:
+    """Renders one module; remembers which helpers and modules its code uses."""
+
+    def __init__(self, backend: Backend):
+        self.backend = backend
+        self.helpers = helper_sources(backend)
+        self.used_helpers: set[str] = set()
+
+    # ------------------------------------------------------------- atoms
+    def atom(self, atom: Atom | None) -> ast.expr:
+        if atom is None:
+            return ast.Constant(None)
+        if isinstance(atom, Var):
+            return ast.Name(atom.name)
+        if isinstance(atom, Const):
+            return self._modules(copy.deepcopy(_parse(atom.text)))
+        if isinstance(atom, Seq):
+            items = [self.atom(i) for i in atom.items]
+            return ast.List(items) if atom.is_list else ast.Tuple(items)
+        if isinstance(atom, Index):
+            items = [self._index_item(i, in_subscript=True) for i in atom.items]
+            return ast.Tuple(items) if atom.is_tuple else items[0]
+        raise TypeError(atom)
+
+    def _index_item(self, item: Atom | SliceAtom, in_subscript: bool) -> ast.expr:
+        if isinstance(item, SliceAtom):
+            parts = [None if p is None else self.atom(p) for p in (item.start, item.stop, item.step)]
+            if in_subscript:
+                return ast.Slice(*parts)
+            return ast.Call(ast.Name("slice"), [p if p is not None else ast.Constant(None) for p in parts], [])
+        return self.atom(item)
+
+    def index_value(self, index: Index) -> ast.expr:
+        """An index as a value (for ``np.add.at``): slices become ``slice(...)`` calls."""
+        items = [self._index_item(i, in_subscript=False) for i in index.items]
+        return ast.Tuple(items) if index.is_tuple else items[0]
+
+    def _modules(self, node: ast.expr) -> ast.expr:
+        """Spell the backend module as the backend imports it."""
+        for n in ast.walk(node):
+            if isinstance(n, ast.Name) and n.id == "np":
+                n.id = self.backend.alias
+        return node
+
+    # -------------------------------------------------------- expressions
+    def template(self, template: Template) -> ast.expr:
+        bindings = dict(template.bindings)
+        renderer = self
+
+        class _Substitute(ast.NodeTransformer):
+            def visit_Name(self, node: ast.Name) -> ast.expr:
+                if node.id in bindings:
+                    return renderer.atom(bindings[node.id])
+                if node.id == "np":
+                    return ast.Name(renderer.backend.alias)
+                if f"_{node.id}" in renderer.helpers:
+                    renderer.use_helper(f"_{node.id}")
+                    return ast.Name(f"_{node.id}")
+                return node
+
+        tree = _Substitute().visit(copy.deepcopy(_parse(template.text)))
+        return _Fold().visit(tree)
+
+    def use_helper(self, name: str) -> None:
+        if name not in self.used_helpers:
+            self.used_helpers.add(name)
+            for called in self.helpers[name][1]:
+                self.use_helper(called)
+
+    def call_expr(self, op: str, args: tuple[Atom, ...], kwargs: tuple[tuple[str, Atom], ...]) -> ast.expr:
+        """The forward expression of one primitive, as the source would write it."""
+        if op in INFIX and len(args) == 2 and not kwargs:
+            return ast.BinOp(self.atom(args[0]), INFIX[op](), self.atom(args[1]))
+        if op in COMPARE and len(args) == 2 and not kwargs:
+            return ast.Compare(self.atom(args[0]), [COMPARE[op]()], [self.atom(args[1])])
+        if op == "numpy.negative" and len(args) == 1 and not kwargs:
+            return ast.UnaryOp(ast.USub(), self.atom(args[0]))
+        if op == "dpgen.getitem":
+            return ast.Subscript(self.atom(args[0]), self.atom(args[1]))
+        if op == "dpgen.assign":
+            return self.atom(args[0])
+        module, _, name = op.rpartition(".")
+        if module == "builtins":
+            func: ast.expr = ast.Name(name)
+        else:
+            parts = module.split(".")
+            root = self.backend.alias if parts[0] == "numpy" else parts[0]
+            func = ast.Name(root)
+            for part in parts[1:] + [name]:
+                func = ast.Attribute(func, part)
+        return ast.Call(func, [self.atom(a) for a in args], [ast.keyword(k, self.atom(v)) for k, v in kwargs])
+
+    # --------------------------------------------------------- statements
+    def forward(self, stmt: Eqn | VjpCall) -> str:
+        if isinstance(stmt, VjpCall):
+            call = stmt.call
+            outs = _targets(call.outs)
+            value = ast.Call(ast.Name(f"{call.callee}_vjp"), [self.atom(a) for a in call.args], [ast.keyword(k, self.atom(v)) for k, v in call.kwargs])
+            return ast.unparse(ast.Assign([ast.Tuple([outs, ast.Name(stmt.pullback)])], value, lineno=0))
+        return ast.unparse(ast.Assign([_targets(stmt.outs)], self.call_expr(stmt.op, stmt.args, stmt.kwargs), lineno=0))
+
+    def backward(self, stmt: AdjointStmt) -> list[str]:
+        if isinstance(stmt, Comment):
+            text = f"# {stmt.text}"
+            if len(text) + 8 > COMMENT_WIDTH:
+                text = "# " + stmt.text.split(": ", 1)[0]
+            return [text]
+        if isinstance(stmt, SetAdjoint):
+            value = self.template(stmt.value)
+            if stmt.accumulate:
+                value = ast.BinOp(ast.Name(stmt.target), ast.Add(), value)
+            return [ast.unparse(ast.Assign([ast.Name(stmt.target)], value, lineno=0))]
+        if isinstance(stmt, UnpackAdjoints):
+            value = self.template(stmt.value)
+            if len(stmt.targets) == 1:
+                value = ast.Subscript(value, ast.Constant(0))
+                return [ast.unparse(ast.Assign([ast.Name(stmt.targets[0])], value, lineno=0))]
+            names = ast.Tuple([ast.Name(t if t is not None else "_") for t in stmt.targets])
+            return [ast.unparse(ast.Assign([names], value, lineno=0))]
+        if isinstance(stmt, ZerosAdjoint):
+            return [f"{stmt.target} = {self.backend.alias}.zeros_like({stmt.like.name})"]
+        if isinstance(stmt, CopyAdjoint):
+            return [f"{stmt.target} = {stmt.target}.copy()  # it may share memory with another adjoint"]
+        if isinstance(stmt, IndexAddAdjoint):
+            if stmt.may_repeat:
+                # An integer-array index may name an element twice; add.at adds both times.
+                index = ast.unparse(self.index_value(stmt.index))
+                return [f"{self.backend.alias}.add.at({stmt.target}, {index}, {stmt.value})"]
+            target = ast.Subscript(ast.Name(stmt.target), self.atom(stmt.index))
+            return [ast.unparse(ast.AugAssign(target, ast.Add(), ast.Name(stmt.value)))]
+        raise TypeError(stmt)
+
+    # ----------------------------------------------------------- functions
+    def function(self, fn: VjpFunction) -> dict:
+        src = fn.source
+        params = ", ".join(p.name if p.default is None else f"{p.name}={p.default.text}" for p in src.params)
+        backward = []
+        if fn.seed_unpack is not None:
+            backward.append(ast.unparse(ast.Assign([ast.Tuple([ast.Name(t or "_") for t in fn.seed_unpack])], ast.Name(fn.seed), lineno=0)))
+        for stmt in fn.backward:
+            backward.extend(self.backward(stmt))
+        for bar, param in fn.zero_cotangents:
+            backward.append(f"{bar} = {self.backend.alias}.zeros_like({param})")
+        cotangents = ast.unparse(ast.Tuple([ast.Name(c) if c else ast.Constant(None) for c in fn.cotangents]))
+        return dict(
+            source_name=src.name,
+            name=fn.name,
+            params=params,
+            call_args=", ".join(p.name for p in src.params),
+            forward=[self.forward(s) for s in fn.forward] or ["pass"],
+            pullback=fn.pullback_name,
+            seed=fn.seed,
+            backward=backward,
+            cotangents=cotangents,
+            result=ast.unparse(self.atom(src.result)),
+            grad=self.grad(fn),
+        )
+
+    def grad(self, fn: VjpFunction) -> dict | None:
+        if isinstance(fn.source.result, Seq):
+            return None  # a tuple is not a real scalar
+        names = NameAllocator(p.name for p in fn.source.params)
+        differentiable = [i for i, c in enumerate(fn.cotangents) if c is not None]
+        if len(differentiable) == 1:
+            pick, what = f"[{differentiable[0]}]", f" with respect to {fn.source.params[differentiable[0]].name}"
+        else:
+            pick, what = "", ", one entry per parameter (None where not differentiable)"
+        return dict(name=fn.grad_name, out=names.fresh("out"), pullback=names.fresh(fn.pullback_name), pick=pick, what=what)
+
+
+def _targets(outs: tuple[str, ...]) -> ast.expr:
+    return ast.Name(outs[0]) if len(outs) == 1 else ast.Tuple([ast.Name(o) for o in outs])
+
+
+def render(module: VjpModule, backend: Backend, header: str) -> str:
+    """The generated module's text, before black."""
+    renderer = Renderer(backend)
+    functions = [renderer.function(f) for f in module.functions]
+    body_text = "\n".join(line for f in functions for line in f["forward"] + f["backward"])
+    imports = []
+    if re.search(r"\bmath\.", body_text) or any(re.search(r"\bmath\.", line) for line in module.source.prelude):
+        imports.append("import math")
+    imports.append(f"import {backend.module} as {backend.alias}" if backend.module != backend.alias else f"import {backend.module}")
+    helpers = [source for name, (source, _) in renderer.helpers.items() if name in renderer.used_helpers]
+    return _ENV.get_template(f"{backend.templates}/module.py.j2").render(
+        header=header,
+        source_name=module.source.source_name,
+        imports=imports,
+        prelude=module.source.prelude,
+        functions=functions,
+        helpers=helpers,
+        np=backend.alias,
+    )

@@ -1,0 +1,303 @@
+"""The reverse-mode pass: each function's forward sweep plus the pullback that reverses it.
+
+Activity analysis runs first: a variable gets an adjoint only when it depends on a
+differentiable parameter (varied) *and* the output depends on it (useful), so shape
+arithmetic, masks and constants cost nothing in the pullback. Which parameters of a
+function are active depends on its callees, so the analysis iterates to a fixed point
+over the module (recursion included).
+
+The pullback walks the equations backwards. The first contribution to an adjoint binds
+it; later ones accumulate (``x_bar = x_bar + ...``). Indexing reads scatter into a fresh
+zero buffer, the only adjoint ever updated in place; an adjoint that may share memory
+with another (a pass-through like ``unbroadcast`` can return its input) is copied first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from dpgen import rules
+from dpgen.errors import DiagnosticSink
+from dpgen.ir import (
+    AdjointStmt,
+    Atom,
+    Call,
+    Comment,
+    Const,
+    CopyAdjoint,
+    Eqn,
+    Function,
+    Index,
+    IndexAddAdjoint,
+    Module,
+    Seq,
+    SetAdjoint,
+    SliceAtom,
+    Template,
+    UnpackAdjoints,
+    Var,
+    VjpCall,
+    VjpFunction,
+    VjpModule,
+    ZerosAdjoint,
+)
+from dpgen.names import NameAllocator
+
+# ------------------------------------------------------------------ activity
+
+
+def _vars_in(atom: object) -> list[str]:
+    """Variable names inside an atom (a Seq, an Index or a tuple of atoms)."""
+    if isinstance(atom, Var):
+        return [atom.name]
+    if isinstance(atom, (Seq, Index)):
+        return [n for item in atom.items for n in _vars_in(item)]
+    if isinstance(atom, SliceAtom):
+        return [n for part in (atom.start, atom.stop, atom.step) for n in _vars_in(part)]
+    if isinstance(atom, tuple):
+        return [n for item in atom for n in _vars_in(item)]
+    return []
+
+
+def _differentiable_inputs(stmt: Eqn | Call, active_params: dict[str, tuple[str, ...]], functions: dict[str, Function]) -> list[str]:
+    """Names of the variables whose adjoints this statement contributes to."""
+    if isinstance(stmt, Eqn):
+        rule = rules.lookup(stmt.op)
+        bound = rule.bind(stmt.args, stmt.kwargs)
+        return [n for param in rule.vjp for n in _vars_in(bound[param])]
+    callee = functions[stmt.callee]
+    bound = _bind_call(stmt, callee)
+    return [n for p in active_params[stmt.callee] for n in _vars_in(bound.get(p))]
+
+
+def _bind_call(stmt: Call, callee: Function) -> dict[str, Atom]:
+    values = dict(zip((p.name for p in callee.params), stmt.args))
+    values.update(stmt.kwargs)
+    return values
+
+
+def _useful(function: Function, active_params: dict[str, tuple[str, ...]], functions: dict[str, Function]) -> set[str]:
+    """Variables the output depends on through differentiable inputs."""
+    useful = set(_vars_in(function.result))
+    for stmt in reversed(function.body):
+        if any(out in useful for out in stmt.outs):
+            useful.update(_differentiable_inputs(stmt, active_params, functions))
+    return useful
+
+
+def _varied(function: Function, active_params: dict[str, tuple[str, ...]], functions: dict[str, Function]) -> set[str]:
+    """Variables that depend on differentiable parameters through differentiable inputs."""
+    varied = {p.name for p in function.params if p.differentiable}
+    for stmt in function.body:
+        if any(n in varied for n in _differentiable_inputs(stmt, active_params, functions)):
+            varied.update(stmt.outs)
+    return varied
+
+
+def active_parameters(module: Module) -> dict[str, tuple[str, ...]]:
+    """For each function, the parameters its pullback returns a cotangent for.
+
+    Starts from every differentiable parameter and removes those the output does not
+    depend on, until nothing changes (needed for recursion and calls between functions).
+    """
+    functions = {f.name: f for f in module.functions}
+    active = {f.name: tuple(p.name for p in f.params if p.differentiable) for f in module.functions}
+    while True:
+        updated = {}
+        for f in module.functions:
+            useful = _useful(f, active, functions)
+            updated[f.name] = tuple(p for p in active[f.name] if p in useful)
+        if updated == active:
+            return active
+        active = updated
+
+
+# ------------------------------------------------------------------- pullback
+
+
+@dataclass
+class _Adjoints:
+    """The pullback under construction for one function."""
+
+    names: NameAllocator
+    active: set[str]  #: variables that get adjoints
+    bar: dict[str, str] = field(default_factory=dict)  #: variable -> its adjoint's current name
+    owned: set[str] = field(default_factory=set)  #: adjoints known to own their memory
+    stmts: list[AdjointStmt] = field(default_factory=list)
+
+    def contribute(self, var: str, value: Template) -> None:
+        if var not in self.bar:
+            self.bar[var] = self.names.fresh(f"{var}_bar")
+            self.stmts.append(SetAdjoint(self.bar[var], value, accumulate=False))
+            self.owned.discard(var)
+        else:
+            self.stmts.append(SetAdjoint(self.bar[var], value, accumulate=True))
+            self.owned.add(var)  # `x_bar + c` is a new array
+
+    def target_for(self, var: str) -> str | None:
+        """Where an unpacked cotangent for `var` lands: its adjoint, or a temporary to add in."""
+        if var not in self.active:
+            return None
+        if var not in self.bar:
+            self.bar[var] = self.names.fresh(f"{var}_bar")
+            return self.bar[var]
+        return self.names.fresh(f"{var}_bar_part")
+
+    def add_parts(self, vars_and_targets: list[tuple[str, str | None]]) -> None:
+        for var, target in vars_and_targets:
+            if target is not None and target != self.bar[var]:
+                self.stmts.append(SetAdjoint(self.bar[var], Template("part", (("part", Var(target)),)), accumulate=True))
+                self.owned.add(var)
+
+
+class _Reverse:
+    def __init__(self, module: Module, sink: DiagnosticSink):
+        self.module = module
+        self.sink = sink
+        self.functions = {f.name: f for f in module.functions}
+        self.active_params = active_parameters(module)
+
+    def function(self, f: Function) -> VjpFunction:
+        names = NameAllocator(f.taken_names)
+        varied = _varied(f, self.active_params, self.functions)
+        useful = _useful(f, self.active_params, self.functions)
+        adj = _Adjoints(names, varied & useful)
+
+        # Forward sweep: module calls go through the callee's vjp to keep its pullback.
+        forward: list[Eqn | VjpCall] = []
+        pullbacks: dict[int, str] = {}
+        for i, stmt in enumerate(f.body):
+            if isinstance(stmt, Call):
+                needs_pullback = any(n in adj.active for n in stmt.outs) and any(
+                    n in adj.active for n in _differentiable_inputs(stmt, self.active_params, self.functions)
+                )
+                pullback = names.fresh(f"{stmt.callee}_pullback") if needs_pullback else "_"
+                pullbacks[i] = pullback
+                forward.append(VjpCall(stmt, pullback))
+            else:
+                forward.append(stmt)
+
+        # Seed: the pullback's parameter is the output's cotangent.
+        seed_unpack = None
+        if isinstance(f.result, Seq):
+            seed = names.fresh("out_bar")
+            targets = [adj.target_for(v.name) if isinstance(v, Var) else None for v in f.result.items]
+            seed_unpack = tuple(targets)
+            adj.add_parts([(v.name, t) for v, t in zip(f.result.items, targets) if isinstance(v, Var)])
+        elif isinstance(f.result, Var) and f.result.name in adj.active:
+            seed = adj.target_for(f.result.name)
+        else:
+            seed = names.fresh("out_bar")
+
+        lines = dict(f.statement_lines)
+        last_line = None
+        for i in reversed(range(len(f.body))):
+            stmt = f.body[i]
+            if not any(out in adj.bar for out in stmt.outs):
+                continue
+            before = len(adj.stmts)
+            try:
+                if isinstance(stmt, Eqn):
+                    self.eqn(stmt, adj)
+                else:
+                    self.call(stmt, pullbacks[i], adj)
+            except rules.RuleError as exc:
+                self.sink.error(stmt.span, str(exc))
+            if len(adj.stmts) > before and stmt.span.line != last_line:
+                adj.stmts.insert(before, Comment(f"{self.module.source_name}:{stmt.span.line}: {lines[stmt.span.line]}"))
+                last_line = stmt.span.line
+
+        # An active parameter always reaches the output; a zero adjoint is a safety net only.
+        active = self.active_params[f.name]
+        zero = tuple((names.fresh(f"{p.name}_bar"), p.name) for p in f.params if p.name in active and p.name not in adj.bar)
+        adj.bar.update({param: bar for bar, param in zero})
+        cotangents = tuple(adj.bar[p.name] if p.name in active else None for p in f.params)
+        return VjpFunction(
+            source=f,
+            name=f"{f.name}_vjp",
+            pullback_name=names.fresh(f"{f.name}_pullback"),
+            grad_name=f"{f.name}_grad",
+            forward=tuple(forward),
+            seed=seed,
+            seed_unpack=seed_unpack,
+            backward=tuple(adj.stmts),
+            cotangents=cotangents,
+            zero_cotangents=zero,
+        )
+
+    def eqn(self, eqn: Eqn, adj: _Adjoints) -> None:
+        rule = rules.lookup(eqn.op)
+        bound = rule.bind(eqn.args, eqn.kwargs)
+        (out,) = eqn.outs
+        g = Var(adj.bar[out])
+        if eqn.op == "dpgen.getitem":
+            self.getitem(bound["a"], bound["index"], g, adj)
+            return
+        bindings = {"g": g, "ans": Var(out)}
+        for name, value in bound.values.items():
+            bindings[name] = value
+            if isinstance(value, (tuple, Seq)):
+                items = value if isinstance(value, tuple) else value.items
+                bindings.update({f"{name}_{k}": item for k, item in enumerate(items)})
+        for param, template in rule.vjp.items():
+            value = bound[param]
+            if isinstance(value, Var):
+                if value.name in adj.active:
+                    text = template(bound) if callable(template) else template
+                    adj.contribute(value.name, Template(text, tuple(bindings.items())))
+                continue
+            if not isinstance(value, (tuple, Seq)):
+                continue  # a constant: no adjoint
+            items = value if isinstance(value, tuple) else value.items
+            if not any(isinstance(v, Var) and v.name in adj.active for v in items):
+                continue
+            if isinstance(template, rules.PerElement):
+                for k, item in enumerate(items):
+                    if isinstance(item, Var) and item.name in adj.active:
+                        adj.contribute(item.name, Template(template.build(bound, k), tuple(bindings.items())))
+            else:
+                text = template(bound) if callable(template) else template
+                targets = [adj.target_for(v.name) if isinstance(v, Var) else None for v in items]
+                adj.stmts.append(UnpackAdjoints(tuple(targets), Template(text, tuple(bindings.items()))))
+                adj.add_parts([(v.name, t) for v, t in zip(items, targets) if isinstance(v, Var)])
+
+    def getitem(self, base: Atom, index: Index, g: Var, adj: _Adjoints) -> None:
+        if not isinstance(base, Var) or base.name not in adj.active:
+            return
+        var = base.name
+        if var not in adj.bar:
+            adj.bar[var] = adj.names.fresh(f"{var}_bar")
+            adj.stmts.append(ZerosAdjoint(adj.bar[var], base))
+            adj.owned.add(var)
+        elif var not in adj.owned:
+            adj.stmts.append(CopyAdjoint(adj.bar[var]))
+            adj.owned.add(var)
+        may_repeat = any(isinstance(i, (Var, Seq)) or (isinstance(i, Const) and i.text.startswith("[")) for i in index.items)
+        adj.stmts.append(IndexAddAdjoint(adj.bar[var], index, g.name, may_repeat))
+
+    def call(self, call: Call, pullback: str, adj: _Adjoints) -> None:
+        callee = self.functions[call.callee]
+        if len(call.outs) == 1:
+            seed: Atom = Var(adj.bar[call.outs[0]])
+        else:
+            # A tuple result: outputs without an adjoint get a zero cotangent.
+            seed = Seq(tuple(Var(adj.bar[o]) if o in adj.bar else Const(f"np.zeros_like({o})") for o in call.outs))
+        bound = _bind_call(call, callee)
+        targets = []
+        pairs = []
+        for p in callee.params:
+            atom = bound.get(p.name)
+            if p.name in self.active_params[call.callee] and isinstance(atom, Var) and atom.name in adj.active:
+                target = adj.target_for(atom.name)
+                pairs.append((atom.name, target))
+                targets.append(target)
+            else:
+                targets.append(None)
+        adj.stmts.append(UnpackAdjoints(tuple(targets), Template("pullback(seed)", (("pullback", Var(pullback)), ("seed", seed)))))
+        adj.add_parts(pairs)
+
+
+def reverse(module: Module, sink: DiagnosticSink) -> VjpModule:
+    """Build `f_vjp` for every function of the module."""
+    pass_ = _Reverse(module, sink)
+    return VjpModule(module, tuple(pass_.function(f) for f in module.functions))

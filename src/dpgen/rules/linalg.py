@@ -1,0 +1,56 @@
+"""Products and linear algebra: matmul, dot, outer, inner, tensordot, einsum, linalg.*.
+
+The product rules call backend helpers (`matmul_vjp_lhs`, ...) because the right
+transpose depends on the operands' ranks, which are only known at run time.
+``einsum`` with constant subscripts is differentiated when the code is generated:
+each operand's cotangent is another einsum, so the output reads like the source.
+"""
+
+from dpgen.rules import Bound, PerElement, RuleError, defvjp
+
+
+def _einsum_operand_vjp(bound: Bound, k: int) -> str:
+    """The cotangent of operand `k` of an einsum with explicit output subscripts."""
+    subscripts = bound.constant("subscripts")
+    if not isinstance(subscripts, str) or "->" not in subscripts:
+        raise RuleError("np.einsum() needs constant explicit subscripts such as 'ij,jk->ik'")
+    spec = subscripts.replace(" ", "")
+    lhs, out = spec.split("->")
+    inputs = lhs.split(",")
+    if "." in spec:
+        raise RuleError("np.einsum() with '...' is not supported (write the axes out)")
+    for term in inputs:
+        if len(set(term)) != len(term):
+            raise RuleError(f"np.einsum() with a repeated index in '{term}' is not supported (use np.trace or np.diagonal)")
+    operands = len(bound["operands"])
+    if operands != len(inputs):
+        raise RuleError(f"np.einsum() subscripts name {len(inputs)} operands, the call passes {operands}")
+    others = [j for j in range(len(inputs)) if j != k]
+    terms = [out] + [inputs[j] for j in others]
+    args = ["g"] + [f"operands_{j}" for j in others]
+    if set(inputs[k]) - set("".join(terms)):
+        # An index summed away only in operand k: broadcast back over it with ones.
+        terms.append(inputs[k])
+        args.append(f"np.ones_like(operands_{k})")
+    return f"np.einsum({','.join(terms) + '->' + inputs[k]!r}, {', '.join(args)})"
+
+
+def _trace_vjp(bound: Bound) -> str:
+    if (bound.constant("axis1"), bound.constant("axis2")) != (0, 1):
+        raise RuleError("np.trace() is differentiated for axis1=0, axis2=1 only")
+    return "g * np.eye(*np.shape(a), k=offset)"
+
+
+defvjp("numpy.matmul(x1, x2)", x1="matmul_vjp_lhs(g, x1, x2)", x2="matmul_vjp_rhs(g, x1, x2)")
+defvjp("numpy.dot(a, b)", a="dot_vjp_lhs(g, a, b)", b="dot_vjp_rhs(g, a, b)")
+defvjp("numpy.outer(a, b)", a="np.reshape(g @ np.ravel(b), np.shape(a))", b="np.reshape(np.ravel(a) @ g, np.shape(b))")
+defvjp("numpy.inner(a, b)", a="inner_vjp_lhs(g, a, b)", b="inner_vjp_rhs(g, a, b)")
+defvjp("numpy.tensordot(a, b, axes=2)", a="tensordot_vjp_lhs(g, a, b, axes)", b="tensordot_vjp_rhs(g, a, b, axes)")
+defvjp("numpy.einsum(subscripts, *operands)", operands=PerElement(_einsum_operand_vjp))
+defvjp("numpy.trace(a, offset=0, axis1=0, axis2=1)", a=_trace_vjp)
+
+defvjp("numpy.linalg.norm(x, ord=None, axis=None, keepdims=False)", x="norm_vjp(g, ans, x, ord, axis, keepdims)")
+defvjp("numpy.linalg.inv(a)", a="-ans.mT @ g @ ans.mT")
+defvjp("numpy.linalg.solve(a, b)", a="solve_vjp_a(g, a, ans)", b="np.linalg.solve(a.mT, g)")
+# d det(A) = det(A) * inv(A)^T, batched over leading axes.
+defvjp("numpy.linalg.det(a)", a="np.expand_dims(g * ans, (-2, -1)) * np.linalg.inv(a).mT")

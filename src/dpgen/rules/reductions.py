@@ -1,0 +1,27 @@
+"""Reductions: sum, mean, prod, max/min, var/std, with ``axis`` and ``keepdims``.
+
+`unreduce` broadcasts a reduction's cotangent back over the reduced axes. ``out=`` is
+kept in the signatures only so positional arguments bind as NumPy binds them.
+"""
+
+from dpgen.rules import alias, defvjp
+
+defvjp("numpy.sum(a, axis=None, dtype=None, out=None, keepdims=False)", a="unreduce(g, a, axis, keepdims)")
+defvjp(
+    "numpy.mean(a, axis=None, dtype=None, out=None, keepdims=False)",
+    a="unreduce(g, a, axis, keepdims) * (np.size(ans) / np.size(a))",
+)
+# g * prod / a: exact except where `a` has zeros, as in autograd.
+defvjp("numpy.prod(a, axis=None, dtype=None, out=None, keepdims=False)", a="unreduce(g * ans, a, axis, keepdims) / a")
+# Ties share the cotangent equally, so the rule stays symmetric.
+defvjp("numpy.max(a, axis=None, out=None, keepdims=False)", a="extremum_vjp(g, ans, a, axis, keepdims)")
+defvjp("numpy.min(a, axis=None, out=None, keepdims=False)", a="extremum_vjp(g, ans, a, axis, keepdims)")
+defvjp("numpy.var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)", a="var_vjp(g, a, axis, ddof, keepdims)")
+# d std = d var / (2 std): reuse the variance rule with the output at hand.
+defvjp(
+    "numpy.std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)",
+    a="var_vjp(g / (2 * ans), a, axis, ddof, keepdims)",
+)
+
+alias("numpy.amax", "numpy.max")
+alias("numpy.amin", "numpy.min")

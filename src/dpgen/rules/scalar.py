@@ -1,0 +1,41 @@
+"""Python scalars: the ``math`` module and the builtins ``abs``, ``min``, ``max``, ``float``, ``pow``.
+
+Cotangents of ``math`` functions stay in ``math`` so scalar code stays cheap (no array
+round trips); ``abs`` and the two-value ``min``/``max`` use comparisons that work for
+floats and arrays alike.
+"""
+
+from dpgen.rules import Bound, defvjp
+
+
+def _log_vjp_x(bound: Bound) -> str:
+    return "g / x" if bound["base"].text == "math.e" else "g / (x * math.log(base))"
+
+
+defvjp("math.sin(x)", x="g * math.cos(x)")
+defvjp("math.cos(x)", x="-g * math.sin(x)")
+defvjp("math.tan(x)", x="g * (1 + ans**2)")
+defvjp("math.asin(x)", x="g / math.sqrt(1 - x**2)")
+defvjp("math.acos(x)", x="-g / math.sqrt(1 - x**2)")
+defvjp("math.atan(x)", x="g / (1 + x**2)")
+defvjp("math.atan2(y, x)", y="g * x / (x**2 + y**2)", x="-g * y / (x**2 + y**2)")
+defvjp("math.hypot(x, y)", x="g * x / ans", y="g * y / ans")
+defvjp("math.sinh(x)", x="g * math.cosh(x)")
+defvjp("math.cosh(x)", x="g * math.sinh(x)")
+defvjp("math.tanh(x)", x="g * (1 - ans**2)")
+defvjp("math.exp(x)", x="g * ans")
+defvjp("math.expm1(x)", x="g * (ans + 1)")
+defvjp("math.log(x, base=math.e)", x=_log_vjp_x, base="-g * ans / (base * math.log(base))")
+defvjp("math.log1p(x)", x="g / (1 + x)")
+defvjp("math.log2(x)", x="g / (x * math.log(2))")
+defvjp("math.log10(x)", x="g / (x * math.log(10))")
+defvjp("math.sqrt(x)", x="g / (2 * ans)")
+defvjp("math.pow(x, y)", x="g * y * x ** (y - 1)", y="g * ans * math.log(x)")
+defvjp("math.fabs(x)", x="g * math.copysign(1.0, x) * (x != 0)")
+
+defvjp("builtins.abs(x)", x="g * np.sign(x)")
+defvjp("builtins.pow(base, exp)", base="g * exp * base ** (exp - 1)", exp="g * ans * np.log(base)")
+defvjp("builtins.float(x=0.0)", x="g")
+# Two-value min/max; ties go to the first argument, as in np.maximum.
+defvjp("builtins.max(a, b)", a="g * (a >= b)", b="g * (a < b)")
+defvjp("builtins.min(a, b)", a="g * (a <= b)", b="g * (a > b)")

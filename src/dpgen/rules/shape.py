@@ -1,0 +1,44 @@
+"""Shape and layout primitives: reshape, transpose, joins, copies, and indexing reads.
+
+These are linear: each cotangent is the inverse rearrangement of ``g``. Indexing
+(``dpgen.getitem``) is structural: the reverse pass scatters into a zero buffer itself,
+so the rule here only declares it.
+"""
+
+from dpgen.rules import Bound, RuleError, alias, defvjp
+
+
+def _transpose_vjp(bound: Bound) -> str:
+    if bound.constant("axes") is None:
+        return "np.transpose(g)"
+    return "np.transpose(g, np.argsort(axes))"
+
+
+def _stack_vjp(bound: Bound) -> str:
+    # Unpacking an array walks its first axis, so stacking along axis 0 needs no moveaxis.
+    try:
+        if bound.constant("axis") == 0:
+            return "g"
+    except RuleError:
+        pass  # a variable axis: move it to the front at run time
+    return "np.moveaxis(g, axis, 0)"
+
+
+defvjp("numpy.reshape(a, shape=None, order='C')", a="np.reshape(g, np.shape(a))")
+defvjp("numpy.ravel(a, order='C')", a="np.reshape(g, np.shape(a))")
+defvjp("numpy.transpose(a, axes=None)", a=_transpose_vjp)
+defvjp("numpy.swapaxes(a, axis1, axis2)", a="np.swapaxes(g, axis1, axis2)")
+defvjp("numpy.moveaxis(a, source, destination)", a="np.moveaxis(g, destination, source)")
+defvjp("numpy.expand_dims(a, axis)", a="np.reshape(g, np.shape(a))")
+defvjp("numpy.squeeze(a, axis=None)", a="np.reshape(g, np.shape(a))")
+defvjp("numpy.broadcast_to(array, shape)", array="unbroadcast(g, array)")
+defvjp("numpy.copy(a)", a="g")
+# Joins: one cotangent per array of the list.
+defvjp("numpy.concatenate(arrays, axis=0)", arrays="split_like(g, arrays, axis)")
+defvjp("numpy.stack(arrays, axis=0)", arrays=_stack_vjp)
+# Indexing reads; the reverse pass writes the scatter (see dpgen.reverse).
+defvjp("dpgen.getitem(a, index)", a="g")
+# `y = x`: a plain rename, which the lowering needs when a name is rebound to a value.
+defvjp("dpgen.assign(x)", x="g")
+
+alias("numpy.ndarray.flatten", "numpy.ravel")

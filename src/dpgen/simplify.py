@@ -1,0 +1,97 @@
+"""Simplification after the AD pass: drop what the output does not need, rename copies away.
+
+- Forward dead code: equations whose results neither the output nor the pullback reads.
+- Copy propagation: ``a_bar = b_bar`` (an identity rule such as ``np.copy``) renames
+  ``a_bar`` to ``b_bar`` when ``b_bar`` is not read again, so no alias line is printed.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+
+from dpgen.ir import (
+    AdjointStmt,
+    CopyAdjoint,
+    IndexAddAdjoint,
+    SetAdjoint,
+    Template,
+    UnpackAdjoints,
+    Var,
+    VjpCall,
+    VjpFunction,
+    VjpModule,
+    ZerosAdjoint,
+)
+from dpgen.reverse import _vars_in
+
+
+def _reads(stmt: AdjointStmt) -> set[str]:
+    """Variables an adjoint statement reads."""
+    if isinstance(stmt, (SetAdjoint, UnpackAdjoints)):
+        used = {n for name, atom in stmt.value.bindings if name in _template_names(stmt.value.text) for n in _vars_in(atom)}
+        if isinstance(stmt, SetAdjoint) and stmt.accumulate:
+            used.add(stmt.target)
+        return used
+    if isinstance(stmt, ZerosAdjoint):
+        return {stmt.like.name}
+    if isinstance(stmt, CopyAdjoint):
+        return {stmt.target}
+    if isinstance(stmt, IndexAddAdjoint):
+        return {stmt.target, stmt.value, *_vars_in(stmt.index)}
+    return set()
+
+
+def _template_names(text: str) -> set[str]:
+    return {node.id for node in ast.walk(ast.parse(text, mode="eval")) if isinstance(node, ast.Name)}
+
+
+def _rename(stmt: AdjointStmt, old: str, new: str) -> AdjointStmt:
+    def swap(atom):
+        return Var(new) if atom == Var(old) else atom
+
+    if isinstance(stmt, (SetAdjoint, UnpackAdjoints)):
+        value = Template(stmt.value.text, tuple((k, swap(v)) for k, v in stmt.value.bindings))
+        if isinstance(stmt, SetAdjoint):
+            return SetAdjoint(new if stmt.target == old else stmt.target, value, stmt.accumulate)
+        return UnpackAdjoints(tuple(new if t == old else t for t in stmt.targets), value)
+    if isinstance(stmt, (ZerosAdjoint, CopyAdjoint)):
+        return dataclasses.replace(stmt, target=new if stmt.target == old else stmt.target)
+    if isinstance(stmt, IndexAddAdjoint):
+        return dataclasses.replace(stmt, target=new if stmt.target == old else stmt.target, value=new if stmt.value == old else stmt.value)
+    return stmt
+
+
+def _propagate_copies(fn: VjpFunction) -> VjpFunction:
+    stmts = list(fn.backward)
+    cotangents = list(fn.cotangents)
+    i = 0
+    while i < len(stmts):
+        stmt = stmts[i]
+        if isinstance(stmt, SetAdjoint) and not stmt.accumulate and stmt.value.text == "g":
+            source = dict(stmt.value.bindings)["g"]
+            later = stmts[i + 1 :]
+            if isinstance(source, Var) and not any(source.name in _reads(s) for s in later) and source.name not in cotangents:
+                stmts = stmts[:i] + [_rename(s, stmt.target, source.name) for s in later]
+                cotangents = [source.name if c == stmt.target else c for c in cotangents]
+                continue
+        i += 1
+    return dataclasses.replace(fn, backward=tuple(stmts), cotangents=tuple(cotangents))
+
+
+def _drop_dead_forward(fn: VjpFunction) -> VjpFunction:
+    live = set(_vars_in(fn.source.result))
+    for stmt in fn.backward:
+        live |= _reads(stmt)
+    kept = []
+    for stmt in reversed(fn.forward):
+        eqn = stmt.call if isinstance(stmt, VjpCall) else stmt
+        if any(out in live for out in eqn.outs) or (isinstance(stmt, VjpCall) and stmt.pullback != "_"):
+            kept.append(stmt)
+            live |= set(_vars_in(eqn.args)) | {n for _, a in eqn.kwargs for n in _vars_in(a)}
+    return dataclasses.replace(fn, forward=tuple(reversed(kept)))
+
+
+def simplify(module: VjpModule) -> VjpModule:
+    """Apply every simplification to every function."""
+    return dataclasses.replace(module, functions=tuple(_drop_dead_forward(_propagate_copies(f)) for f in module.functions))
