@@ -1,0 +1,6 @@
+"""pytest configuration: the tests import `support` from this folder."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
