@@ -95,6 +95,7 @@ class Param:
     name: str
     default: Const | None  #: default value, if any
     differentiable: bool  #: False for parameters declared int/bool/str (by annotation or default)
+    scalar: bool = False  #: annotated ``float`` (or int): a scalar, so nothing broadcasts it
 
 
 @dataclass(frozen=True)

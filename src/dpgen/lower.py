@@ -155,7 +155,7 @@ class Lowering:
                     self.error(p.default, "a default value that is not a literal constant is not supported (use a number, string, True/False or None)")
             scope.env[name] = Var(name)
             scope.bound.add(name)
-            params.append(Param(name, default, _differentiable(p)))
+            params.append(Param(name, default, _differentiable(p), scalar=_annotation(p) in ("float", "int")))
 
         statements = list(node.body.body) if isinstance(node.body, cst.IndentedBlock) else [node.body]
         result: Atom = Const("None")
@@ -198,6 +198,15 @@ class Lowering:
                 return
             op = BINARY_OPS[AUGMENTED_OPS[type(node.operator)]]
             left = self.name(node.target, scope)
+            aliases = sorted(n for n, v in scope.env.items() if v == left and n != node.target.value)
+            if isinstance(left, Var) and aliases:
+                # On an array `x += v` writes in place, so every alias would change too.
+                self.error(
+                    node,
+                    f"augmented assignment to '{node.target.value}' while '{aliases[0]}' refers to the same value "
+                    f"is not supported yet (write '{node.target.value} = {node.target.value} {self.parsed.module.code_for_node(node.operator).strip()[:-1]} ...')",
+                )
+                return
             right = self.expr(node.value, scope, node.target.value)
             self.bind(node.target, self.emit(scope, op, (left, right), (), node.target.value), node.value, scope)
         elif isinstance(node, cst.Expr) and first and isinstance(node.value, (cst.SimpleString, cst.ConcatenatedString)):
@@ -388,6 +397,8 @@ class Lowering:
 
     def _is_module(self, node: cst.BaseExpression) -> bool:
         """Whether an expression names a module (``np``, ``np.linalg``) rather than a value."""
+        if not isinstance(node, (cst.Name, cst.Attribute)):
+            return False  # a call or an operation always makes a value
         names = self.parsed.qualified_names(node)
         return bool(names) and all("<locals>" not in n for n in names) and not (isinstance(node, cst.Name) and node.value in self.module_names)
 
@@ -426,11 +437,16 @@ def _is_literal(node: cst.BaseExpression) -> bool:
     return True
 
 
+def _annotation(param: cst.Param) -> str | None:
+    """A parameter's annotation when it is a plain name (``float``), else None."""
+    if param.annotation is not None and isinstance(param.annotation.annotation, cst.Name):
+        return param.annotation.annotation.value
+    return None
+
+
 def _differentiable(param: cst.Param) -> bool:
-    annotation = param.annotation
-    if annotation is not None and isinstance(annotation.annotation, cst.Name):
-        if annotation.annotation.value in NONDIFFERENTIABLE_ANNOTATIONS:
-            return False
+    if _annotation(param) in NONDIFFERENTIABLE_ANNOTATIONS:
+        return False
     if param.default is not None and isinstance(param.default, (cst.Integer, cst.SimpleString, cst.ConcatenatedString)):
         return False
     if isinstance(param.default, cst.Name) and param.default.value in ("True", "False"):

@@ -14,6 +14,7 @@ with another (a pass-through like ``unbroadcast`` can return its input) is copie
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 
 from dpgen import rules
@@ -42,6 +43,7 @@ from dpgen.ir import (
     ZerosAdjoint,
 )
 from dpgen.names import NameAllocator
+from dpgen.scalars import is_scalar_constant, scalar_variables
 
 # ------------------------------------------------------------------ activity
 
@@ -121,6 +123,7 @@ class _Adjoints:
 
     names: NameAllocator
     active: set[str]  #: variables that get adjoints
+    scalars: frozenset[str]  #: variables that provably hold scalars
     bar: dict[str, str] = field(default_factory=dict)  #: variable -> its adjoint's current name
     owned: set[str] = field(default_factory=set)  #: adjoints known to own their memory
     stmts: list[AdjointStmt] = field(default_factory=list)
@@ -161,7 +164,8 @@ class _Reverse:
         names = NameAllocator(f.taken_names)
         varied = _varied(f, self.active_params, self.functions)
         useful = _useful(f, self.active_params, self.functions)
-        adj = _Adjoints(names, varied & useful)
+        scalar_params = frozenset(p.name for p in f.params if p.scalar)
+        adj = _Adjoints(names, varied & useful, scalar_variables(f, scalar_params))
 
         # Forward sweep: module calls go through the callee's vjp to keep its pullback.
         forward: list[Eqn | VjpCall] = []
@@ -244,6 +248,8 @@ class _Reverse:
             if isinstance(value, Var):
                 if value.name in adj.active:
                     text = template(bound) if callable(template) else template
+                    if self._no_broadcast(rule, bound, param, adj):
+                        text = _without_unbroadcast(text)
                     adj.contribute(value.name, Template(text, tuple(bindings.items())))
                 continue
             if not isinstance(value, (tuple, Seq)):
@@ -260,6 +266,14 @@ class _Reverse:
                 targets = [adj.target_for(v.name) if isinstance(v, Var) else None for v in items]
                 adj.stmts.append(UnpackAdjoints(tuple(targets), Template(text, tuple(bindings.items()))))
                 adj.add_parts([(v.name, t) for v, t in zip(items, targets) if isinstance(v, Var)])
+
+    def _no_broadcast(self, rule: rules.Rule, bound: rules.Bound, param: str, adj: _Adjoints) -> bool:
+        """Whether the output provably has `param`'s shape: every other operand is a
+        scalar constant, or every operand is a scalar."""
+        others = [bound[q] for q in rule.params if q != param]
+        if all(is_scalar_constant(a) for a in others):
+            return True
+        return all(is_scalar_constant(a) or (isinstance(a, Var) and a.name in adj.scalars) for a in [bound[param], *others])
 
     def getitem(self, base: Atom, index: Index, g: Var, adj: _Adjoints) -> None:
         if not isinstance(base, Var) or base.name not in adj.active:
@@ -295,6 +309,14 @@ class _Reverse:
                 targets.append(None)
         adj.stmts.append(UnpackAdjoints(tuple(targets), Template("pullback(seed)", (("pullback", Var(pullback)), ("seed", seed)))))
         adj.add_parts(pairs)
+
+
+def _without_unbroadcast(text: str) -> str:
+    """``unbroadcast(E, x)`` -> ``E``, for an operand broadcasting cannot have grown."""
+    node = ast.parse(text, mode="eval").body
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "unbroadcast":
+        return ast.unparse(node.args[0])
+    return text
 
 
 def reverse(module: Module, sink: DiagnosticSink) -> VjpModule:
