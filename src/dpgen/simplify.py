@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 
 from dpgen.ir import (
     AdjointStmt,
@@ -42,8 +43,9 @@ def _reads(stmt: AdjointStmt) -> set[str]:
     return set()
 
 
-def _template_names(text: str) -> set[str]:
-    return {node.id for node in ast.walk(ast.parse(text, mode="eval")) if isinstance(node, ast.Name)}
+@functools.lru_cache(maxsize=None)
+def _template_names(text: str) -> frozenset[str]:
+    return frozenset(node.id for node in ast.walk(ast.parse(text, mode="eval")) if isinstance(node, ast.Name))
 
 
 def _rename(stmt: AdjointStmt, old: str, new: str) -> AdjointStmt:
