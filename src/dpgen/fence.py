@@ -14,11 +14,6 @@ from dpgen.source import Parsed
 
 # Node type -> (what it is, how to get around it). Checked inside function bodies.
 UNSUPPORTED: dict[type, tuple[str, str]] = {
-    cst.If: ("'if' statement", "control flow is not differentiated yet; straight-line code only"),
-    cst.For: ("'for' loop", "control flow is not differentiated yet; straight-line code only"),
-    cst.While: ("'while' loop", "control flow is not differentiated yet; straight-line code only"),
-    cst.IfExp: ("conditional expression", "control flow is not differentiated yet; use np.where"),
-    cst.BooleanOperation: ("'and'/'or'", "control flow is not differentiated yet; use np.logical_and"),
     cst.Try: ("'try' statement", "exceptions cannot be differentiated"),
     cst.TryStar: ("'try' statement", "exceptions cannot be differentiated"),
     cst.Raise: ("'raise'", "exceptions cannot be differentiated"),
@@ -44,8 +39,6 @@ UNSUPPORTED: dict[type, tuple[str, str]] = {
     cst.ImportFrom: ("an import inside a function", "import at module level"),
     cst.StarredElement: ("'*' unpacking", "pass the arguments one by one"),
     cst.Match: ("'match' statement", "control flow is not differentiated yet"),
-    cst.Break: ("'break'", "control flow is not differentiated yet"),
-    cst.Continue: ("'continue'", "control flow is not differentiated yet"),
 }
 
 

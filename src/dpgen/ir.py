@@ -85,7 +85,71 @@ class Call:
     span: Span
 
 
-Stmt = Union[Eqn, Call]
+@dataclass(frozen=True)
+class Test:
+    """The test of an ``if`` or ``while``: non-differentiable equations rendered as one inline
+    expression (so ``and``/``or`` keep short-circuiting); a ``while`` test reads the carried names."""
+
+    body: tuple["Eqn", ...]  #: non-differentiable equations computing the test
+    result: Atom  #: the test's value
+
+
+@dataclass(frozen=True)
+class Branch:
+    """``if cond`` with each arm outlined into an internal function of the same signature.
+
+    Both arms take `inputs` and return the values of `outs`; the pullback of whichever
+    arm ran is what the reverse pass stores, so the branch decision needs no flag.
+    """
+
+    test: "Test"  #: evaluated inline in the forward sweep
+    then: str  #: internal function for the true arm
+    orelse: str  #: internal function for the false arm
+    inputs: tuple[Atom, ...]  #: arguments of both arms
+    outs: tuple[str, ...]  #: names bound after the ``if``
+    span: Span
+
+
+@dataclass(frozen=True)
+class ForRange:
+    """``for i in range(*args)``."""
+
+    args: tuple[Atom, ...]
+
+
+@dataclass(frozen=True)
+class ForEach:
+    """``for x in xs``, ``zip(xs, ys)``, ``enumerate(xs)``, ``reversed(xs)``: rows or items."""
+
+    sequences: tuple[Atom, ...]  #: what is iterated, one per zipped sequence
+    enumerate: bool  #: the first target is the position
+    reverse: bool  #: iterated back to front
+
+
+@dataclass(frozen=True)
+class Loop:
+    """A ``for`` or ``while`` loop whose body is outlined into an internal function.
+
+    The body function takes (targets..., carried..., invariants...) and returns the new
+    carried values (plus a stop flag when the body can ``break``).
+    """
+
+    body: str  #: internal function for one iteration
+    over: "ForRange | ForEach | Test"
+    targets: tuple[str, ...]  #: loop variables, bound each iteration (empty for while)
+    carried: tuple[str, ...]  #: names of the carried values inside the loop and after it
+    init: tuple[Atom, ...]  #: the carried values on entry
+    invariants: tuple[Atom, ...]  #: values the body reads but never rebinds
+    breaks: bool  #: the body returns a flag saying whether it hit ``break``
+    span: Span
+
+    @property
+    def outs(self) -> tuple[str, ...]:
+        """The names the loop binds: the carried values after the last iteration."""
+        return self.carried
+
+
+Stmt = Union[Eqn, Call, Branch, Loop]
 
 
 @dataclass(frozen=True)
@@ -109,6 +173,8 @@ class Function:
     span: Span  #: the ``def`` line
     statement_lines: tuple[tuple[int, str], ...]  #: (line, source text) of statements, for comments
     taken_names: frozenset[str]  #: every name used in the function, for fresh names later
+    internal: bool = False  #: outlined from a loop body or branch arm: no contract names, no f_grad
+    description: str = ""  #: for internal functions: what they are, e.g. "one iteration of the for loop at line 4"
 
 
 @dataclass(frozen=True)
@@ -129,6 +195,24 @@ class VjpCall:
 
     call: Call  #: the source call
     pullback: str  #: the variable that holds the callee's pullback
+
+
+@dataclass(frozen=True)
+class VjpBranch:
+    """``if test: outs, pullback = then_vjp(...) else: ...``."""
+
+    branch: Branch
+    pullback: str  #: the variable that holds the arm's pullback
+
+
+@dataclass(frozen=True)
+class VjpLoop:
+    """The loop in the forward sweep: each iteration appends its pullback to a list."""
+
+    loop: Loop
+    pullbacks: str  #: the list of per-iteration pullbacks ("_" when none is needed)
+    pullback: str  #: the variable for one iteration's pullback
+    flag: str  #: the variable for the body's break flag ("" without break)
 
 
 @dataclass(frozen=True)
@@ -188,7 +272,30 @@ class Comment:
     text: str
 
 
-AdjointStmt = Union[SetAdjoint, UnpackAdjoints, ZerosAdjoint, CopyAdjoint, IndexAddAdjoint, Comment]
+@dataclass(frozen=True)
+class AddInPlace:
+    """``target += value`` on an adjoint this pullback owns (a zero buffer it made)."""
+
+    target: str
+    value: str
+
+
+@dataclass(frozen=True)
+class ReverseLoop:
+    """Replays a loop's pullbacks backwards:
+
+    ``for index in reversed(range(len(pullbacks))): targets = pullbacks[index](seed)``
+    then `body` (accumulations into adjoints of invariants and iterated sequences).
+    """
+
+    index: str
+    pullbacks: str
+    targets: tuple[str | None, ...]  #: one per body parameter
+    seed: "Seq"  #: the carried adjoints, threaded through the iterations
+    body: tuple["AdjointStmt", ...]
+
+
+AdjointStmt = Union[SetAdjoint, UnpackAdjoints, ZerosAdjoint, CopyAdjoint, IndexAddAdjoint, AddInPlace, ReverseLoop, Comment]
 
 
 @dataclass(frozen=True)
@@ -199,7 +306,7 @@ class VjpFunction:
     name: str  #: ``f_vjp``
     pullback_name: str  #: ``f_pullback``
     grad_name: str  #: ``f_grad``
-    forward: tuple["Eqn | VjpCall", ...]  #: the forward sweep, one primitive per equation
+    forward: tuple["Eqn | VjpCall | VjpBranch | VjpLoop", ...]  #: the forward sweep
     seed: str  #: the pullback's parameter, the output cotangent (``out_bar``)
     seed_unpack: tuple[str | None, ...] | None  #: for tuple outputs, one adjoint name per item
     backward: tuple[AdjointStmt, ...]  #: the pullback body

@@ -19,7 +19,25 @@ import libcst as cst
 
 from dpgen import rules
 from dpgen.errors import DiagnosticSink, Span
-from dpgen.ir import Atom, Call, Const, Eqn, Function, Index, Module, Param, Seq, SliceAtom, Stmt, Var
+from dpgen.ir import (
+    Atom,
+    Branch,
+    Call,
+    Const,
+    Eqn,
+    ForEach,
+    ForRange,
+    Function,
+    Index,
+    Loop,
+    Module,
+    Param,
+    Seq,
+    SliceAtom,
+    Stmt,
+    Var,
+    Test,
+)
 from dpgen.names import BACKEND_NAMES, NameAllocator
 from dpgen.source import Parsed
 
@@ -97,6 +115,12 @@ CONSTANTS = {
 
 NONDIFFERENTIABLE_ANNOTATIONS = {"int", "bool", "str"}
 
+# Environment keys for the values a structured arm hands back besides variables. They are
+# not identifiers, so they never collide with a source name.
+RETURN = "<return>"  #: the function's return value, once an arm returned
+BREAK = "<break>"  #: whether a loop body hit ``break``
+SPECIAL = {RETURN: "out", BREAK: "broke"}
+
 
 @dataclass
 class _Scope:
@@ -107,6 +131,8 @@ class _Scope:
     bound: set[str] = field(default_factory=set)  #: source names bound so far
     body: list[Stmt] = field(default_factory=list)
     span: Span = Span(0, 0)  #: the statement being lowered
+    in_loop: bool = False  #: lowering a loop body (or an arm inside one)
+    lines: list[tuple[int, str]] = field(default_factory=list)  #: (line, text) for comments
 
 
 class Lowering:
@@ -116,6 +142,7 @@ class Lowering:
         self.parsed = parsed
         self.sink = sink
         self.functions: dict[str, cst.FunctionDef] = {}
+        self.last_span = Span(1, 1)
         self.constants: dict[str, str] = {}  # module-level literal constants: name -> source
         self.module_names: set[str] = set()  # every name bound at module level
 
@@ -135,8 +162,13 @@ class Lowering:
                             prelude.append(self.parsed.module.code_for_node(small).strip())
                             for name in names:
                                 self.constants[name] = self.parsed.module.code_for_node(small.value)
-        functions = tuple(self.function(node) for node in self.functions.values())
-        return Module(self.parsed.source.name, tuple(prelude), tuple(f for f in functions if f is not None))
+        functions = []
+        self.function_names = NameAllocator(self.module_names)
+        for node in self.functions.values():
+            self.internal = []
+            functions.append(self.function(node))
+            functions.extend(self.internal)
+        return Module(self.parsed.source.name, tuple(prelude), tuple(functions))
 
     # ---------------------------------------------------------------- function
     def function(self, node: cst.FunctionDef) -> Function | None:
@@ -158,30 +190,173 @@ class Lowering:
             params.append(Param(name, default, _differentiable(p), scalar=_annotation(p) in ("float", "int")))
 
         statements = list(node.body.body) if isinstance(node.body, cst.IndentedBlock) else [node.body]
-        result: Atom = Const("None")
-        lines = []
-        for i, stmt in enumerate(statements):
-            small_statements = stmt.body if isinstance(stmt, cst.SimpleStatementLine) else [stmt]
-            for small in small_statements:
-                scope.span = self.parsed.span(small)
-                lines.append((scope.span.line, self.parsed.module.code_for_node(small).strip()))
-                if isinstance(small, cst.Return):
-                    if i != len(statements) - 1 or small is not small_statements[-1]:
-                        self.error(small, "a 'return' before the end of the function is not supported (straight-line code only)")
-                    if small.value is not None:
-                        self._bind_name("out", self.expr(small.value, scope, "out"), scope)
-                        result = scope.env["out"]
-                else:
-                    self.statement(small, scope, first=i == 0)
+        self.current = node.name.value
+        self.base_names = frozenset(taken)
+        self.block(statements, scope, first=True)
         return Function(
             name=node.name.value,
             params=tuple(params),
             body=tuple(scope.body),
-            result=result,
+            result=scope.env.get(RETURN, Const("None")),
             span=self.parsed.span(node),
-            statement_lines=tuple(lines),
+            statement_lines=tuple(sorted(set(scope.lines))),
             taken_names=frozenset(scope.names.taken),
         )
+
+    # -------------------------------------------------------------- blocks
+    def block(self, statements: list[cst.BaseStatement], scope: _Scope, first: bool = False) -> None:
+        """Lower a statement list. An ``if`` with an arm that ends in return/break/continue
+        takes the rest of the block into its other arm, so every arm ends structured."""
+        for i, stmt in enumerate(statements):
+            rest = statements[i + 1 :]
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    scope.span = self.last_span = self.span(small, scope)
+                    if small in self.parsed.positions:  # not a statement dpgen built itself
+                        scope.lines.append((scope.span.line, self.parsed.module.code_for_node(small).strip()))
+                    if isinstance(small, cst.Return):
+                        if scope.in_loop:
+                            self.error(small, "'return' inside a loop is not supported yet (break, then return after the loop)")
+                            return
+                        value = self.expr(small.value, scope, "out") if small.value is not None else Const("None")
+                        self._bind_name(RETURN, value, scope)
+                        return
+                    if isinstance(small, cst.Break):
+                        scope.env[BREAK] = Const("True")
+                        return
+                    if isinstance(small, cst.Continue):
+                        return
+                    self.statement(small, scope, first=first and i == 0)
+            elif isinstance(stmt, cst.If):
+                scope.span = self.span(stmt, scope)
+                scope.lines.append((scope.span.line, "if " + self.parsed.module.code_for_node(stmt.test).strip() + ":"))
+                then, orelse = list(stmt.body.body), _else_statements(stmt.orelse)
+                if rest and (_terminates(then) or _terminates(orelse)):
+                    self.branch(stmt, then if _terminates(then) else then + rest, orelse if _terminates(orelse) else orelse + rest, scope)
+                    return
+                self.branch(stmt, then, orelse, scope)
+            elif isinstance(stmt, (cst.For, cst.While)):
+                scope.span = self.span(stmt, scope)
+                header = self.parsed.module.code_for_node(stmt).split("\n", 1)[0].strip()
+                scope.lines.append((scope.span.line, header))
+                if stmt.orelse is not None:
+                    self.error(stmt.orelse, "an 'else' clause on a loop is not supported (use a flag)")
+                self.loop(stmt, scope)
+            else:
+                self.error(stmt, f"'{self.parsed.module.code_for_node(stmt).split()[0]}' statement is not supported")
+
+    def branch(self, node: cst.If, then: list, orelse: list, scope: _Scope) -> None:
+        """``if``: both arms outlined with one signature; the names they bind come out."""
+        test = self.test(node.test, scope)
+        then_assigned, else_assigned = _assigned(then), _assigned(orelse)
+        outputs = [n for n in _unique(then_assigned + else_assigned) if n in scope.env or (n in then_assigned and n in else_assigned)]
+        if _terminates(then) and _terminates(orelse) and not scope.in_loop:
+            outputs = [RETURN]
+        elif scope.in_loop and (_breaks(then) or _breaks(orelse)):
+            outputs.append(BREAK)
+        inputs = _unique([n for n in _names(then + orelse) if n in scope.env] + [n for n in outputs if n in scope.env])
+        line = self.span(node, scope).line
+        then_fn = self.outline(f"_{self.current}_line{line}_then", then, inputs, outputs, scope, description=f"the true arm of the 'if' at line {line}")
+        else_fn = self.outline(f"_{self.current}_line{line}_else", orelse, inputs, outputs, scope, description=f"the false arm of the 'if' at line {line}")
+        outs = tuple(self._version(_display(n), scope) for n in outputs)
+        scope.body.append(Branch(test, then_fn, else_fn, tuple(scope.env[n] for n in inputs), outs, scope.span))
+        for name, out in zip(outputs, outs):
+            scope.env[name] = Var(out)
+
+    def loop(self, node: cst.For | cst.While, scope: _Scope) -> None:
+        """``for``/``while``: the body is outlined; loop-carried names are its inputs and outputs."""
+        body = list(node.body.body)
+        targets: list[str] = []
+        if isinstance(node, cst.For):
+            targets = _target_names(node.target)
+            if targets is None:
+                self.error(node.target, "this loop target is not supported (use a name or a tuple of names)")
+                return
+            over = self.iteration(node.iter, scope, len(targets))
+            if over is None:
+                return
+        assigned = [n for n in _assigned(body) if n not in targets]
+        carried = [n for n in _unique(assigned) if n in scope.env]
+        invariants = [n for n in _unique(_names(body) + (_names([node.test]) if isinstance(node, cst.While) else [])) if n in scope.env and n not in carried and n not in targets]
+        breaks = _breaks(body)
+        init = tuple(scope.env[n] for n in carried)
+        outs = tuple(self._version(n, scope) for n in carried)
+        for name, out in zip(carried, outs):
+            scope.env[name] = Var(out)  # inside the loop header the carried values have these names
+        if isinstance(node, cst.While):
+            over = self.test(node.test, scope)
+        kind = "for" if isinstance(node, cst.For) else "while"
+        body_fn = self.outline(
+            f"_{self.current}_line{scope.span.line}_{kind}",
+            body,
+            targets + carried + invariants,
+            carried + ([BREAK] if breaks else []),
+            scope,
+            in_loop=True,
+            description=f"one iteration of the '{kind}' loop at line {scope.span.line}",
+        )
+        parent_targets = tuple(self._version(t, scope) for t in targets)
+        scope.body.append(
+            Loop(body_fn, over, parent_targets, outs, init, tuple(scope.env[n] for n in invariants), breaks, scope.span)
+        )
+
+    def iteration(self, node: cst.BaseExpression, scope: _Scope, n_targets: int):
+        """What a ``for`` iterates over: range, zip, enumerate, reversed, or rows/items."""
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and not any(a.keyword or a.star for a in node.args):
+            builtin = {q for q in self.parsed.qualified_names(node.func) if q.startswith("builtins.")}
+            args = [a.value for a in node.args]
+            if "builtins.range" in builtin:
+                return ForRange(tuple(self.expr(a, scope, "n") for a in args))
+            if "builtins.zip" in builtin and len(args) == n_targets:
+                return ForEach(tuple(self.expr(a, scope, "seq") for a in args), enumerate=False, reverse=False)
+            if "builtins.enumerate" in builtin and len(args) == 1 and n_targets == 2:
+                return ForEach((self.expr(args[0], scope, "seq"),), enumerate=True, reverse=False)
+            if "builtins.reversed" in builtin and len(args) == 1 and n_targets == 1:
+                return ForEach((self.expr(args[0], scope, "seq"),), enumerate=False, reverse=True)
+        if n_targets != 1:
+            self.error(node, "unpacking loop targets is supported for zip() and enumerate() only")
+            return None
+        return ForEach((self.expr(node, scope, "seq"),), enumerate=False, reverse=False)
+
+    def outline(
+        self, name: str, statements: list, inputs: list[str], outputs: list[str], parent: _Scope, in_loop: bool | None = None, description: str = ""
+    ) -> str:
+        """Lower `statements` as an internal function of `inputs` returning `outputs`."""
+        name = self.function_names.fresh(name)
+        scope = _Scope(NameAllocator(self.base_names), in_loop=parent.in_loop if in_loop is None else in_loop)
+        scope.span = parent.span
+        params = []
+        for n in inputs:
+            param = scope.names.fresh(_display(n)) if n in SPECIAL else n
+            scope.env[n] = Var(param)
+            scope.bound.add(param)
+            params.append(Param(param, None, True))
+        if BREAK in outputs and BREAK not in scope.env:
+            scope.env[BREAK] = Const("False")
+        self.block(statements, scope)
+        defaults = {RETURN: Const("None"), BREAK: Const("False")}
+        result = Seq(tuple(scope.env.get(n, defaults.get(n, Const("None"))) for n in outputs))
+        self.internal.append(
+            Function(
+                name=name,
+                params=tuple(params),
+                body=tuple(scope.body),
+                result=result,
+                span=parent.span,
+                statement_lines=tuple(sorted(set(scope.lines))),
+                taken_names=frozenset(scope.names.taken),
+                internal=True,
+                description=description,
+            )
+        )
+        return name
+
+    def test(self, node: cst.BaseExpression, scope: _Scope) -> Test:
+        """A branch or loop test: equations rendered inline, so ``and``/``or`` short-circuit."""
+        saved, scope.body = scope.body, []
+        result = self.expr(node, scope, "test", allow_logic=True)
+        eqns, scope.body = tuple(scope.body), saved
+        return Test(eqns, result)
 
     def statement(self, node: cst.CSTNode, scope: _Scope, first: bool) -> None:
         if isinstance(node, cst.Assign):
@@ -254,14 +429,29 @@ class Lowering:
 
     def _version(self, name: str, scope: _Scope) -> str:
         """The SSA name for a new binding of source name `name`."""
+        name = _display(name)
         if name not in scope.bound and name not in BACKEND_NAMES:
             scope.bound.add(name)
             return name
         return scope.names.version(name)
 
     # ------------------------------------------------------------- expressions
-    def expr(self, node: cst.BaseExpression, scope: _Scope, target: str) -> Atom:
-        """Lower an expression to an atom, emitting equations for its operations."""
+    def expr(self, node: cst.BaseExpression, scope: _Scope, target: str, allow_logic: bool = False) -> Atom:
+        """Lower an expression to an atom, emitting equations for its operations.
+
+        `allow_logic` admits ``and``/``or``/``not``, which only tests may use (they are
+        rendered inline there, so short-circuiting is kept)."""
+        if isinstance(node, cst.BooleanOperation) and allow_logic:
+            left = self.expr(node.left, scope, target, allow_logic=True)
+            right = self.expr(node.right, scope, target, allow_logic=True)
+            op = "dpgen.and" if isinstance(node.operator, cst.And) else "dpgen.or"
+            return self.emit(scope, op, (left, right), (), target)
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not) and allow_logic:
+            return self.emit(scope, "dpgen.not", (self.expr(node.expression, scope, target, allow_logic=True),), (), target)
+        if isinstance(node, cst.BooleanOperation):
+            return self.unsupported(node, "'and'/'or' outside an 'if' or 'while' test (use np.logical_and)")
+        if isinstance(node, cst.IfExp):
+            return self.if_expression(node, scope, target)
         if isinstance(node, cst.Name):
             return self.name(node, scope)
         if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.ConcatenatedString)):
@@ -304,6 +494,20 @@ class Lowering:
                 return _const_seq(items, isinstance(node, cst.List))
             return Seq(items, is_list=isinstance(node, cst.List))
         return self.unsupported(node, "this expression")
+
+    def if_expression(self, node: cst.IfExp, scope: _Scope, target: str) -> Atom:
+        """``a if c else b``: a branch whose arms each compute one expression."""
+        test = self.test(node.test, scope)
+        inputs = _unique([n for n in _names([node.body, node.orelse]) if n in scope.env])
+        line = self.span(node, scope).line
+        arms = []
+        for arm, expression in (("then", node.body), ("else", node.orelse)):
+            statement = cst.SimpleStatementLine([cst.Return(value=expression)])
+            description = f"the {'true' if arm == 'then' else 'false'} value of the conditional expression at line {line}"
+            arms.append(self.outline(f"_{self.current}_line{line}_{arm}", [statement], inputs, [RETURN], scope, in_loop=False, description=description))
+        out = scope.names.fresh(f"{target}_ifexp")
+        scope.body.append(Branch(test, arms[0], arms[1], tuple(scope.env[n] for n in inputs), (out,), scope.span))
+        return Var(out)
 
     def name(self, node: cst.Name, scope: _Scope) -> Atom:
         name = node.value
@@ -407,7 +611,14 @@ class Lowering:
         return Const("None")
 
     def error(self, node: cst.CSTNode, message: str) -> None:
-        self.sink.error(self.parsed.span(node), message)
+        self.sink.error(self.span(node, None), message)
+
+    def span(self, node: cst.CSTNode, scope: _Scope | None) -> Span:
+        """The node's position; statements dpgen builds itself take the enclosing one."""
+        try:
+            return self.parsed.span(node)
+        except KeyError:
+            return scope.span if scope is not None else self.last_span
 
 
 def lower(parsed: Parsed, sink: DiagnosticSink) -> Module:
@@ -490,3 +701,128 @@ def _const_seq(items, is_list: bool) -> Const:
     if is_list:
         return Const(f"[{inner}]")
     return Const(f"({inner},)" if len(items) == 1 else f"({inner})")
+
+
+def _unique(names: list[str]) -> list[str]:
+    return list(dict.fromkeys(names))
+
+
+def _display(name: str) -> str:
+    """A usable variable name for an environment key (``<return>`` -> ``out``)."""
+    return SPECIAL.get(name, name)
+
+
+def _else_statements(orelse: cst.If | cst.Else | None) -> list:
+    if orelse is None:
+        return []
+    if isinstance(orelse, cst.If):
+        return [orelse]  # elif: an if statement alone in the else arm
+    return list(orelse.body.body)
+
+
+def _terminates(statements: list) -> bool:
+    """Whether a block always ends in return, break or continue."""
+    if not statements:
+        return False
+    last = statements[-1]
+    if isinstance(last, cst.SimpleStatementLine):
+        return any(isinstance(s, (cst.Return, cst.Break, cst.Continue)) for s in last.body)
+    if isinstance(last, cst.If):
+        return _terminates(list(last.body.body)) and _terminates(_else_statements(last.orelse))
+    return False
+
+
+class _Walk(cst.CSTVisitor):
+    """Collects names, assigned names and breaks of a block, not entering nested loops for breaks."""
+
+    def __init__(self):
+        self.names: list[str] = []
+        self.assigned: list[str] = []
+        self.breaks = False
+        self.loop_depth = 0
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.append(node.value)
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)  # `x.sum`: `sum` is not a variable
+        return False
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        node.value.visit(self)  # keyword names are not variables
+        return False
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self.assigned.extend(_bound_by_target(node.target))
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self.assigned.extend(_bound_by_target(node.target))
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self.assigned.extend(_bound_by_target(node.target))
+
+    def visit_For(self, node: cst.For) -> None:
+        self.assigned.extend(_bound_by_target(node.target))
+        self.loop_depth += 1
+
+    def leave_For(self, node: cst.For) -> None:
+        self.loop_depth -= 1
+
+    def visit_While(self, node: cst.While) -> None:
+        self.loop_depth += 1
+
+    def leave_While(self, node: cst.While) -> None:
+        self.loop_depth -= 1
+
+    def visit_Break(self, node: cst.Break) -> None:
+        if self.loop_depth == 0:
+            self.breaks = True
+
+    def visit_Call(self, node: cst.Call) -> None:
+        # `xs.append(v)` changes `xs` in place: it is assigned for the block.
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in MUTATING_METHODS and isinstance(node.func.value, cst.Name):
+            self.assigned.append(node.func.value.value)
+
+
+MUTATING_METHODS = {"append"}
+
+
+def _bound_by_target(target: cst.BaseExpression) -> list[str]:
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [n for e in target.elements for n in _bound_by_target(e.value)]
+    if isinstance(target, cst.Subscript):
+        base = target.value
+        while isinstance(base, cst.Subscript):
+            base = base.value
+        return [base.value] if isinstance(base, cst.Name) else []  # `x[i] = v` changes x
+    return []
+
+
+def _walk(nodes: list) -> _Walk:
+    walker = _Walk()
+    for node in nodes:
+        node.visit(walker)
+    return walker
+
+
+def _names(nodes: list) -> list[str]:
+    return _unique(_walk(nodes).names)
+
+
+def _assigned(nodes: list) -> list[str]:
+    return _unique(_walk(nodes).assigned)
+
+
+def _breaks(nodes: list) -> bool:
+    return _walk(nodes).breaks
+
+
+def _target_names(target: cst.BaseExpression) -> list[str] | None:
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)) and all(isinstance(e.value, cst.Name) for e in target.elements):
+        return [e.value.value for e in target.elements]
+    return None

@@ -19,7 +19,15 @@ import jinja2
 
 from dpgen.backend import Backend
 from dpgen.ir import (
+    AddInPlace,
     AdjointStmt,
+    Call,
+    ForEach,
+    ForRange,
+    ReverseLoop,
+    Test,
+    VjpBranch,
+    VjpLoop,
     Atom,
     Comment,
     Const,
@@ -195,6 +203,10 @@ class Renderer:
             return ast.Compare(self.atom(args[0]), [COMPARE[op]()], [self.atom(args[1])])
         if op == "numpy.negative" and len(args) == 1 and not kwargs:
             return ast.UnaryOp(ast.USub(), self.atom(args[0]))
+        if op in ("dpgen.and", "dpgen.or"):
+            return ast.BoolOp(ast.And() if op == "dpgen.and" else ast.Or(), [self.atom(args[0]), self.atom(args[1])])
+        if op == "dpgen.not":
+            return ast.UnaryOp(ast.Not(), self.atom(args[0]))
         if op == "dpgen.getitem":
             return ast.Subscript(self.atom(args[0]), self.atom(args[1]))
         if op == "dpgen.assign":
@@ -210,8 +222,78 @@ class Renderer:
                 func = ast.Attribute(func, part)
         return ast.Call(func, [self.atom(a) for a in args], [ast.keyword(k, self.atom(v)) for k, v in kwargs])
 
+    def test(self, test: Test) -> ast.expr:
+        """A test's equations as one expression: ``np.abs(dx) > tol and k < 50``."""
+        inline: dict[str, ast.expr] = {}
+
+        class _Inline(ast.NodeTransformer):
+            def visit_Name(self, node: ast.Name) -> ast.expr:
+                return copy.deepcopy(inline[node.id]) if node.id in inline else node
+
+        for stmt in test.body:
+            if isinstance(stmt, Call):  # a module function in a test: its value only
+                value = ast.Subscript(self._vjp_call(stmt), ast.Constant(0))
+            else:
+                value = self.call_expr(stmt.op, stmt.args, stmt.kwargs)
+            inline[stmt.outs[0]] = _Inline().visit(value)
+        return _Inline().visit(self.atom(test.result))
+
+    def _vjp_call(self, call: Call) -> ast.expr:
+        return ast.Call(ast.Name(f"{call.callee}_vjp"), [self.atom(a) for a in call.args], [ast.keyword(k, self.atom(v)) for k, v in call.kwargs])
+
     # --------------------------------------------------------- statements
-    def forward(self, stmt: Eqn | VjpCall) -> str:
+    def forward(self, stmt) -> list[str]:
+        if isinstance(stmt, VjpBranch):
+            return self.forward_branch(stmt)
+        if isinstance(stmt, VjpLoop):
+            return self.forward_loop(stmt)
+        return [self.forward_line(stmt)]
+
+    def forward_branch(self, stmt: VjpBranch) -> list[str]:
+        branch = stmt.branch
+        outs = ast.Tuple([ast.Name(o) for o in branch.outs])
+        lines = [f"if {ast.unparse(self.test(branch.test))}:"]
+        for arm, keyword in ((branch.then, None), (branch.orelse, "else:")):
+            if keyword:
+                lines.append(keyword)
+            call = ast.Call(ast.Name(f"{arm}_vjp"), [self.atom(a) for a in branch.inputs], [])
+            lines.append("    " + ast.unparse(ast.Assign([ast.Tuple([outs, ast.Name(stmt.pullback)])], call, lineno=0)))
+        return lines
+
+    def forward_loop(self, stmt: VjpLoop) -> list[str]:
+        loop = stmt.loop
+        lines = []
+        for out, start in zip(loop.carried, loop.init):
+            if start != Var(out):
+                lines.append(f"{out} = {ast.unparse(self.atom(start))}")
+        if stmt.pullbacks != "_":
+            lines.append(f"{stmt.pullbacks} = []")
+        targets = ", ".join(loop.targets)
+        over = loop.over
+        if isinstance(over, Test):
+            lines.append(f"while {ast.unparse(self.test(over))}:")
+        elif isinstance(over, ForRange):
+            lines.append(f"for {targets} in range({', '.join(ast.unparse(self.atom(a)) for a in over.args)}):")
+        else:
+            sequences = ", ".join(ast.unparse(self.atom(a)) for a in over.sequences)
+            if over.enumerate:
+                sequences = f"enumerate({sequences})"
+            elif over.reverse:
+                sequences = f"reversed({sequences})"
+            elif len(over.sequences) > 1:
+                sequences = f"zip({sequences})"
+            lines.append(f"for {targets} in {sequences}:")
+        args = [ast.Name(t) for t in loop.targets] + [ast.Name(c) for c in loop.carried] + [self.atom(a) for a in loop.invariants]
+        results = [ast.Name(c) for c in loop.carried] + ([ast.Name(stmt.flag)] if loop.breaks else [])
+        call = ast.Call(ast.Name(f"{loop.body}_vjp"), args, [])
+        lines.append("    " + ast.unparse(ast.Assign([ast.Tuple([ast.Tuple(results), ast.Name(stmt.pullback)])], call, lineno=0)))
+        if stmt.pullbacks != "_":
+            lines.append(f"    {stmt.pullbacks}.append({stmt.pullback})")
+        if loop.breaks:
+            lines += [f"    if {stmt.flag}:", "        break"]
+        return lines
+
+    def forward_line(self, stmt: Eqn | VjpCall) -> str:
         if isinstance(stmt, VjpCall):
             call = stmt.call
             outs = _targets(call.outs)
@@ -241,6 +323,16 @@ class Renderer:
             return [f"{stmt.target} = {self.backend.alias}.zeros_like({stmt.like.name})"]
         if isinstance(stmt, CopyAdjoint):
             return [f"{stmt.target} = {stmt.target}.copy()  # it may share memory with another adjoint"]
+        if isinstance(stmt, AddInPlace):
+            return [f"{stmt.target} += {stmt.value}"]
+        if isinstance(stmt, ReverseLoop):
+            call = ast.Call(ast.Subscript(ast.Name(stmt.pullbacks), ast.Name(stmt.index)), [self.atom(stmt.seed)], [])
+            names = ast.Tuple([ast.Name(t if t is not None else "_") for t in stmt.targets])
+            lines = [f"for {stmt.index} in reversed(range(len({stmt.pullbacks}))):"]
+            lines.append("    " + ast.unparse(ast.Assign([names], call, lineno=0)))
+            for inner in stmt.body:
+                lines += ["    " + line for line in self.backward(inner)]
+            return lines
         if isinstance(stmt, IndexAddAdjoint):
             if stmt.may_repeat:
                 # An integer-array index may name an element twice; add.at adds both times.
@@ -267,7 +359,8 @@ class Renderer:
             name=fn.name,
             params=params,
             call_args=", ".join(p.name for p in src.params),
-            forward=[self.forward(s) for s in fn.forward] or ["pass"],
+            forward=[line for s in fn.forward for line in self.forward(s)],
+            description=f"{src.description[0].upper()}{src.description[1:]}, and its pullback" if src.internal else f"{src.name} and its pullback",
             pullback=fn.pullback_name,
             seed=fn.seed,
             backward=backward,
@@ -277,7 +370,7 @@ class Renderer:
         )
 
     def grad(self, fn: VjpFunction) -> dict | None:
-        if isinstance(fn.source.result, Seq):
+        if isinstance(fn.source.result, Seq) or fn.source.internal:
             return None  # a tuple is not a real scalar
         names = NameAllocator(p.name for p in fn.source.params)
         differentiable = [i for i, c in enumerate(fn.cotangents) if c is not None]

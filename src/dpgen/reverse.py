@@ -20,7 +20,15 @@ from dataclasses import dataclass, field
 from dpgen import rules
 from dpgen.errors import DiagnosticSink
 from dpgen.ir import (
+    AddInPlace,
     AdjointStmt,
+    Branch,
+    ForEach,
+    Loop,
+    ReverseLoop,
+    Stmt,
+    VjpBranch,
+    VjpLoop,
     Atom,
     Call,
     Comment,
@@ -61,15 +69,34 @@ def _vars_in(atom: object) -> list[str]:
     return []
 
 
-def _differentiable_inputs(stmt: Eqn | Call, active_params: dict[str, tuple[str, ...]], functions: dict[str, Function]) -> list[str]:
+def _differentiable_inputs(stmt: Stmt, active_params: dict[str, tuple[str, ...]], functions: dict[str, Function]) -> list[str]:
     """Names of the variables whose adjoints this statement contributes to."""
     if isinstance(stmt, Eqn):
         rule = rules.lookup(stmt.op)
         bound = rule.bind(stmt.args, stmt.kwargs)
         return [n for param in rule.vjp for n in _vars_in(bound[param])]
-    callee = functions[stmt.callee]
-    bound = _bind_call(stmt, callee)
-    return [n for p in active_params[stmt.callee] for n in _vars_in(bound.get(p))]
+    if isinstance(stmt, Call):
+        callee = functions[stmt.callee]
+        bound = _bind_call(stmt, callee)
+        return [n for p in active_params[stmt.callee] for n in _vars_in(bound.get(p))]
+    if isinstance(stmt, Branch):
+        params = [p.name for p in functions[stmt.then].params]
+        active = set(active_params[stmt.then])
+        return [n for p, atom in zip(params, stmt.inputs) if p in active for n in _vars_in(atom)]
+    params = [p.name for p in functions[stmt.body].params]
+    active = set(active_params[stmt.body])
+    return [n for p, atom in zip(params, _loop_arguments(stmt)) if p in active for n in _vars_in(atom)]
+
+
+def _loop_arguments(loop: Loop) -> list:
+    """What each body parameter is fed from: the iterated sequence, the initial carried value, or the invariant."""
+    n_targets = len(loop.targets)
+    if isinstance(loop.over, ForEach):
+        sequences = list(loop.over.sequences)
+        feeds = ([None] if loop.over.enumerate else []) + sequences
+    else:
+        feeds = [None] * n_targets
+    return feeds[:n_targets] + list(loop.init) + list(loop.invariants)
 
 
 def _bind_call(stmt: Call, callee: Function) -> dict[str, Atom]:
@@ -104,11 +131,26 @@ def active_parameters(module: Module) -> dict[str, tuple[str, ...]]:
     """
     functions = {f.name: f for f in module.functions}
     active = {f.name: tuple(p.name for p in f.params if p.differentiable) for f in module.functions}
+    # Loop-carried parameters stay active: their adjoints thread through the iterations.
+    carried = {}
+    for f in module.functions:
+        for stmt in f.body:
+            if isinstance(stmt, Loop):
+                params = functions[stmt.body].params
+                start = len(stmt.targets)
+                carried[stmt.body] = {p.name for p in params[start : start + len(stmt.carried)]}
     while True:
         updated = {}
         for f in module.functions:
-            useful = _useful(f, active, functions)
+            useful = _useful(f, active, functions) | carried.get(f.name, set())
             updated[f.name] = tuple(p for p in active[f.name] if p in useful)
+        # Both arms of a branch return cotangents for the same parameters.
+        for f in module.functions:
+            for stmt in f.body:
+                if isinstance(stmt, Branch):
+                    union = set(updated[stmt.then]) | set(updated[stmt.orelse])
+                    both = tuple(p.name for p in functions[stmt.then].params if p.name in union)
+                    updated[stmt.then] = updated[stmt.orelse] = both
         if updated == active:
             return active
         active = updated
@@ -159,6 +201,12 @@ class _Reverse:
         self.sink = sink
         self.functions = {f.name: f for f in module.functions}
         self.active_params = active_parameters(module)
+        # For internal functions: positions of result items that can carry a derivative.
+        self.varied_results = {}
+        for f in module.functions:
+            if f.internal and isinstance(f.result, Seq):
+                varied = _varied(f, self.active_params, self.functions)
+                self.varied_results[f.name] = {k for k, item in enumerate(f.result.items) if set(_vars_in(item)) & varied}
 
     def function(self, f: Function) -> VjpFunction:
         names = NameAllocator(f.taken_names)
@@ -171,13 +219,19 @@ class _Reverse:
         forward: list[Eqn | VjpCall] = []
         pullbacks: dict[int, str] = {}
         for i, stmt in enumerate(f.body):
+            needs_pullback = any(n in adj.active for n in stmt.outs) and any(
+                n in adj.active for n in _differentiable_inputs(stmt, self.active_params, self.functions)
+            )
             if isinstance(stmt, Call):
-                needs_pullback = any(n in adj.active for n in stmt.outs) and any(
-                    n in adj.active for n in _differentiable_inputs(stmt, self.active_params, self.functions)
-                )
-                pullback = names.fresh(f"{stmt.callee}_pullback") if needs_pullback else "_"
-                pullbacks[i] = pullback
-                forward.append(VjpCall(stmt, pullback))
+                pullbacks[i] = names.fresh(f"{stmt.callee}_pullback") if needs_pullback else "_"
+                forward.append(VjpCall(stmt, pullbacks[i]))
+            elif isinstance(stmt, Branch):
+                pullbacks[i] = names.fresh("branch_pullback") if needs_pullback else "_"
+                forward.append(VjpBranch(stmt, pullbacks[i]))
+            elif isinstance(stmt, Loop):
+                pullbacks[i] = names.fresh("loop_pullbacks") if needs_pullback else "_"
+                step = names.fresh("step_pullback") if needs_pullback else "_"
+                forward.append(VjpLoop(stmt, pullbacks[i], step, names.fresh("broke") if stmt.breaks else ""))
             else:
                 forward.append(stmt)
 
@@ -203,8 +257,12 @@ class _Reverse:
             try:
                 if isinstance(stmt, Eqn):
                     self.eqn(stmt, adj)
-                else:
+                elif isinstance(stmt, Call):
                     self.call(stmt, pullbacks[i], adj)
+                elif isinstance(stmt, Branch):
+                    self.branch(stmt, pullbacks[i], adj)
+                else:
+                    self.loop(stmt, pullbacks[i], adj)
             except rules.RuleError as exc:
                 self.sink.error(stmt.span, str(exc))
             if len(adj.stmts) > before and stmt.span.line != last_line:
@@ -309,6 +367,80 @@ class _Reverse:
                 targets.append(None)
         adj.stmts.append(UnpackAdjoints(tuple(targets), Template("pullback(seed)", (("pullback", Var(pullback)), ("seed", seed)))))
         adj.add_parts(pairs)
+
+    def _seed(self, outs: tuple[str, ...], callee: str, adj: "_Adjoints") -> Seq:
+        """The cotangents handed to an internal pullback: zeros where this function has none."""
+        varied = self.varied_results[callee]
+        items = []
+        for k, out in enumerate(outs):
+            if out in adj.bar:
+                items.append(Var(adj.bar[out]))
+            elif k in varied:
+                items.append(Const(f"np.zeros_like({out})"))
+            else:
+                items.append(Const("None"))
+        return Seq(tuple(items))
+
+    def branch(self, branch: Branch, pullback: str, adj: "_Adjoints") -> None:
+        seed = self._seed(branch.outs, branch.then, adj)
+        active = set(self.active_params[branch.then])
+        targets, pairs = [], []
+        for p, atom in zip(self.functions[branch.then].params, branch.inputs):
+            if p.name in active and isinstance(atom, Var) and atom.name in adj.active:
+                targets.append(adj.target_for(atom.name))
+                pairs.append((atom.name, targets[-1]))
+            else:
+                targets.append(None)
+        adj.stmts.append(UnpackAdjoints(tuple(targets), Template("pullback(seed)", (("pullback", Var(pullback)), ("seed", seed)))))
+        adj.add_parts(pairs)
+
+    def loop(self, loop: Loop, pullbacks: str, adj: "_Adjoints") -> None:
+        body = self.functions[loop.body]
+        active = set(self.active_params[loop.body])
+        n_targets, n_carried = len(loop.targets), len(loop.carried)
+        # The carried adjoints: start from the loop's outputs, thread through every iteration.
+        threaded = []
+        for out in loop.carried:
+            if out not in adj.bar:
+                adj.bar[out] = adj.names.fresh(f"{out}_bar")
+                adj.stmts.append(ZerosAdjoint(adj.bar[out], Var(out)))
+                adj.owned.add(out)
+            threaded.append(adj.bar[out])
+        seed = Seq(tuple(Var(t) for t in threaded) + ((Const("None"),) if loop.breaks else ()))
+        index = adj.names.fresh("step")
+        targets: list[str | None] = []
+        per_step = []
+        for k, (param, feed) in enumerate(zip(body.params, _loop_arguments(loop))):
+            if n_targets <= k < n_targets + n_carried:
+                targets.append(threaded[k - n_targets] if param.name in active else None)
+                continue
+            if param.name not in active or not isinstance(feed, Var) or feed.name not in adj.active:
+                targets.append(None)
+                continue
+            self._own(feed, adj)  # a buffer the loop adds into in place
+            part = adj.names.fresh(f"{param.name}_bar" if k < n_targets else f"{feed.name}_bar_part")
+            targets.append(part)
+            if k < n_targets:  # an iterated element: add into its row of the sequence
+                position = Const(f"-1 - {index}") if loop.over.reverse else Var(index)
+                per_step.append(IndexAddAdjoint(adj.bar[feed.name], Index((position,), False), part, may_repeat=False))
+            else:
+                per_step.append(AddInPlace(adj.bar[feed.name], part))
+        adj.stmts.append(ReverseLoop(index, pullbacks, tuple(targets), seed, tuple(per_step)))
+        # After the replay, the threaded adjoints belong to the values the loop started from.
+        for out, start in zip(loop.carried, loop.init):
+            adj.owned.discard(out)
+            if isinstance(start, Var) and start.name in adj.active and body.params[n_targets + loop.carried.index(out)].name in active:
+                adj.contribute(start.name, Template("g", (("g", Var(adj.bar[out])),)))
+
+    def _own(self, var: Var, adj: "_Adjoints") -> None:
+        """Make `var`'s adjoint a buffer this pullback owns, so it can add into it in place."""
+        if var.name not in adj.bar:
+            adj.bar[var.name] = adj.names.fresh(f"{var.name}_bar")
+            adj.stmts.append(ZerosAdjoint(adj.bar[var.name], var))
+            adj.owned.add(var.name)
+        elif var.name not in adj.owned:
+            adj.stmts.append(CopyAdjoint(adj.bar[var.name]))
+            adj.owned.add(var.name)
 
 
 def _without_unbroadcast(text: str) -> str:

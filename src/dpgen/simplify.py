@@ -12,7 +12,14 @@ import dataclasses
 import functools
 
 from dpgen.ir import (
+    AddInPlace,
     AdjointStmt,
+    ForRange,
+    ReverseLoop,
+    Seq,
+    VjpBranch,
+    VjpLoop,
+    Test,
     CopyAdjoint,
     IndexAddAdjoint,
     SetAdjoint,
@@ -29,6 +36,10 @@ from dpgen.reverse import _vars_in
 
 def _reads(stmt: AdjointStmt) -> set[str]:
     """Variables an adjoint statement reads."""
+    if isinstance(stmt, ReverseLoop):
+        return {stmt.pullbacks, *_vars_in(stmt.seed), *(n for s in stmt.body for n in _reads(s))}
+    if isinstance(stmt, AddInPlace):
+        return {stmt.target, stmt.value}
     if isinstance(stmt, (SetAdjoint, UnpackAdjoints)):
         used = {n for name, atom in stmt.value.bindings if name in _template_names(stmt.value.text) for n in _vars_in(atom)}
         if isinstance(stmt, SetAdjoint) and stmt.accumulate:
@@ -44,6 +55,17 @@ def _reads(stmt: AdjointStmt) -> set[str]:
 
 
 @functools.lru_cache(maxsize=None)
+def _writes(stmt: AdjointStmt) -> set[str]:
+    """Variables an adjoint statement binds or updates."""
+    if isinstance(stmt, (SetAdjoint, ZerosAdjoint, CopyAdjoint, IndexAddAdjoint, AddInPlace)):
+        return {stmt.target}
+    if isinstance(stmt, UnpackAdjoints):
+        return {t for t in stmt.targets if t}
+    if isinstance(stmt, ReverseLoop):
+        return {t for t in stmt.targets if t} | {n for s in stmt.body for n in _writes(s)}
+    return set()
+
+
 def _template_names(text: str) -> frozenset[str]:
     return frozenset(node.id for node in ast.walk(ast.parse(text, mode="eval")) if isinstance(node, ast.Name))
 
@@ -59,8 +81,15 @@ def _rename(stmt: AdjointStmt, old: str, new: str) -> AdjointStmt:
         return UnpackAdjoints(tuple(new if t == old else t for t in stmt.targets), value)
     if isinstance(stmt, (ZerosAdjoint, CopyAdjoint)):
         return dataclasses.replace(stmt, target=new if stmt.target == old else stmt.target)
-    if isinstance(stmt, IndexAddAdjoint):
+    if isinstance(stmt, (IndexAddAdjoint, AddInPlace)):
         return dataclasses.replace(stmt, target=new if stmt.target == old else stmt.target, value=new if stmt.value == old else stmt.value)
+    if isinstance(stmt, ReverseLoop):
+        return dataclasses.replace(
+            stmt,
+            targets=tuple(new if t == old else t for t in stmt.targets),
+            seed=Seq(tuple(swap(v) for v in stmt.seed.items)),
+            body=tuple(_rename(s, old, new) for s in stmt.body),
+        )
     return stmt
 
 
@@ -73,12 +102,45 @@ def _propagate_copies(fn: VjpFunction) -> VjpFunction:
         if isinstance(stmt, SetAdjoint) and not stmt.accumulate and stmt.value.text == "g":
             source = dict(stmt.value.bindings)["g"]
             later = stmts[i + 1 :]
-            if isinstance(source, Var) and not any(source.name in _reads(s) for s in later) and source.name not in cotangents:
+            if (
+                isinstance(source, Var)
+                and not any(source.name in _reads(s) or source.name in _writes(s) for s in later)
+                and source.name not in cotangents
+            ):
                 stmts = stmts[:i] + [_rename(s, stmt.target, source.name) for s in later]
                 cotangents = [source.name if c == stmt.target else c for c in cotangents]
                 continue
         i += 1
     return dataclasses.replace(fn, backward=tuple(stmts), cotangents=tuple(cotangents))
+
+
+def _forward_reads(stmt) -> set[str]:
+    """Variables a forward-sweep statement reads."""
+    if isinstance(stmt, VjpBranch):
+        branch = stmt.branch
+        return set(_vars_in(branch.inputs)) | set(_vars_in(branch.test.result)) | {n for e in branch.test.body for n in _forward_reads(e)}
+    if isinstance(stmt, VjpLoop):
+        loop = stmt.loop
+        reads = set(_vars_in(loop.init)) | set(_vars_in(loop.invariants))
+        if isinstance(loop.over, Test):
+            reads |= set(_vars_in(loop.over.result)) | {n for e in loop.over.body for n in _forward_reads(e)}
+        elif isinstance(loop.over, ForRange):
+            reads |= set(_vars_in(loop.over.args))
+        else:
+            reads |= set(_vars_in(loop.over.sequences))
+        return reads
+    eqn = stmt.call if isinstance(stmt, VjpCall) else stmt
+    return set(_vars_in(eqn.args)) | {n for _, a in eqn.kwargs for n in _vars_in(a)}
+
+
+def _outs(stmt) -> tuple[str, ...]:
+    if isinstance(stmt, VjpCall):
+        return stmt.call.outs
+    if isinstance(stmt, VjpBranch):
+        return stmt.branch.outs
+    if isinstance(stmt, VjpLoop):
+        return stmt.loop.carried
+    return stmt.outs
 
 
 def _drop_dead_forward(fn: VjpFunction) -> VjpFunction:
@@ -87,10 +149,12 @@ def _drop_dead_forward(fn: VjpFunction) -> VjpFunction:
         live |= _reads(stmt)
     kept = []
     for stmt in reversed(fn.forward):
-        eqn = stmt.call if isinstance(stmt, VjpCall) else stmt
-        if any(out in live for out in eqn.outs) or (isinstance(stmt, VjpCall) and stmt.pullback != "_"):
+        keeps_pullback = getattr(stmt, "pullback", "_") != "_" or getattr(stmt, "pullbacks", "_") != "_"
+        if any(out in live for out in _outs(stmt)) or keeps_pullback:
             kept.append(stmt)
-            live |= set(_vars_in(eqn.args)) | {n for _, a in eqn.kwargs for n in _vars_in(a)}
+            live |= _forward_reads(stmt)
+            if isinstance(stmt, VjpLoop):
+                live |= set(stmt.loop.carried)  # read by the loop's own next iteration
     return dataclasses.replace(fn, forward=tuple(reversed(kept)))
 
 

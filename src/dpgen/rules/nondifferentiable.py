@@ -65,3 +65,6 @@ nondiff(
     "numpy.isfinite(x)",
     "numpy.isinf(x)",
 )
+
+# ------------------------------------------------- logic in if/while tests
+nondiff("dpgen.and(x1, x2)", "dpgen.or(x1, x2)", "dpgen.not(x)")
