@@ -12,6 +12,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 import click
 
@@ -21,6 +22,7 @@ from dpgen.header import Options, read_header, without_version
 
 
 def _fail(exc: DpgenError) -> None:
+    """Report a dpgen error (every diagnostic, then a count) and exit with its code."""
     click.echo(str(exc), err=True)
     if isinstance(exc, SourceErrors):
         n = len(exc.diagnostics)
@@ -28,22 +30,68 @@ def _fail(exc: DpgenError) -> None:
     sys.exit(int(exc.exit_code))
 
 
-def _write_atomically(path: str, text: str) -> None:
-    target = Path(path)
+def _write_atomically(path: str, text: str, source: str) -> None:
+    """Write `text` to `path` via a temporary file and a rename: all or nothing."""
+    # A symlinked output is followed, so the link stays a link and its target is updated.
+    target = Path(os.path.realpath(path))
     if target.is_dir():
         raise InputError(f"{path}: error: is a directory; give a file name for the output")
-    directory = target.parent if str(target.parent) else Path(".")
+    if target.exists() and os.path.samefile(target, source):
+        raise InputError(f"{path}: error: is the source file; refusing to overwrite it with generated code")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:
         raise InputError(f"{path}: error: cannot write: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            # mkstemp creates the file 0600; a generated module is an ordinary file, so give
+            # it the mode a plain open() would have (or keep the one it had).
+            os.chmod(tmp, _mode_for(target))
             f.write(text)
         os.replace(tmp, target)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise InputError(f"{path}: error: cannot write: {exc.strerror or exc}") from None
+    except BaseException:  # Ctrl-C mid-write: still leave no temporary file behind
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _mode_for(target: Path) -> int:
+    """The permission bits for the output: the existing file's, or 0666 minus the umask."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)  # the only way to read the umask is to set it
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _modes():
+    from dpgen.pipeline import MODES
+
+    return MODES
+
+
+def _backends():
+    from dpgen.backend import BACKENDS
+
+    return tuple(BACKENDS)
+
+
+def _check_choice(allowed: Callable[[], tuple[str, ...]]):
+    """A click callback for --mode/--backend; `allowed` is read lazily, so `--help` stays fast.
+
+    A bad value is a usage error (exit 2) shown with the usage line, like any other option.
+    """
+
+    def callback(ctx: click.Context, param: click.Parameter, value: str) -> str:
+        choices = allowed()
+        if value not in choices:
+            raise click.BadParameter(f"'{value}' is not one of {', '.join(repr(c) for c in choices)}")
+        return value
+
+    return callback
 
 
 class _Group(click.Group):
@@ -57,8 +105,9 @@ class _Group(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
         except Exception as exc:  # a bug in dpgen: say so plainly, with what to report
-            click.echo(f"dpgen: internal error: {type(exc).__name__}: {exc}", err=True)
-            click.echo("please report this with the input file at the dpgen issue tracker", err=True)
+            # One line, no traceback: the user needs to know it is not their fault, not where.
+            detail = " ".join(str(exc).split())
+            click.echo(f"dpgen: internal error: {type(exc).__name__}: {detail} (please report this with the input file)", err=True)
             sys.exit(int(ExitCode.INTERNAL))
 
 
@@ -71,8 +120,8 @@ def main() -> None:
 @main.command()
 @click.argument("source", type=click.Path(dir_okay=True))
 @click.option("-o", "--output", type=click.Path(), help="Where to write the generated module (default: stdout).")
-@click.option("--mode", default="reverse", show_default=True, help="Which derivatives to generate.")
-@click.option("--backend", default="numpy", show_default=True, help="Array library of the generated code.")
+@click.option("--mode", default="reverse", show_default=True, callback=_check_choice(_modes), help="Which derivatives to generate.")
+@click.option("--backend", default="numpy", show_default=True, callback=_check_choice(_backends), help="Array library of the generated code.")
 @click.option("--dump-ir", is_flag=True, help="Print the lowered IR and the reverse-mode IR instead of code.")
 def diff(source: str, output: str | None, mode: str, backend: str, dump_ir: bool) -> None:
     """Differentiate SOURCE without importing or running it."""
@@ -88,7 +137,7 @@ def diff(source: str, output: str | None, mode: str, backend: str, dump_ir: bool
     if output is None:
         click.echo(stages.text, nl=False)
     else:
-        _write_atomically(output, stages.text)
+        _write_atomically(output, stages.text, source)
 
 
 @main.command()
@@ -111,6 +160,7 @@ def check(files: tuple[str, ...], show_diff: bool) -> None:
             raise InputError(f"{generated_path}: error: not a file generated by dpgen (no header)")
         if source_path is None:
             source_path = str(Path(generated_path).parent / header.source)
+        _check_header_options(header.options, generated_path)
         expected = generate(read_source(source_path), header.options).text
         if without_version(expected) != without_version(generated):
             stale.append(generated_path)
@@ -122,6 +172,15 @@ def check(files: tuple[str, ...], show_diff: bool) -> None:
                 )
     if stale:
         sys.exit(int(ExitCode.STALE))
+
+
+def _check_header_options(options: Options, generated_path: str) -> None:
+    """A header naming a mode or backend this dpgen lacks is a bad input, reported with its file."""
+    from dpgen.backend import BACKENDS
+    from dpgen.pipeline import MODES
+
+    if options.mode not in MODES or options.backend not in BACKENDS:
+        raise InputError(f"{generated_path}: error: the header asks for options this dpgen does not have: {options.render()}")
 
 
 def _pairs(files: tuple[str, ...]) -> list[tuple[str | None, str]]:

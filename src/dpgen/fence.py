@@ -46,7 +46,11 @@ class _Fence(cst.CSTVisitor):
     def __init__(self, parsed: Parsed, sink: DiagnosticSink):
         self.parsed = parsed
         self.sink = sink
-        self.depth = 0  # how many function bodies we are inside
+        self.entered: list[cst.FunctionDef] = []  # the functions whose bodies we are inside
+
+    @property
+    def depth(self) -> int:
+        return len(self.entered)
 
     def _reject(self, node: cst.CSTNode, what: str, hint: str) -> None:
         self.sink.error(self.parsed.span(node), f"{what} is not supported ({hint})")
@@ -64,12 +68,15 @@ class _Fence(cst.CSTVisitor):
             self._reject(params.star_arg if isinstance(params.star_arg, cst.Param) else params.kwonly_params[0], "a '*' or keyword-only parameter", "use positional parameters")
         if params.star_kwarg:
             self._reject(params.star_kwarg, "a '**' parameter", "use positional parameters")
-        self.depth += 1
+        self.entered.append(node)
         return True
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        if self.depth:
-            self.depth -= 1
+        # libcst calls on_leave even for a node whose children were skipped (a rejected
+        # nested def), so only leave the functions that were entered; a bare counter
+        # would drop to 0 there and let the rest of the outer body pass unchecked.
+        if self.entered and self.entered[-1] is original_node:
+            self.entered.pop()
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         if isinstance(node, cst.FunctionDef):

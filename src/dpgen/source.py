@@ -1,14 +1,17 @@
 """Reading a source file and parsing it once: text, hash, libcst tree and its metadata.
 
 Metadata (positions and qualified names) is resolved once per file here and shared by
-the fence and the lowering, so no pass re-parses or re-resolves anything.
+the fence and the lowering, so no pass re-parses or re-resolves anything. Python's own
+compiler checks the syntax first (compiling, never running), for its exact locations.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,12 +79,49 @@ class Parsed:
 
 def parse(source: Source) -> Parsed:
     """Parse with libcst; a syntax error becomes a located diagnostic."""
+    check_syntax(source)
     try:
         module = cst.parse_module(source.text)
     except cst.ParserSyntaxError as exc:
-        # libcst prefixes its own location ("parser error: error at 2:2: "); ours is in front.
-        message = re.sub(r"^(parser error: )?(error at \d+:\d+: )?", "", str(exc.message)).rstrip(".")
+        # Only for syntax Python accepts and libcst does not (newer grammar). libcst prefixes
+        # its own location ("parser error: error at 2:2: "); ours is in front.
+        message = re.sub(r"^((parser|tokenizer) error: )?(error at \d+:\d+: )?", "", str(exc.message)).rstrip(".")
         raise SourceErrors([Diagnostic(source.path, Span(exc.raw_line, exc.raw_column + 1), f"syntax error: {message}")]) from None
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     resolved = wrapper.resolve_many([PositionProvider, QualifiedNameProvider])
     return Parsed(source, wrapper.module, resolved[PositionProvider], resolved[QualifiedNameProvider])
+
+
+def check_syntax(source: Source) -> None:
+    """Raise SourceErrors for anything Python itself would refuse to compile.
+
+    Python's parser points at the exact place with the messages users know (libcst's
+    tokenizer errors all point at 1:1), and compiling the tree also catches what libcst
+    accepts but Python does not (a duplicate parameter, 'return' outside a function),
+    which would otherwise turn into invalid generated code. Compiling runs nothing.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SyntaxWarnings are about the user's code, not ours to print
+        try:
+            tree = ast.parse(source.text, filename=source.path)
+        except (SyntaxError, ValueError) as exc:  # ValueError: null bytes, before Python 3.12
+            raise SourceErrors([_syntax_diagnostic(source, exc, offset_in_bytes=False)]) from None
+        try:
+            compile(tree, source.path, "exec", dont_inherit=True)
+        except SyntaxError as exc:  # from the symbol table or the compiler: offsets count UTF-8 bytes
+            raise SourceErrors([_syntax_diagnostic(source, exc, offset_in_bytes=True)]) from None
+
+
+def _syntax_diagnostic(source: Source, exc: Exception, offset_in_bytes: bool) -> Diagnostic:
+    """A located diagnostic for a SyntaxError, with the column counted in characters."""
+    if "\0" in source.text and not getattr(exc, "lineno", None):
+        index = source.text.index("\0")  # Python gives no location for a null byte
+        line = source.text.count("\n", 0, index) + 1
+        return Diagnostic(source.path, Span(line, index - source.text.rfind("\n", 0, index)), "syntax error: a null byte in the source")
+    line = getattr(exc, "lineno", None) or 1
+    col = max(getattr(exc, "offset", None) or 1, 1)
+    lines = source.text.split("\n")
+    if offset_in_bytes and line <= len(lines):
+        col = len(lines[line - 1].encode("utf-8")[: col - 1].decode("utf-8", errors="ignore")) + 1
+    message = getattr(exc, "msg", None) or str(exc)
+    return Diagnostic(source.path, Span(line, col), f"syntax error: {message}")
