@@ -6,6 +6,7 @@ out), so a rule is only ever tested the way users meet it.
 
 from __future__ import annotations
 
+import copy
 import textwrap
 import types
 
@@ -37,6 +38,11 @@ def differentiate(source: str) -> tuple[types.ModuleType, types.ModuleType]:
     return load_source(source), load(generated_text(source))
 
 
+def fresh(args: list) -> list:
+    """Deep copies: a primal that mutates its arguments must not change the next evaluation."""
+    return copy.deepcopy(list(args))
+
+
 def central_difference(f, args: list, i: int, cotangent, eps: float = 1e-6) -> np.ndarray | float:
     """<cotangent, df/d args[i]> by central differences in float64, element by element."""
     x = np.asarray(args[i], dtype=float)
@@ -45,7 +51,7 @@ def central_difference(f, args: list, i: int, cotangent, eps: float = 1e-6) -> n
         for sign in (+1, -1):
             shifted = x.copy()
             shifted[idx] += sign * eps
-            trial = list(args)
+            trial = fresh(args)
             trial[i] = shifted if np.ndim(args[i]) else float(shifted)
             grad[idx] += sign * np.sum(np.asarray(cotangent) * np.asarray(f(*trial)))
     grad /= 2 * eps
@@ -54,8 +60,11 @@ def central_difference(f, args: list, i: int, cotangent, eps: float = 1e-6) -> n
 
 def check_vjp(primal, vjp, args: list, rng: np.random.Generator, rtol: float = 1e-5, atol: float = 1e-6) -> None:
     """Check every non-None cotangent of `vjp` against central differences of `primal`."""
+    before = fresh(args)
     out, pullback = vjp(*args)
-    np.testing.assert_allclose(out, primal(*args), rtol=1e-12, atol=1e-12)
+    for arg, kept in zip(args, before):
+        np.testing.assert_array_equal(arg, kept, err_msg="the generated vjp mutated an argument")
+    np.testing.assert_allclose(out, primal(*fresh(args)), rtol=1e-12, atol=1e-12)
     cotangent = rng.normal(size=np.shape(out)) if np.ndim(out) else 1.0
     cotangents = pullback(cotangent)
     assert len(cotangents) == len(args)

@@ -27,7 +27,6 @@ UNSUPPORTED: dict[type, tuple[str, str]] = {
     cst.ClassDef: ("a class", "define functions at module level"),
     cst.FunctionDef: ("a nested function", "define the function at module level and call it"),
     cst.Lambda: ("'lambda'", "define a module-level function and call it"),
-    cst.ListComp: ("a list comprehension", "write the elements out"),
     cst.SetComp: ("a set comprehension", "sets cannot be differentiated"),
     cst.DictComp: ("a dict comprehension", "write the entries out"),
     cst.GeneratorExp: ("a generator expression", "write the elements out"),
@@ -47,6 +46,7 @@ class _Fence(cst.CSTVisitor):
         self.parsed = parsed
         self.sink = sink
         self.entered: list[cst.FunctionDef] = []  # the functions whose bodies we are inside
+        self.rejected: set[str] = set()  # top-level functions with at least one error
 
     @property
     def depth(self) -> int:
@@ -54,11 +54,14 @@ class _Fence(cst.CSTVisitor):
 
     def _reject(self, node: cst.CSTNode, what: str, hint: str) -> None:
         self.sink.error(self.parsed.span(node), f"{what} is not supported ({hint})")
+        if self.entered:
+            self.rejected.add(self.entered[0].name.value)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         if self.depth:
             self._reject(node, *UNSUPPORTED[cst.FunctionDef])
             return False
+        self.entered.append(node)  # errors in the signature belong to this function too
         if node.asynchronous:
             self._reject(node, "an async function", "write a plain 'def'")
         for decorator in node.decorators:
@@ -68,7 +71,6 @@ class _Fence(cst.CSTVisitor):
             self._reject(params.star_arg if isinstance(params.star_arg, cst.Param) else params.kwonly_params[0], "a '*' or keyword-only parameter", "use positional parameters")
         if params.star_kwarg:
             self._reject(params.star_kwarg, "a '**' parameter", "use positional parameters")
-        self.entered.append(node)
         return True
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
@@ -93,6 +95,12 @@ class _Fence(cst.CSTVisitor):
             self.leave_FunctionDef(original_node)
 
 
-def fence(parsed: Parsed, sink: DiagnosticSink) -> None:
-    """Report every unsupported construct inside the module's functions into `sink`."""
-    parsed.module.visit(_Fence(parsed, sink))
+def fence(parsed: Parsed, sink: DiagnosticSink) -> frozenset[str]:
+    """Report every unsupported construct inside the module's functions into `sink`.
+
+    Returns the names of the functions with errors: lowering skips them, so the other
+    functions' errors are reported in the same run.
+    """
+    visitor = _Fence(parsed, sink)
+    parsed.module.visit(visitor)
+    return frozenset(visitor.rejected)

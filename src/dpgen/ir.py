@@ -273,6 +273,18 @@ class Comment:
 
 
 @dataclass(frozen=True)
+class ZeroIndexAdjoint:
+    """``target = source.copy(); target[index] = 0``: the adjoint of an array before ``x[index] = v``.
+
+    When `target` is `source` (an adjoint this pullback owns) the slot is zeroed in place.
+    """
+
+    target: str
+    source: str
+    index: Index
+
+
+@dataclass(frozen=True)
 class AddInPlace:
     """``target += value`` on an adjoint this pullback owns (a zero buffer it made)."""
 
@@ -295,7 +307,9 @@ class ReverseLoop:
     body: tuple["AdjointStmt", ...]
 
 
-AdjointStmt = Union[SetAdjoint, UnpackAdjoints, ZerosAdjoint, CopyAdjoint, IndexAddAdjoint, AddInPlace, ReverseLoop, Comment]
+AdjointStmt = Union[
+    SetAdjoint, UnpackAdjoints, ZerosAdjoint, CopyAdjoint, IndexAddAdjoint, ZeroIndexAdjoint, AddInPlace, ReverseLoop, Comment
+]
 
 
 @dataclass(frozen=True)

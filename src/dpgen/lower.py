@@ -138,9 +138,10 @@ class _Scope:
 class Lowering:
     """Lowers one parsed module; errors go to the sink."""
 
-    def __init__(self, parsed: Parsed, sink: DiagnosticSink):
+    def __init__(self, parsed: Parsed, sink: DiagnosticSink, skip: frozenset[str] = frozenset()):
         self.parsed = parsed
         self.sink = sink
+        self.skip = skip
         self.functions: dict[str, cst.FunctionDef] = {}
         self.last_span = Span(1, 1)
         self.constants: dict[str, str] = {}  # module-level literal constants: name -> source
@@ -151,6 +152,8 @@ class Lowering:
         prelude = []
         for stmt in self.parsed.module.body:
             if isinstance(stmt, cst.FunctionDef):
+                if stmt.name.value in self.functions:
+                    self.error(stmt.name, f"function '{stmt.name.value}' is defined twice (rename one)")
                 self.functions[stmt.name.value] = stmt
                 self.module_names.add(stmt.name.value)
             elif isinstance(stmt, cst.SimpleStatementLine):
@@ -165,6 +168,8 @@ class Lowering:
         functions = []
         self.function_names = NameAllocator(self.module_names)
         for node in self.functions.values():
+            if node.name.value in self.skip:
+                continue
             self.internal = []
             functions.append(self.function(node))
             functions.extend(self.internal)
@@ -294,6 +299,8 @@ class Lowering:
             scope,
             in_loop=True,
             description=f"one iteration of the '{kind}' loop at line {scope.span.line}",
+            # Range counters and enumerate positions are integers: no derivative flows through them.
+            integers=frozenset(targets[:1] if isinstance(over, ForRange) or (isinstance(over, ForEach) and over.enumerate) else ()),
         )
         parent_targets = tuple(self._version(t, scope) for t in targets)
         scope.body.append(
@@ -319,7 +326,15 @@ class Lowering:
         return ForEach((self.expr(node, scope, "seq"),), enumerate=False, reverse=False)
 
     def outline(
-        self, name: str, statements: list, inputs: list[str], outputs: list[str], parent: _Scope, in_loop: bool | None = None, description: str = ""
+        self,
+        name: str,
+        statements: list,
+        inputs: list[str],
+        outputs: list[str],
+        parent: _Scope,
+        in_loop: bool | None = None,
+        description: str = "",
+        integers: frozenset[str] = frozenset(),
     ) -> str:
         """Lower `statements` as an internal function of `inputs` returning `outputs`."""
         name = self.function_names.fresh(name)
@@ -330,7 +345,7 @@ class Lowering:
             param = scope.names.fresh(_display(n)) if n in SPECIAL else n
             scope.env[n] = Var(param)
             scope.bound.add(param)
-            params.append(Param(param, None, True))
+            params.append(Param(param, None, differentiable=n not in integers))
         if BREAK in outputs and BREAK not in scope.env:
             scope.env[BREAK] = Const("False")
         self.block(statements, scope)
@@ -367,9 +382,20 @@ class Lowering:
             if node.value is None:
                 return  # a bare annotation binds nothing
             self.bind(node.target, self.expr(node.value, scope, _target_hint(node.target)), node.value, scope)
+        elif isinstance(node, cst.AugAssign) and isinstance(node.target, cst.Subscript):
+            # `x[i] += v`: read the element, combine, write it back; the index is evaluated once.
+            located = self.subscript_target(node.target, scope)
+            if located is None:
+                return
+            base, index = located
+            name = node.target.value.value
+            old = self.emit(scope, "dpgen.getitem", (base, index), (), name)
+            right = self.expr(node.value, scope, name)
+            new = self.emit(scope, BINARY_OPS[AUGMENTED_OPS[type(node.operator)]], (old, right), (), name)
+            self.store(name, base, index, new, scope)
         elif isinstance(node, cst.AugAssign):
             if not isinstance(node.target, cst.Name):
-                self.error(node.target, "augmented assignment to anything but a name is not supported yet (write 'x = x + ...')")
+                self.error(node.target, "augmented assignment to this target is not supported (assign to a name or an element)")
                 return
             op = BINARY_OPS[AUGMENTED_OPS[type(node.operator)]]
             left = self.name(node.target, scope)
@@ -386,6 +412,8 @@ class Lowering:
             self.bind(node.target, self.emit(scope, op, (left, right), (), node.target.value), node.value, scope)
         elif isinstance(node, cst.Expr) and first and isinstance(node.value, (cst.SimpleString, cst.ConcatenatedString)):
             return  # docstring
+        elif isinstance(node, cst.Expr) and _is_append(node.value):
+            self.append(node.value, scope)
         elif isinstance(node, cst.Pass):
             return
         elif isinstance(node, cst.Expr):
@@ -397,12 +425,16 @@ class Lowering:
         """Bind a target to a value; the value's equation is renamed to the target when fresh."""
         if isinstance(target, cst.Name):
             self._bind_name(target.value, value, scope)
+        elif isinstance(target, cst.Subscript):
+            located = self.subscript_target(target, scope)
+            if located is not None:
+                self.store(target.value.value, *located, value, scope)
         elif isinstance(target, (cst.Tuple, cst.List)) and all(isinstance(e.value, cst.Name) for e in target.elements):
             names = [e.value.value for e in target.elements]
             if isinstance(value, Seq) and len(value.items) == len(names):
                 for name, item in zip(names, value.items):
                     self._bind_name(name, item, scope)
-            elif isinstance(value, Var) and scope.body and scope.body[-1].outs == (value.name,):
+            elif isinstance(value, Var) and scope.body and isinstance(scope.body[-1], (Eqn, Call)) and scope.body[-1].outs == (value.name,):
                 # Unpack the outputs of the call that produced `value`: `a, b = f(x)`.
                 outs = tuple(self._version(name, scope) for name in names)
                 last = scope.body[-1]
@@ -411,11 +443,72 @@ class Lowering:
                     scope.env[name] = Var(out)
             else:
                 self.error(value_node, "unpacking this value is not supported (unpack a tuple display or a function call)")
+                for name in names:
+                    scope.env[name] = Const("None")  # no follow-on "not defined" errors
         else:
             self.error(target, "assigning to this target is not supported yet (assign to a name or a tuple of names)")
 
+    def append(self, call: cst.Call, scope: _Scope) -> None:
+        """``xs.append(v)``: a list known when generating grows in place; a run-time list gets
+        a new version (the pullback may still read the old one)."""
+        name = call.func.value.value
+        base = self.name(call.func.value, scope)
+        item = self.expr(call.args[0].value, scope, name)
+        if isinstance(base, Seq):
+            new: Atom = Seq(base.items + (item,), is_list=True)
+            scope.env[name] = new
+        elif isinstance(base, Var):
+            self._bind_name(name, self.emit(scope, "dpgen.append", (base, item), (), name), scope)
+            new = scope.env[name]
+        else:
+            self.error(call, f"'{name}' is not a list")
+            return
+        for other, bound in list(scope.env.items()):
+            if bound == base:
+                scope.env[other] = new  # every alias sees the appended item
+
+    def list_comprehension(self, node: cst.ListComp, scope: _Scope, target: str) -> Atom:
+        """``[e for x in xs if c]``: the loop that appends, lowered like written-out code."""
+        result = scope.names.fresh(f"{target}_list")
+        statement: cst.BaseStatement = cst.SimpleStatementLine(
+            [cst.Expr(cst.Call(cst.Attribute(cst.Name(result), cst.Name("append")), [cst.Arg(node.elt)]))]
+        )
+        clauses = []
+        clause = node.for_in
+        while clause is not None:
+            clauses.append(clause)
+            clause = clause.inner_for_in
+        for clause in reversed(clauses):
+            for condition in reversed(clause.ifs):
+                statement = cst.If(test=condition.test, body=cst.IndentedBlock([statement]))
+            statement = cst.For(target=clause.target, iter=clause.iter, body=cst.IndentedBlock([statement]))
+        scope.env[result] = Seq((), is_list=True)
+        scope.bound.add(result)
+        self.block([statement], scope)
+        return scope.env.pop(result)
+
+    def subscript_target(self, target: cst.Subscript, scope: _Scope) -> tuple[Var, Index] | None:
+        """The array and index of an assignment target ``x[...]``."""
+        if not isinstance(target.value, cst.Name):
+            self.error(target, "assigning into a nested subscript is not supported (index once: x[i, j])")
+            return None
+        base = self.name(target.value, scope)
+        if not isinstance(base, Var):
+            self.error(target, f"'{target.value.value}' cannot be assigned into (it is a constant)")
+            return None
+        return base, self.index(target, scope, target.value.value)
+
+    def store(self, name: str, base: Var, index: Index, value: Atom, scope: _Scope) -> None:
+        """``x[index] = value``: a new version of the array; every alias of it sees the write."""
+        new = self.emit(scope, "dpgen.setitem", (base, index, value), (), name)
+        self._bind_name(name, new, scope)
+        for other, bound in list(scope.env.items()):
+            if bound == base:
+                scope.env[other] = scope.env[name]
+
     def _bind_name(self, name: str, value: Atom, scope: _Scope) -> None:
-        if isinstance(value, Var) and scope.body and scope.body[-1].outs == (value.name,) and value not in scope.env.values():
+        last = scope.body[-1] if scope.body else None
+        if isinstance(value, Var) and isinstance(last, (Eqn, Call)) and last.outs == (value.name,) and value not in scope.env.values():
             # The expression's own result: give its equation the target's name.
             out = self._version(name, scope)
             last = scope.body[-1]
@@ -475,7 +568,9 @@ class Lowering:
                 if isinstance(operand, Const):
                     return Const(ast.unparse(ast.UnaryOp(ast.USub(), ast.parse(operand.text, mode="eval").body)))
                 return self.emit(scope, "numpy.negative", (operand,), (), target)
-            return self.unsupported(node, "'not' and '~'")
+            if isinstance(node.operator, cst.Not):
+                return self.unsupported(node, "'not' outside an 'if' or 'while' test (use np.logical_not)")
+            return self.unsupported(node, "'~'")
         if isinstance(node, cst.Comparison):
             if len(node.comparisons) != 1 or type(node.comparisons[0].operator) not in COMPARISONS:
                 return self.unsupported(node, "this comparison")
@@ -487,12 +582,21 @@ class Lowering:
         if isinstance(node, cst.Subscript):
             base = self.expr(node.value, scope, target)
             index = self.index(node, scope, target)
+            if isinstance(base, Seq):
+                position = _constant_position(index, len(base.items))
+                if position is not None:
+                    return base.items[position]  # a list known when generating: no equation
+                base = self.emit(scope, "dpgen.assign", (base,), (), target)  # a run-time list to index
             return self.emit(scope, "dpgen.getitem", (base, index), (), target)
-        if isinstance(node, (cst.Tuple, cst.List)):
+        if isinstance(node, cst.List):
+            return Seq(tuple(self.expr(e.value, scope, target) for e in node.elements), is_list=True)
+        if isinstance(node, cst.ListComp):
+            return self.list_comprehension(node, scope, target)
+        if isinstance(node, cst.Tuple):
             items = tuple(self.expr(e.value, scope, target) for e in node.elements)
             if all(isinstance(i, Const) for i in items):
-                return _const_seq(items, isinstance(node, cst.List))
-            return Seq(items, is_list=isinstance(node, cst.List))
+                return _const_seq(items, False)
+            return Seq(items)
         return self.unsupported(node, "this expression")
 
     def if_expression(self, node: cst.IfExp, scope: _Scope, target: str) -> Atom:
@@ -547,6 +651,9 @@ class Lowering:
         rule_names = [q for q in qualified if rules.lookup(q) is not None]
         if isinstance(func, cst.Name) and func.value in self.functions and func.value not in scope.env:
             args, kwargs = self.arguments(node, scope, target)
+            problem = _call_mismatch(self.functions[func.value], len(args), [k for k, _ in kwargs])
+            if problem:
+                self.error(node, problem)
             out = scope.names.fresh(f"{target}_{func.value}")
             scope.body.append(Call((out,), func.value, args, kwargs, scope.span))
             return Var(out)
@@ -621,9 +728,12 @@ class Lowering:
             return scope.span if scope is not None else self.last_span
 
 
-def lower(parsed: Parsed, sink: DiagnosticSink) -> Module:
-    """Lower a parsed module; unsupported constructs are reported into `sink`."""
-    return Lowering(parsed, sink).module()
+def lower(parsed: Parsed, sink: DiagnosticSink, skip: frozenset[str] = frozenset()) -> Module:
+    """Lower a parsed module; unsupported constructs are reported into `sink`.
+
+    Functions in `skip` (the fence rejected them) are not lowered, but calls to them are
+    still checked against their signatures."""
+    return Lowering(parsed, sink, skip).module()
 
 
 # --------------------------------------------------------------------- helpers
@@ -825,4 +935,47 @@ def _target_names(target: cst.BaseExpression) -> list[str] | None:
         return [target.value]
     if isinstance(target, (cst.Tuple, cst.List)) and all(isinstance(e.value, cst.Name) for e in target.elements):
         return [e.value.value for e in target.elements]
+    return None
+
+
+def _call_mismatch(callee: cst.FunctionDef, n_args: int, keywords: list[str]) -> str | None:
+    """Why a call cannot bind to `callee`'s parameters, as Python would say it; None if it can."""
+    params = [*callee.params.posonly_params, *callee.params.params]
+    names = [p.name.value for p in params]
+    name = callee.name.value
+    if n_args > len(params):
+        return f"{name}() takes {len(params)} positional argument{'s' if len(params) != 1 else ''} but {n_args} were given"
+    for keyword in keywords:
+        if keyword not in names:
+            return f"{name}() got an unexpected keyword argument '{keyword}'"
+        if names.index(keyword) < n_args:
+            return f"{name}() got multiple values for argument '{keyword}'"
+    missing = [p.name.value for p in params[n_args:] if p.default is None and p.name.value not in keywords]
+    if missing:
+        return f"{name}() missing required argument '{missing[0]}'"
+    return None
+
+
+def _is_append(node: cst.BaseExpression) -> bool:
+    return (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "append"
+        and isinstance(node.func.value, cst.Name)
+        and len(node.args) == 1
+        and node.args[0].keyword is None
+        and not node.args[0].star
+    )
+
+
+def _constant_position(index: Index, length: int) -> int | None:
+    """``xs[2]`` or ``xs[-1]`` on a list of known length: the position, else None."""
+    if index.is_tuple or len(index.items) != 1 or not isinstance(index.items[0], Const):
+        return None
+    try:
+        value = ast.literal_eval(index.items[0].text)
+    except ValueError:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and -length <= value < length:
+        return value % length
     return None

@@ -19,6 +19,7 @@ import jinja2
 
 from dpgen.backend import Backend
 from dpgen.ir import (
+    ZeroIndexAdjoint,
     AddInPlace,
     AdjointStmt,
     Call,
@@ -211,6 +212,8 @@ class Renderer:
             return ast.Subscript(self.atom(args[0]), self.atom(args[1]))
         if op == "dpgen.assign":
             return self.atom(args[0])
+        if op == "dpgen.append":  # a new list: earlier versions stay as they were
+            return ast.List([ast.Starred(self.atom(args[0])), self.atom(args[1])])
         module, _, name = op.rpartition(".")
         if module == "builtins":
             func: ast.expr = ast.Name(name)
@@ -247,6 +250,12 @@ class Renderer:
             return self.forward_branch(stmt)
         if isinstance(stmt, VjpLoop):
             return self.forward_loop(stmt)
+        if isinstance(stmt, Eqn) and stmt.op == "dpgen.setitem":
+            # Write into a copy: the pullback may still read the array as it was.
+            (out,) = stmt.outs
+            base, index, value = (self.atom(a) for a in stmt.args)
+            target = ast.Subscript(ast.Name(out), index, ctx=ast.Store())
+            return [f"{out} = {ast.unparse(base)}.copy()", ast.unparse(ast.Assign([target], value, lineno=0))]
         return [self.forward_line(stmt)]
 
     def forward_branch(self, stmt: VjpBranch) -> list[str]:
@@ -323,6 +332,10 @@ class Renderer:
             return [f"{stmt.target} = {self.backend.alias}.zeros_like({stmt.like.name})"]
         if isinstance(stmt, CopyAdjoint):
             return [f"{stmt.target} = {stmt.target}.copy()  # it may share memory with another adjoint"]
+        if isinstance(stmt, ZeroIndexAdjoint):
+            lines = [] if stmt.target == stmt.source else [f"{stmt.target} = {stmt.source}.copy()"]
+            target = ast.Subscript(ast.Name(stmt.target), self.atom(stmt.index), ctx=ast.Store())
+            return lines + [ast.unparse(ast.Assign([target], ast.Constant(0), lineno=0))]
         if isinstance(stmt, AddInPlace):
             return [f"{stmt.target} += {stmt.value}"]
         if isinstance(stmt, ReverseLoop):
@@ -348,7 +361,7 @@ class Renderer:
         params = ", ".join(p.name if p.default is None else f"{p.name}={p.default.text}" for p in src.params)
         backward = []
         if fn.seed_unpack is not None:
-            backward.append(ast.unparse(ast.Assign([ast.Tuple([ast.Name(t or "_") for t in fn.seed_unpack])], ast.Name(fn.seed), lineno=0)))
+            backward.append(ast.unparse(ast.Assign([_unpack_target(fn.seed_unpack)], ast.Name(fn.seed), lineno=0)))
         for stmt in fn.backward:
             backward.extend(self.backward(stmt))
         for bar, param in fn.zero_cotangents:
@@ -379,6 +392,11 @@ class Renderer:
         else:
             pick, what = "", ", one entry per parameter (None where not differentiable)"
         return dict(name=fn.grad_name, out=names.fresh("out"), pullback=names.fresh(fn.pullback_name), pick=pick, what=what)
+
+
+def _unpack_target(targets: tuple) -> ast.expr:
+    """``(a_bar, (b_bar, _))`` for nested unpacking targets; None becomes ``_``."""
+    return ast.Tuple([_unpack_target(t) if isinstance(t, tuple) else ast.Name(t or "_") for t in targets])
 
 
 def _targets(outs: tuple[str, ...]) -> ast.expr:

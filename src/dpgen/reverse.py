@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from dpgen import rules
 from dpgen.errors import DiagnosticSink
 from dpgen.ir import (
+    ZeroIndexAdjoint,
     AddInPlace,
     AdjointStmt,
     Branch,
@@ -239,9 +240,9 @@ class _Reverse:
         seed_unpack = None
         if isinstance(f.result, Seq):
             seed = names.fresh("out_bar")
-            targets = [adj.target_for(v.name) if isinstance(v, Var) else None for v in f.result.items]
-            seed_unpack = tuple(targets)
-            adj.add_parts([(v.name, t) for v, t in zip(f.result.items, targets) if isinstance(v, Var)])
+            parts: list[tuple[str, str | None]] = []
+            seed_unpack = _seed_targets(f.result, adj, parts)
+            adj.add_parts(parts)
         elif isinstance(f.result, Var) and f.result.name in adj.active:
             seed = adj.target_for(f.result.name)
         else:
@@ -266,7 +267,8 @@ class _Reverse:
             except rules.RuleError as exc:
                 self.sink.error(stmt.span, str(exc))
             if len(adj.stmts) > before and stmt.span.line != last_line:
-                adj.stmts.insert(before, Comment(f"{self.module.source_name}:{stmt.span.line}: {lines[stmt.span.line]}"))
+                where = f"{self.module.source_name}:{stmt.span.line}"
+                adj.stmts.insert(before, Comment(f"{where}: {lines[stmt.span.line]}" if stmt.span.line in lines else where))
                 last_line = stmt.span.line
 
         # An active parameter always reaches the output; a zero adjoint is a safety net only.
@@ -294,6 +296,9 @@ class _Reverse:
         g = Var(adj.bar[out])
         if eqn.op == "dpgen.getitem":
             self.getitem(bound["a"], bound["index"], g, adj)
+            return
+        if eqn.op == "dpgen.setitem":
+            self.setitem(eqn, bound, g, adj)
             return
         bindings = {"g": g, "ans": Var(out)}
         for name, value in bound.values.items():
@@ -346,6 +351,24 @@ class _Reverse:
             adj.owned.add(var)
         may_repeat = any(isinstance(i, (Var, Seq)) or (isinstance(i, Const) and i.text.startswith("[")) for i in index.items)
         adj.stmts.append(IndexAddAdjoint(adj.bar[var], index, g.name, may_repeat))
+
+    def setitem(self, eqn: Eqn, bound: rules.Bound, g: Var, adj: _Adjoints) -> None:
+        """``x_2 = setitem(x, index, v)``: v gets ``g[index]``; x gets g with that slot zeroed."""
+        base, index, value = bound["a"], bound["index"], bound["value"]
+        if isinstance(value, Var) and value.name in adj.active:
+            bindings = (("g", g), ("index", index), ("value", value))
+            adj.contribute(value.name, Template("unbroadcast(g[index], value)", bindings))  # read before the slot is zeroed
+        if not isinstance(base, Var) or base.name not in adj.active:
+            return
+        out = eqn.outs[0]
+        if base.name not in adj.bar and out in adj.owned:
+            adj.stmts.append(ZeroIndexAdjoint(g.name, g.name, index))  # our own buffer: zero in place
+            adj.bar[base.name] = g.name
+        else:
+            target = adj.target_for(base.name)
+            adj.stmts.append(ZeroIndexAdjoint(target, g.name, index))
+            adj.add_parts([(base.name, target)])
+        adj.owned.add(base.name)
 
     def call(self, call: Call, pullback: str, adj: _Adjoints) -> None:
         callee = self.functions[call.callee]
@@ -441,6 +464,20 @@ class _Reverse:
         elif var.name not in adj.owned:
             adj.stmts.append(CopyAdjoint(adj.bar[var.name]))
             adj.owned.add(var.name)
+
+
+def _seed_targets(result: Seq, adj: "_Adjoints", parts: list) -> tuple:
+    """Unpacking targets mirroring a tuple result (nested for lists inside it); None: no adjoint."""
+    targets = []
+    for item in result.items:
+        if isinstance(item, Seq):
+            targets.append(_seed_targets(item, adj, parts))
+        elif isinstance(item, Var):
+            targets.append(adj.target_for(item.name))
+            parts.append((item.name, targets[-1]))
+        else:
+            targets.append(None)
+    return tuple(targets)
 
 
 def _without_unbroadcast(text: str) -> str:

@@ -39,3 +39,5 @@ defvjp("builtins.float(x=0.0)", x="g")
 # Two-value min/max; ties go to the first argument, as in np.maximum.
 defvjp("builtins.max(a, b)", a="g * (a >= b)", b="g * (a < b)")
 defvjp("builtins.min(a, b)", a="g * (a <= b)", b="g * (a > b)")
+# sum() of a list: every item gets the whole cotangent (one row per item).
+defvjp("builtins.sum(iterable, start=0)", iterable="np.broadcast_to(g, (len(iterable),) + np.shape(g))", start="g")

@@ -38,6 +38,11 @@ defvjp("numpy.concatenate(arrays, axis=0)", arrays="split_like(g, arrays, axis)"
 defvjp("numpy.stack(arrays, axis=0)", arrays=_stack_vjp)
 # Indexing reads; the reverse pass writes the scatter (see dpgen.reverse).
 defvjp("dpgen.getitem(a, index)", a="g")
+# Indexed writes `x[index] = value`; the reverse pass writes this rule's pullback too.
+defvjp("dpgen.setitem(a, index, value)", a="g", value="unbroadcast(g[index], value)")
+# Lists: `xs.append(v)` on a run-time list; `np.array(xs)` of a list of arrays.
+defvjp("dpgen.append(lst, item)", lst="g[:-1]", item="g[-1]")
+defvjp("numpy.array(object, dtype=None)", object="g")  # a list's cotangent is the stacked array
 # `y = x`: a plain rename, which the lowering needs when a name is rebound to a value.
 defvjp("dpgen.assign(x)", x="g")
 
