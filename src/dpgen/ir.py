@@ -230,6 +230,7 @@ class SetAdjoint:
     target: str  #: the adjoint variable, e.g. ``W1_bar``
     value: Template
     accumulate: bool
+    is_dict: bool = False  #: a dict of cotangents: accumulate key by key
 
 
 @dataclass(frozen=True)
@@ -246,6 +247,7 @@ class ZerosAdjoint:
 
     target: str
     like: Var
+    is_dict: bool = False  #: zeros for every value of a dict
 
 
 @dataclass(frozen=True)
@@ -253,6 +255,16 @@ class CopyAdjoint:
     """``target = target.copy()``: before an in-place update of an adjoint that may share memory."""
 
     target: str
+    is_dict: bool = False  #: a dict: a shallow copy (its values are never updated in place)
+
+
+@dataclass(frozen=True)
+class KeyAddAdjoint:
+    """``target[key] = target[key] + value`` for a dict of cotangents this pullback owns."""
+
+    target: str
+    key: Const
+    value: str
 
 
 @dataclass(frozen=True)
@@ -290,6 +302,7 @@ class AddInPlace:
 
     target: str
     value: str
+    is_dict: bool = False  #: a dict of cotangents: key by key
 
 
 @dataclass(frozen=True)
@@ -308,7 +321,16 @@ class ReverseLoop:
 
 
 AdjointStmt = Union[
-    SetAdjoint, UnpackAdjoints, ZerosAdjoint, CopyAdjoint, IndexAddAdjoint, ZeroIndexAdjoint, AddInPlace, ReverseLoop, Comment
+    SetAdjoint,
+    UnpackAdjoints,
+    ZerosAdjoint,
+    CopyAdjoint,
+    IndexAddAdjoint,
+    KeyAddAdjoint,
+    ZeroIndexAdjoint,
+    AddInPlace,
+    ReverseLoop,
+    Comment,
 ]
 
 

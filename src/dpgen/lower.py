@@ -489,6 +489,9 @@ class Lowering:
 
     def subscript_target(self, target: cst.Subscript, scope: _Scope) -> tuple[Var, Index] | None:
         """The array and index of an assignment target ``x[...]``."""
+        if len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index) and isinstance(target.slice[0].slice.value, cst.SimpleString):
+            self.error(target, "assigning into a dict is not supported (dicts of parameters are read-only)")
+            return None
         if not isinstance(target.value, cst.Name):
             self.error(target, "assigning into a nested subscript is not supported (index once: x[i, j])")
             return None
@@ -582,6 +585,8 @@ class Lowering:
         if isinstance(node, cst.Subscript):
             base = self.expr(node.value, scope, target)
             index = self.index(node, scope, target)
+            if len(index.items) == 1 and not index.is_tuple and _is_string(index.items[0]):
+                return self.emit(scope, "dpgen.getkey", (base, index.items[0]), (), target)  # p["W1"]: a dict
             if isinstance(base, Seq):
                 position = _constant_position(index, len(base.items))
                 if position is not None:
@@ -979,3 +984,12 @@ def _constant_position(index: Index, length: int) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool) and -length <= value < length:
         return value % length
     return None
+
+
+def _is_string(atom: object) -> bool:
+    if not isinstance(atom, Const):
+        return False
+    try:
+        return isinstance(ast.literal_eval(atom.text), str)
+    except ValueError:
+        return False

@@ -19,6 +19,7 @@ import jinja2
 
 from dpgen.backend import Backend
 from dpgen.ir import (
+    KeyAddAdjoint,
     ZeroIndexAdjoint,
     AddInPlace,
     AdjointStmt,
@@ -208,7 +209,7 @@ class Renderer:
             return ast.BoolOp(ast.And() if op == "dpgen.and" else ast.Or(), [self.atom(args[0]), self.atom(args[1])])
         if op == "dpgen.not":
             return ast.UnaryOp(ast.Not(), self.atom(args[0]))
-        if op == "dpgen.getitem":
+        if op in ("dpgen.getitem", "dpgen.getkey"):
             return ast.Subscript(self.atom(args[0]), self.atom(args[1]))
         if op == "dpgen.assign":
             return self.atom(args[0])
@@ -318,6 +319,9 @@ class Renderer:
             return [text]
         if isinstance(stmt, SetAdjoint):
             value = self.template(stmt.value)
+            if stmt.accumulate and stmt.is_dict:
+                part = ast.unparse(value)
+                return [f"{stmt.target} = {{key: {stmt.target}[key] + ({part})[key] for key in {stmt.target}}}"]
             if stmt.accumulate:
                 value = ast.BinOp(ast.Name(stmt.target), ast.Add(), value)
             return [ast.unparse(ast.Assign([ast.Name(stmt.target)], value, lineno=0))]
@@ -328,14 +332,23 @@ class Renderer:
                 return [ast.unparse(ast.Assign([ast.Name(stmt.targets[0])], value, lineno=0))]
             names = ast.Tuple([ast.Name(t if t is not None else "_") for t in stmt.targets])
             return [ast.unparse(ast.Assign([names], value, lineno=0))]
+        if isinstance(stmt, ZerosAdjoint) and stmt.is_dict:
+            return [f"{stmt.target} = {{key: {self.backend.alias}.zeros_like(value) for key, value in {stmt.like.name}.items()}}"]
         if isinstance(stmt, ZerosAdjoint):
             return [f"{stmt.target} = {self.backend.alias}.zeros_like({stmt.like.name})"]
+        if isinstance(stmt, CopyAdjoint) and stmt.is_dict:
+            return [f"{stmt.target} = dict({stmt.target})  # its entries are replaced, never updated in place"]
         if isinstance(stmt, CopyAdjoint):
             return [f"{stmt.target} = {stmt.target}.copy()  # it may share memory with another adjoint"]
+        if isinstance(stmt, KeyAddAdjoint):
+            key = ast.unparse(self.atom(stmt.key))
+            return [f"{stmt.target}[{key}] = {stmt.target}[{key}] + {stmt.value}"]
         if isinstance(stmt, ZeroIndexAdjoint):
             lines = [] if stmt.target == stmt.source else [f"{stmt.target} = {stmt.source}.copy()"]
             target = ast.Subscript(ast.Name(stmt.target), self.atom(stmt.index), ctx=ast.Store())
             return lines + [ast.unparse(ast.Assign([target], ast.Constant(0), lineno=0))]
+        if isinstance(stmt, AddInPlace) and stmt.is_dict:
+            return [f"for key in {stmt.target}:", f"    {stmt.target}[key] = {stmt.target}[key] + {stmt.value}[key]"]
         if isinstance(stmt, AddInPlace):
             return [f"{stmt.target} += {stmt.value}"]
         if isinstance(stmt, ReverseLoop):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from dpgen import rules
 from dpgen.errors import DiagnosticSink
 from dpgen.ir import (
+    KeyAddAdjoint,
     ZeroIndexAdjoint,
     AddInPlace,
     AdjointStmt,
@@ -157,6 +158,50 @@ def active_parameters(module: Module) -> dict[str, tuple[str, ...]]:
         active = updated
 
 
+def dict_variables(module: Module) -> dict[str, set[str]]:
+    """For each function, the variables holding dicts of parameters (read as ``p["W1"]``).
+
+    Their adjoints are dicts with the same keys, accumulated key by key. A variable is a
+    dict when it is read with a constant string key, or passed to or returned from a
+    parameter that is one, in any function of the module.
+    """
+    functions = {f.name: f for f in module.functions}
+    dicts: dict[str, set[str]] = {f.name: set() for f in module.functions}
+
+    def links(stmt) -> list[tuple[str, str, str]]:
+        """(callee, callee parameter, caller variable) pairs a statement connects."""
+        if isinstance(stmt, Call):
+            return [(stmt.callee, p, a.name) for p, a in _bind_call(stmt, functions[stmt.callee]).items() if isinstance(a, Var)]
+        if isinstance(stmt, Branch):
+            params = [p.name for p in functions[stmt.then].params]
+            return [(arm, p, a.name) for arm in (stmt.then, stmt.orelse) for p, a in zip(params, stmt.inputs) if isinstance(a, Var)]
+        if isinstance(stmt, Loop):
+            params = [p.name for p in functions[stmt.body].params]
+            pairs = [(stmt.body, p, a.name) for p, a in zip(params, _loop_arguments(stmt)) if isinstance(a, Var)]
+            start = len(stmt.targets)
+            return pairs + [(stmt.body, params[start + k], out) for k, out in enumerate(stmt.carried)]
+        return []
+
+    changed = True
+    while changed:
+        changed = False
+        for f in module.functions:
+            for stmt in f.body:
+                found = set()
+                if isinstance(stmt, Eqn) and stmt.op == "dpgen.getkey" and isinstance(stmt.args[0], Var):
+                    found.add((f.name, stmt.args[0].name))
+                for callee, param, var in links(stmt):
+                    if param in dicts[callee] and var not in dicts[f.name]:
+                        found.add((f.name, var))
+                    if var in dicts[f.name] and param not in dicts[callee]:
+                        found.add((callee, param))
+                for name, var in found:
+                    if var not in dicts[name]:
+                        dicts[name].add(var)
+                        changed = True
+    return dicts
+
+
 # ------------------------------------------------------------------- pullback
 
 
@@ -167,6 +212,7 @@ class _Adjoints:
     names: NameAllocator
     active: set[str]  #: variables that get adjoints
     scalars: frozenset[str]  #: variables that provably hold scalars
+    dicts: set[str] = field(default_factory=set)  #: variables holding dicts of parameters
     bar: dict[str, str] = field(default_factory=dict)  #: variable -> its adjoint's current name
     owned: set[str] = field(default_factory=set)  #: adjoints known to own their memory
     stmts: list[AdjointStmt] = field(default_factory=list)
@@ -177,7 +223,7 @@ class _Adjoints:
             self.stmts.append(SetAdjoint(self.bar[var], value, accumulate=False))
             self.owned.discard(var)
         else:
-            self.stmts.append(SetAdjoint(self.bar[var], value, accumulate=True))
+            self.stmts.append(SetAdjoint(self.bar[var], value, accumulate=True, is_dict=var in self.dicts))
             self.owned.add(var)  # `x_bar + c` is a new array
 
     def target_for(self, var: str) -> str | None:
@@ -192,7 +238,7 @@ class _Adjoints:
     def add_parts(self, vars_and_targets: list[tuple[str, str | None]]) -> None:
         for var, target in vars_and_targets:
             if target is not None and target != self.bar[var]:
-                self.stmts.append(SetAdjoint(self.bar[var], Template("part", (("part", Var(target)),)), accumulate=True))
+                self.stmts.append(SetAdjoint(self.bar[var], Template("part", (("part", Var(target)),)), accumulate=True, is_dict=var in self.dicts))
                 self.owned.add(var)
 
 
@@ -202,6 +248,7 @@ class _Reverse:
         self.sink = sink
         self.functions = {f.name: f for f in module.functions}
         self.active_params = active_parameters(module)
+        self.dicts = dict_variables(module)
         # For internal functions: positions of result items that can carry a derivative.
         self.varied_results = {}
         for f in module.functions:
@@ -214,7 +261,7 @@ class _Reverse:
         varied = _varied(f, self.active_params, self.functions)
         useful = _useful(f, self.active_params, self.functions)
         scalar_params = frozenset(p.name for p in f.params if p.scalar)
-        adj = _Adjoints(names, varied & useful, scalar_variables(f, scalar_params))
+        adj = _Adjoints(names, varied & useful, scalar_variables(f, scalar_params), self.dicts[f.name])
 
         # Forward sweep: module calls go through the callee's vjp to keep its pullback.
         forward: list[Eqn | VjpCall] = []
@@ -273,8 +320,11 @@ class _Reverse:
 
         # An active parameter always reaches the output; a zero adjoint is a safety net only.
         active = self.active_params[f.name]
-        zero = tuple((names.fresh(f"{p.name}_bar"), p.name) for p in f.params if p.name in active and p.name not in adj.bar)
-        adj.bar.update({param: bar for bar, param in zero})
+        for p in f.params:
+            if p.name in active and p.name not in adj.bar:
+                adj.bar[p.name] = names.fresh(f"{p.name}_bar")
+                adj.stmts.append(ZerosAdjoint(adj.bar[p.name], Var(p.name), is_dict=p.name in adj.dicts))
+        zero = ()
         cotangents = tuple(adj.bar[p.name] if p.name in active else None for p in f.params)
         return VjpFunction(
             source=f,
@@ -296,6 +346,9 @@ class _Reverse:
         g = Var(adj.bar[out])
         if eqn.op == "dpgen.getitem":
             self.getitem(bound["a"], bound["index"], g, adj)
+            return
+        if eqn.op == "dpgen.getkey":
+            self.getkey(bound["d"], bound["key"], g, adj)
             return
         if eqn.op == "dpgen.setitem":
             self.setitem(eqn, bound, g, adj)
@@ -344,13 +397,19 @@ class _Reverse:
         var = base.name
         if var not in adj.bar:
             adj.bar[var] = adj.names.fresh(f"{var}_bar")
-            adj.stmts.append(ZerosAdjoint(adj.bar[var], base))
+            adj.stmts.append(ZerosAdjoint(adj.bar[var], base, is_dict=var in adj.dicts))
             adj.owned.add(var)
         elif var not in adj.owned:
-            adj.stmts.append(CopyAdjoint(adj.bar[var]))
+            adj.stmts.append(CopyAdjoint(adj.bar[var], is_dict=var in adj.dicts))
             adj.owned.add(var)
         may_repeat = any(isinstance(i, (Var, Seq)) or (isinstance(i, Const) and i.text.startswith("[")) for i in index.items)
         adj.stmts.append(IndexAddAdjoint(adj.bar[var], index, g.name, may_repeat))
+
+    def getkey(self, base: Atom, key: Const, g: Var, adj: _Adjoints) -> None:
+        """``p["W1"]``: add into that entry of a dict of zeros shaped like `p`."""
+        if isinstance(base, Var) and base.name in adj.active:
+            self._own(base, adj)
+            adj.stmts.append(KeyAddAdjoint(adj.bar[base.name], key, g.name))
 
     def setitem(self, eqn: Eqn, bound: rules.Bound, g: Var, adj: _Adjoints) -> None:
         """``x_2 = setitem(x, index, v)``: v gets ``g[index]``; x gets g with that slot zeroed."""
@@ -426,7 +485,7 @@ class _Reverse:
         for out in loop.carried:
             if out not in adj.bar:
                 adj.bar[out] = adj.names.fresh(f"{out}_bar")
-                adj.stmts.append(ZerosAdjoint(adj.bar[out], Var(out)))
+                adj.stmts.append(ZerosAdjoint(adj.bar[out], Var(out), is_dict=out in adj.dicts))
                 adj.owned.add(out)
             threaded.append(adj.bar[out])
         seed = Seq(tuple(Var(t) for t in threaded) + ((Const("None"),) if loop.breaks else ()))
@@ -447,7 +506,7 @@ class _Reverse:
                 position = Const(f"-1 - {index}") if loop.over.reverse else Var(index)
                 per_step.append(IndexAddAdjoint(adj.bar[feed.name], Index((position,), False), part, may_repeat=False))
             else:
-                per_step.append(AddInPlace(adj.bar[feed.name], part))
+                per_step.append(AddInPlace(adj.bar[feed.name], part, is_dict=feed.name in adj.dicts))
         adj.stmts.append(ReverseLoop(index, pullbacks, tuple(targets), seed, tuple(per_step)))
         # After the replay, the threaded adjoints belong to the values the loop started from.
         for out, start in zip(loop.carried, loop.init):
@@ -459,10 +518,10 @@ class _Reverse:
         """Make `var`'s adjoint a buffer this pullback owns, so it can add into it in place."""
         if var.name not in adj.bar:
             adj.bar[var.name] = adj.names.fresh(f"{var.name}_bar")
-            adj.stmts.append(ZerosAdjoint(adj.bar[var.name], var))
+            adj.stmts.append(ZerosAdjoint(adj.bar[var.name], var, is_dict=var.name in adj.dicts))
             adj.owned.add(var.name)
         elif var.name not in adj.owned:
-            adj.stmts.append(CopyAdjoint(adj.bar[var.name]))
+            adj.stmts.append(CopyAdjoint(adj.bar[var.name], is_dict=var.name in adj.dicts))
             adj.owned.add(var.name)
 
 

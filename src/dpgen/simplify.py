@@ -12,6 +12,7 @@ import dataclasses
 import functools
 
 from dpgen.ir import (
+    KeyAddAdjoint,
     ZeroIndexAdjoint,
     AddInPlace,
     AdjointStmt,
@@ -43,6 +44,8 @@ def _reads(stmt: AdjointStmt) -> set[str]:
         return {stmt.target, stmt.value}
     if isinstance(stmt, ZeroIndexAdjoint):
         return {stmt.source, *_vars_in(stmt.index)}
+    if isinstance(stmt, KeyAddAdjoint):
+        return {stmt.target, stmt.value}
     if isinstance(stmt, (SetAdjoint, UnpackAdjoints)):
         used = {n for name, atom in stmt.value.bindings if name in _template_names(stmt.value.text) for n in _vars_in(atom)}
         if isinstance(stmt, SetAdjoint) and stmt.accumulate:
@@ -60,7 +63,7 @@ def _reads(stmt: AdjointStmt) -> set[str]:
 @functools.lru_cache(maxsize=None)
 def _writes(stmt: AdjointStmt) -> set[str]:
     """Variables an adjoint statement binds or updates."""
-    if isinstance(stmt, (SetAdjoint, ZerosAdjoint, CopyAdjoint, IndexAddAdjoint, AddInPlace, ZeroIndexAdjoint)):
+    if isinstance(stmt, (SetAdjoint, ZerosAdjoint, CopyAdjoint, IndexAddAdjoint, AddInPlace, ZeroIndexAdjoint, KeyAddAdjoint)):
         return {stmt.target}
     if isinstance(stmt, UnpackAdjoints):
         return {t for t in stmt.targets if t}
@@ -86,7 +89,7 @@ def _rename(stmt: AdjointStmt, old: str, new: str) -> AdjointStmt:
         return dataclasses.replace(stmt, target=new if stmt.target == old else stmt.target)
     if isinstance(stmt, ZeroIndexAdjoint):
         return dataclasses.replace(stmt, target=new if stmt.target == old else stmt.target, source=new if stmt.source == old else stmt.source)
-    if isinstance(stmt, (IndexAddAdjoint, AddInPlace)):
+    if isinstance(stmt, (IndexAddAdjoint, AddInPlace, KeyAddAdjoint)):
         return dataclasses.replace(stmt, target=new if stmt.target == old else stmt.target, value=new if stmt.value == old else stmt.value)
     if isinstance(stmt, ReverseLoop):
         return dataclasses.replace(

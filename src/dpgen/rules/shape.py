@@ -40,6 +40,8 @@ defvjp("numpy.stack(arrays, axis=0)", arrays=_stack_vjp)
 defvjp("dpgen.getitem(a, index)", a="g")
 # Indexed writes `x[index] = value`; the reverse pass writes this rule's pullback too.
 defvjp("dpgen.setitem(a, index, value)", a="g", value="unbroadcast(g[index], value)")
+# Dicts of parameters read with constant keys, `p["W1"]`; the reverse pass writes the scatter.
+defvjp("dpgen.getkey(d, key)", d="g")
 # Lists: `xs.append(v)` on a run-time list; `np.array(xs)` of a list of arrays.
 defvjp("dpgen.append(lst, item)", lst="g[:-1]", item="g[-1]")
 defvjp("numpy.array(object, dtype=None)", object="g")  # a list's cotangent is the stacked array
