@@ -7,6 +7,7 @@ the real process (the installed script, hash seeds, isolated imports) use subpro
 from __future__ import annotations
 
 import ast
+import importlib.util
 import os
 import re
 import shutil
@@ -63,10 +64,18 @@ def run(*args: str):
     return CliRunner().invoke(main, list(args), prog_name="dpgen")
 
 
-def generate(output: str = "g.py") -> str:
-    result = run("diff", "model.py", "-o", output)
+def generate(output: str = "g.py", source: str = "model.py") -> str:
+    result = run("diff", source, "-o", output)
     assert result.exit_code == 0, result.output
     return Path(output).read_text(encoding="utf-8")
+
+
+def load(path: str):
+    """Import a Python file from the current directory under a name of its own."""
+    spec = importlib.util.spec_from_file_location(Path(path).stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # ----------------------------------------------------------------------- diff
@@ -319,10 +328,10 @@ def test_check_with_unknown_options_in_the_header():
 
 def test_check_reports_source_errors_of_the_source():
     generate()
-    Path("model.py").write_text(MODEL + "\ndef bad(x):\n    if x:\n        x = 1\n    return x\n")
+    Path("model.py").write_text(MODEL + "\ndef bad(x):\n    try:\n        x = 1\n    finally:\n        pass\n    return x\n")
     result = run("check", "g.py")
     assert result.exit_code == ExitCode.SOURCE
-    assert result.stderr.startswith("model.py:23:5: error: 'if' statement is not supported")
+    assert result.stderr.startswith("model.py:23:5: error: 'try' statement is not supported")
 
 
 def test_check_accepts_crlf_checkout():
@@ -353,6 +362,100 @@ def test_rules_bump_does_stale(monkeypatch):
     generate()
     monkeypatch.setattr("dpgen.pipeline.RULES_VERSION", "999")
     assert run("check", "g.py").exit_code == ExitCode.STALE
+
+
+# --------------------------------------------------------------- control flow
+
+CONTROL_FLOW = """\
+import numpy as np
+
+
+def f(x, w, n):
+    y = x * w
+    if n > 2:
+        y = np.sin(y)
+    elif n > 1:
+        y = np.cos(y)
+    else:
+        y = y * 2.0
+    for i in range(n):
+        y = y * w + x
+    k = 0
+    while k < n:
+        y = np.tanh(y)
+        k = k + 1
+    return np.sum(y)
+"""
+
+
+def test_diff_accepts_control_flow():
+    Path("flow.py").write_text(CONTROL_FLOW, encoding="utf-8")
+    result = run("diff", "flow.py", "-o", "flow_grad.py")
+    assert (result.exit_code, result.output) == (0, ""), result.output
+    text = Path("flow_grad.py").read_text(encoding="utf-8")
+    compile(text, "flow_grad.py", "exec")
+    assert "def f_vjp(x, w, n):" in text
+    assert "def f_grad(x, w, n):" in text
+    assert "reversed(range(" in text, "the pullback runs the loops backwards"
+    assert text == run("diff", "flow.py").stdout
+    assert run("check", "flow_grad.py").exit_code == 0
+    Path("flow.py").write_text(CONTROL_FLOW.replace("np.tanh", "np.sin"), encoding="utf-8")
+    assert run("check", "flow_grad.py").exit_code == ExitCode.STALE
+
+
+@pytest.mark.parametrize(
+    "body, loop",
+    [
+        ("    y = x\n    if n > 0 and not n > 5 or n < -3:\n        y = np.sin(y)\n    return np.sum(y)\n", False),
+        ("    y = x\n    if n > 0:\n        return np.sum(np.sin(y))\n    return np.sum(y)\n", False),
+        ("    if n == 0:\n        return np.sum(x)\n    return f(np.sin(x), n - 1)\n", False),
+        ("    s = 0.0\n    for a in x:\n        s = s + a * a\n    return s\n", True),
+        ("    s = 0.0\n    for a, b in zip(x, x[::-1]):\n        s = s + a * b\n    return s\n", True),
+        ("    s = 0.0\n    for i, a in enumerate(x):\n        s = s + a * i\n    return s\n", True),
+        ("    y = x\n    for i in reversed(range(n)):\n        y = np.sin(y)\n    return np.sum(y)\n", True),
+        (
+            "    y = x\n    for i in range(n):\n        if i == 1:\n            continue\n        if i > 3:\n            break\n"
+            "        y = np.sin(y)\n    return np.sum(y)\n",
+            True,
+        ),
+        ("    y = x\n    while np.sum(y) > 1.0:\n        y = y * 0.5\n    return np.sum(y)\n", True),
+        ("    y = np.sin(x) if n > 0 else np.cos(x)\n    return np.sum(y)\n", False),
+    ],
+    ids=["and-or-not", "early-return", "recursion", "for-array", "for-zip", "for-enumerate", "for-reversed", "break-continue", "while", "conditional-expression"],
+)
+def test_diff_accepts_each_control_flow_construct(body, loop):
+    Path("flow.py").write_text("import numpy as np\n\n\ndef f(x, n):\n" + body, encoding="utf-8")
+    result = run("diff", "flow.py")
+    assert (result.exit_code, result.stderr) == (0, ""), result.output
+    compile(result.stdout, "flow_grad.py", "exec")
+    assert "def f_vjp(x, n):" in result.stdout
+    assert ("reversed(range(" in result.stdout) == loop
+
+
+LOOPS_ONLY = CONTROL_FLOW.replace(CONTROL_FLOW[CONTROL_FLOW.index("    if n > 2:") : CONTROL_FLOW.index("    for i")], "")
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        LOOPS_ONLY,
+        CONTROL_FLOW,
+    ],
+    ids=["loops", "if-then-loops"],
+)
+@pytest.mark.parametrize("n", [0, 1, 2, 3])
+def test_control_flow_gradient_matches_finite_differences(source, n):
+    Path("flow.py").write_text(source, encoding="utf-8")
+    generate("flow_grad.py", "flow.py")
+    primal, generated = load("flow.py"), load("flow_grad.py")
+    rng = np.random.default_rng(n)
+    x, w = rng.normal(size=3), rng.normal(size=3)
+    x_bar, w_bar, n_bar = generated.f_grad(x, w, n)
+    assert n_bar is None
+    eps = 1e-6
+    for value, grad, shift in ((x, x_bar, lambda d: (x + d, w)), (w, w_bar, lambda d: (x, w + d))):
+        numeric = [(primal.f(*shift(eps * e), n) - primal.f(*shift(-eps * e), n)) / (2 * eps) for e in np.eye(len(value))]
+        np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-7)
 
 
 # ------------------------------------------------------------- determinism

@@ -179,7 +179,7 @@ def test_exit_3_when_output_is_the_source():
 
 
 def test_exit_4_on_source_errors():
-    write("bad.py", "def f(x):\n    if x:\n        x = x + 1\n    return x\n")
+    write("bad.py", "def f(x):\n    try:\n        x = x + 1\n    finally:\n        pass\n    return x\n")
     assert run("diff", "bad.py").exit_code == ExitCode.SOURCE
 
 
@@ -226,13 +226,9 @@ def test_syntax_error_location(text, line, col, message):
 # ----------------------------------------------------- unsupported constructs
 
 FENCED = [
-    ("if", "def f(x):\n    if x > 0:\n        x = x + 1\n    return x\n", 2, 5, "'if' statement is not supported"),
-    ("for", "def f(x):\n    for i in x:\n        x = x + i\n    return x\n", 2, 5, "'for' loop is not supported"),
-    ("while", "def f(x):\n    while x > 0:\n        x = x - 1\n    return x\n", 2, 5, "'while' loop is not supported"),
     ("try", "def f(x):\n    try:\n        y = x\n    except ValueError:\n        y = x\n    return y\n", 2, 5, "'try' statement is not supported"),
     ("with", "import contextlib\n\ndef f(x):\n    with contextlib.suppress(ValueError):\n        y = x\n    return y\n", 4, 5, "'with' statement is not supported"),
     ("lambda", "def f(x):\n    g = lambda q: q * x\n    return x\n", 2, 9, "'lambda' is not supported"),
-    ("listcomp", "def f(x):\n    y = [a * 2 for a in x]\n    return y\n", 2, 9, "a list comprehension is not supported"),
     ("genexp", "def f(x):\n    y = sum(a for a in x)\n    return y\n", 2, 13, "a generator expression is not supported"),
     ("dictcomp", "def f(x):\n    y = {a: a for a in x}\n    return x\n", 2, 9, "a dict comprehension is not supported"),
     ("global", "counter = 0\n\ndef f(x):\n    global counter\n    return x\n", 4, 5, "'global' is not supported"),
@@ -247,6 +243,21 @@ FENCED = [
     ("raise", "def f(x):\n    raise ValueError(x)\n", 2, 5, "'raise' is not supported"),
     ("walrus", "def f(x):\n    y = (z := x)\n    return y\n", 2, 10, "':=' assignment is not supported"),
     ("import", "def f(x):\n    import math\n    return x\n", 2, 5, "an import inside a function is not supported"),
+    ("assert", "def f(x):\n    assert x > 0\n    return x\n", 2, 5, "'assert' is not supported"),
+    ("del", "def f(x):\n    y = x\n    del y\n    return x\n", 3, 5, "'del' is not supported"),
+    ("match", "def f(x):\n    match x:\n        case 0:\n            y = x\n    return x\n", 2, 5, "'match' statement is not supported"),
+    ("dict", "def f(x):\n    y = {'a': x}\n    return x\n", 2, 9, "a dict is not supported"),
+    ("set", "def f(x):\n    y = {x, 2 * x}\n    return x\n", 2, 9, "a set is not supported"),
+    ("setcomp", "def f(x):\n    y = {a for a in x}\n    return x\n", 2, 9, "a set comprehension is not supported"),
+    ("f-string", 'def f(x):\n    s = f"{x}"\n    return x\n', 2, 9, "an f-string is not supported"),
+    ("starred", "def f(x):\n    y = (1.0, *x)\n    return y\n", 2, 15, "'*' unpacking is not supported"),
+    # Control flow is supported, but what it contains is still checked.
+    ("with-inside-if", "def f(x):\n    if x > 0:\n        with open(x) as fh:\n            x = x + 1\n    return x\n", 3, 9, "'with' statement is not supported"),
+    # The parts of loops dpgen does not differentiate yet (reported by lowering, not the fence).
+    ("return-in-for", "def f(x):\n    for i in range(3):\n        return x\n    return x\n", 3, 9, "'return' inside a loop is not supported yet"),
+    ("return-in-while", "def f(x):\n    while x > 0:\n        if x > 1:\n            return x\n        x = x - 1\n    return x\n", 4, 13, "'return' inside a loop is not supported yet"),
+    ("for-else", "def f(x):\n    for i in range(3):\n        x = x + 1\n    else:\n        x = x - 1\n    return x\n", 4, 5, "an 'else' clause on a loop is not supported"),
+    ("while-else", "def f(x):\n    while x > 0:\n        x = x - 1\n    else:\n        x = x + 1\n    return x\n", 4, 5, "an 'else' clause on a loop is not supported"),
 ]
 
 
@@ -295,9 +306,9 @@ def test_every_fence_error_is_reported_in_one_run_in_position_order():
         def f(x, *args):
             global counter
             if x:
-                x = x + 1
+                assert x
             for i in x:
-                x = x + i
+                x = x + {i}
             g = lambda q: q
             return x
 
@@ -310,10 +321,10 @@ def test_every_fence_error_is_reported_in_one_run_in_position_order():
     result = run("diff", "bad.py")
     assert result.exit_code == ExitCode.SOURCE
     found = diagnostics(result)
-    assert [(line, col) for _, line, col, _ in found] == [(3, 1), (4, 10), (5, 5), (6, 5), (8, 5), (10, 9), (14, 5)]
+    assert [(line, col) for _, line, col, _ in found] == [(3, 1), (4, 10), (5, 5), (7, 9), (9, 17), (10, 9), (14, 5)]
     assert all(path == "bad.py" for path, *_ in found)
     kinds = [message.split(" is not supported")[0] for *_, message in found]
-    assert kinds == ["a decorator", "a '*' or keyword-only parameter", "'global'", "'if' statement", "'for' loop", "'lambda'", "'with' statement"]
+    assert kinds == ["a decorator", "a '*' or keyword-only parameter", "'global'", "'assert'", "a set", "'lambda'", "'with' statement"]
 
 
 def test_errors_after_a_nested_def_are_still_reported():
@@ -326,12 +337,12 @@ def test_errors_after_a_nested_def_are_still_reported():
                 return z
             w = lambda q: q
             while x:
-                x = x - 1
+                raise ValueError(x)
             return x
         """,
     )
     found = diagnostics(run("diff", "bad.py"))
-    assert [(line, col) for _, line, col, _ in found] == [(2, 5), (4, 9), (5, 5)]
+    assert [(line, col) for _, line, col, _ in found] == [(2, 5), (4, 9), (6, 9)]
 
 
 def test_every_lowering_error_is_reported_in_one_run():
@@ -413,15 +424,6 @@ def test_literal_module_constant_is_fine():
     assert run("diff", "model.py").exit_code == 0
 
 
-@pytest.mark.xfail(strict=True, reason="lower.py: a recursive call lowers to f_vjp calling itself forever (RecursionError at run time)")
-def test_recursion_is_a_source_error():
-    write("bad.py", "import numpy as np\n\ndef f(x):\n    y = np.sin(x)\n    return f(y)\n")
-    line, col, message = only_error(run("diff", "bad.py"), "bad.py")
-    assert (line, col) == (5, 12)
-    assert "recurs" in message
-
-
-@pytest.mark.xfail(strict=True, reason="lower.py: calling a module function with the wrong number of arguments generates code that fails at run time")
 def test_wrong_number_of_arguments_to_a_module_function():
     write("bad.py", "def g(x, y):\n    return x * y\n\ndef f(x):\n    return g(x)\n")
     line, col, message = only_error(run("diff", "bad.py"), "bad.py")
@@ -429,7 +431,6 @@ def test_wrong_number_of_arguments_to_a_module_function():
     assert "g()" in message
 
 
-@pytest.mark.xfail(strict=True, reason="pipeline.py: fence errors stop the run before lowering, so other functions' errors wait for a second run")
 def test_fence_and_lowering_errors_in_one_run():
     write(
         "bad.py",
@@ -437,8 +438,10 @@ def test_fence_and_lowering_errors_in_one_run():
         import scipy.special
 
         def f(x):
-            if x:
+            try:
                 x = x + 1
+            except ValueError:
+                pass
             return x
 
         def g(x):
@@ -446,7 +449,7 @@ def test_fence_and_lowering_errors_in_one_run():
         """,
     )
     found = diagnostics(run("diff", "bad.py"))
-    assert [(line, col) for _, line, col, _ in found] == [(4, 5), (9, 12)]
+    assert [(line, col) for _, line, col, _ in found] == [(4, 5), (11, 12)]
 
 
 def test_source_errors_sorted_by_position():
@@ -466,9 +469,14 @@ def old_output(path: str = "g.py") -> tuple[bytes, int]:
     return Path(path).read_bytes(), Path(path).stat().st_mtime_ns
 
 
-def test_output_untouched_when_generation_fails():
+@pytest.mark.parametrize(
+    "text",
+    ["def f(x):\n    assert x > 0\n    return x\n", "def f(x):\n    for i in range(3):\n        return x\n    return x\n"],
+    ids=["fence-error", "lowering-error"],
+)
+def test_output_untouched_when_generation_fails(text):
     before = old_output()
-    write("bad.py", "def f(x):\n    if x:\n        x = x + 1\n    return x\n")
+    write("bad.py", text)
     result = run("diff", "bad.py", "-o", "g.py")
     assert result.exit_code == ExitCode.SOURCE
     assert (Path("g.py").read_bytes(), Path("g.py").stat().st_mtime_ns) == before

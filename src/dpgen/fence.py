@@ -37,7 +37,7 @@ UNSUPPORTED: dict[type, tuple[str, str]] = {
     cst.Import: ("an import inside a function", "import at module level"),
     cst.ImportFrom: ("an import inside a function", "import at module level"),
     cst.StarredElement: ("'*' unpacking", "pass the arguments one by one"),
-    cst.Match: ("'match' statement", "control flow is not differentiated yet"),
+    cst.Match: ("'match' statement", "write it as if/elif/else"),
 }
 
 

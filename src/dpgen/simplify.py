@@ -78,6 +78,8 @@ def _template_names(text: str) -> frozenset[str]:
 
 def _rename(stmt: AdjointStmt, old: str, new: str) -> AdjointStmt:
     def swap(atom):
+        if isinstance(atom, Seq):  # e.g. the tuple of cotangents handed to a pullback
+            return Seq(tuple(swap(item) for item in atom.items), atom.is_list)
         return Var(new) if atom == Var(old) else atom
 
     if isinstance(stmt, (SetAdjoint, UnpackAdjoints)):
