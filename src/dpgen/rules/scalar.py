@@ -5,11 +5,14 @@ round trips); ``abs`` and the two-value ``min``/``max`` use comparisons that wor
 floats and arrays alike.
 """
 
+from dpgen.ir import Const
 from dpgen.rules import Bound, defvjp
 
 
 def _log_vjp_x(bound: Bound) -> str:
-    return "g / x" if bound["base"].text == "math.e" else "g / (x * math.log(base))"
+    # The base may be a variable (`math.log(x, b)`), which has no source text to compare.
+    natural = isinstance(bound["base"], Const) and bound["base"].text == "math.e"
+    return "g / x" if natural else "g / (x * math.log(base))"
 
 
 defvjp("math.sin(x)", x="g * math.cos(x)")

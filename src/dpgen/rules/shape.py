@@ -9,9 +9,25 @@ from dpgen.rules import Bound, RuleError, alias, defvjp
 
 
 def _transpose_vjp(bound: Bound) -> str:
-    if bound.constant("axes") is None:
+    axes = bound.constant("axes")
+    if axes is None:
         return "np.transpose(g)"
-    return "np.transpose(g, np.argsort(axes))"
+    # The inverse permutation, computed now; axes may be negative (`(-1, 0, 1)`), so
+    # normalize them first: argsort of the raw values would be a different permutation.
+    ndim = len(axes)
+    inverse = tuple(sorted(range(ndim), key=lambda i: axes[i] % ndim))
+    return f"np.transpose(g, {inverse!r})"
+
+
+def _reshape_vjp(bound: Bound) -> str:
+    # Undo the reshape in the order it read `a`: with order='F', a C-order reshape back
+    # would scramble the entries.
+    order = bound.constant("order")
+    if order == "C":
+        return "np.reshape(g, np.shape(a))"
+    if order == "F":
+        return "np.reshape(g, np.shape(a), order='F')"
+    raise RuleError(f"{bound.rule.short_name}(order={order!r}) is not supported (use 'C' or 'F')")
 
 
 def _stack_vjp(bound: Bound) -> str:
@@ -24,8 +40,8 @@ def _stack_vjp(bound: Bound) -> str:
     return "np.moveaxis(g, axis, 0)"
 
 
-defvjp("numpy.reshape(a, shape=None, order='C')", a="np.reshape(g, np.shape(a))")
-defvjp("numpy.ravel(a, order='C')", a="np.reshape(g, np.shape(a))")
+defvjp("numpy.reshape(a, shape=None, order='C')", a=_reshape_vjp)
+defvjp("numpy.ravel(a, order='C')", a=_reshape_vjp)
 defvjp("numpy.transpose(a, axes=None)", a=_transpose_vjp)
 defvjp("numpy.swapaxes(a, axis1, axis2)", a="np.swapaxes(g, axis1, axis2)")
 defvjp("numpy.moveaxis(a, source, destination)", a="np.moveaxis(g, destination, source)")

@@ -28,7 +28,7 @@ def quadratic_vjp(A, b, x):
         # model.py:8
         out_add_2_bar = _unbroadcast(out_bar, out_add_2)
         out_trace_bar = _unbroadcast(out_bar, out_trace)
-        out_inv_bar = out_trace_bar * np.eye(*np.shape(out_inv), k=0)
+        out_inv_bar = _trace_vjp(out_trace_bar, out_inv, 0)
         A_bar = -out_inv.mT @ out_inv_bar @ out_inv.mT
         out_add_bar = _unbroadcast(out_add_2_bar, out_add)
         out_det_bar = _unbroadcast(out_add_2_bar, out_det)
@@ -147,7 +147,7 @@ def layout_vjp(x):
         y_bar = out_pow_bar * 2 * y
         # model.py:20: w = np.transpose(z, (1, 2, 0)).reshape(-1)
         w_transpose_bar = np.reshape(w_bar, np.shape(w_transpose))
-        z_bar = np.transpose(w_transpose_bar, np.argsort((1, 2, 0)))
+        z_bar = np.transpose(w_transpose_bar, (2, 0, 1))
         # model.py:19: z = np.stack([x, x**2])
         x_bar_part, z_pow_bar = z_bar
         x_bar = x_bar + x_bar_part
@@ -216,9 +216,15 @@ def _matmul_vjp_rhs(g, a, b):
 
 
 def _dot_vjp_lhs(g, a, b):
-    """Cotangent of `a` in `np.dot(a, b)`: a scalar product, or matmul for ranks 1 and 2."""
+    """Cotangent of `a` in `np.dot(a, b)`: a scalar product, matmul, or a tensordot.
+
+    For ranks up to 2 on the right, dot is matmul; beyond, dot does not batch: it sums
+    a's last axis with b's second-to-last, which is a tensordot over that one pair.
+    """
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         return _unbroadcast(g * b, a)
+    if np.ndim(a) >= 2 and np.ndim(b) >= 3:
+        return _tensordot_vjp_lhs(g, a, b, ([-1], [-2]))
     return _matmul_vjp_lhs(g, a, b)
 
 
@@ -226,11 +232,15 @@ def _dot_vjp_rhs(g, a, b):
     """Cotangent of `b` in `np.dot(a, b)`."""
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         return _unbroadcast(g * a, b)
+    if np.ndim(a) >= 2 and np.ndim(b) >= 3:
+        return _tensordot_vjp_rhs(g, a, b, ([-1], [-2]))
     return _matmul_vjp_rhs(g, a, b)
 
 
 def _inner_vjp_lhs(g, a, b):
     """Cotangent of `a` in `np.inner(a, b)` (sums over the last axes)."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return _unbroadcast(g * b, a)  # inner with a scalar is a product
     lead_a = np.ndim(a) - 1
     return np.tensordot(
         g, b, axes=(list(range(lead_a, np.ndim(g))), list(range(np.ndim(b) - 1)))
@@ -239,6 +249,8 @@ def _inner_vjp_lhs(g, a, b):
 
 def _inner_vjp_rhs(g, a, b):
     """Cotangent of `b` in `np.inner(a, b)`."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return _unbroadcast(g * a, b)
     lead_a = np.ndim(a) - 1
     return np.tensordot(g, a, axes=(list(range(lead_a)), list(range(lead_a))))
 
@@ -274,13 +286,26 @@ def _tensordot_vjp_rhs(g, a, b, axes):
 
 def _split_like(g, arrays, axis):
     """Cut the cotangent of a concatenation into one piece per input array."""
+    if axis is None:  # the arrays were flattened first: cut, then restore each shape
+        sizes = [np.size(x) for x in arrays]
+        pieces = np.split(g, np.cumsum(sizes)[:-1])
+        return [np.reshape(p, np.shape(x)) for p, x in zip(pieces, arrays)]
     sizes = [np.shape(x)[axis] for x in arrays]
     return np.split(g, np.cumsum(sizes)[:-1], axis=axis)
 
 
+def _trace_vjp(g, a, offset):
+    """np.trace over the first two axes: `g` on that diagonal, broadcast over the other axes."""
+    eye = np.eye(np.shape(a)[0], np.shape(a)[1], k=offset)
+    return np.reshape(eye, eye.shape + (1,) * (np.ndim(a) - 2)) * g
+
+
 def _norm_vjp(g, ans, x, ord, axis, keepdims):
     """np.linalg.norm for the 2-norm of vectors and the Frobenius norm of matrices."""
-    if ord not in (None, 2, "fro") or (ord == 2 and np.ndim(x) > 1 and axis is None):
+    # ord=2 over two axes (a 2-D x with axis=None, or an axis pair) is the spectral norm.
+    pair = axis is not None and np.ndim(axis) == 1 and len(axis) == 2
+    matrix = pair or (axis is None and np.ndim(x) > 1)
+    if ord not in (None, 2, "fro") or (ord == 2 and matrix):
         raise NotImplementedError(
             f"dpgen: the derivative of np.linalg.norm(ord={ord!r}) is not implemented"
         )
