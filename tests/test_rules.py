@@ -28,7 +28,7 @@ from dpgen.errors import DiagnosticSink
 from dpgen.ir import Eqn
 from dpgen.reverse import _vars_in
 from dpgen.source import Source, parse
-from support import check_vjp, differentiate
+from support import central_difference, check_vjp, differentiate
 
 # --------------------------------------------------------------------- input domains
 # Each returns a generator rng -> value. Shape () means a Python float, not a 0-d array,
@@ -507,15 +507,70 @@ SCALAR_CASES = [
     case("pow-builtin-const-base", "pow(2.0, y)", y=normal()),
 ]
 
+# Lists and indexed writes (the rules the control-flow lowering emits).
+CONTAINER_CASES = [
+    case("list-sum", "sum([x, 2.0 * x, y])", x=normal(3), y=normal(3)),
+    case("list-sum-start", "sum([x, x * x], y)", x=normal(3), y=normal(3)),
+    case(
+        "list-append-sum",
+        """
+        items = []
+        for i in range(3):
+            items.append(x * i + y)
+        return sum(items) * np.stack(items)
+        """,
+        x=normal(2), y=normal(2),
+    ),
+    case("np-array-of-list", "np.array([x, y * 2.0]) ** 2", x=normal(3), y=normal(3)),
+    case(
+        "np-array-of-built-list",
+        """
+        rows = [np.sin(x * k) for k in range(3)]
+        return np.array(rows) * y
+        """,
+        x=normal(2), y=normal(2),
+    ),
+    case(
+        "list-indexed-at-run-time",
+        """
+        i = int(np.sum(x * 0.0)) + 1
+        return [x, y][i] * 2.0 + [x, y][0]
+        """,
+        x=normal(3), y=normal(3),
+    ),
+    case(
+        "setitem-slice",
+        """
+        z = x * 1.0
+        z[1:3] = v
+        return z * x
+        """,
+        x=normal(4), v=normal(2),
+    ),
+    case(
+        "setitem-broadcast-scalar",
+        """
+        z = x * 1.0
+        z[z < 0] = v
+        return z ** 2
+        """,
+        x=nonzero(5), v=normal(),
+    ),
+]
+
 CASES = (
     BINARY_CASES + ARITHMETIC_EXTRA + UNARY_CASES + REDUCTION_CASES + METHOD_CASES
-    + LINALG_CASES + SHAPE_CASES + INDEX_CASES + SCALAR_CASES
+    + LINALG_CASES + SHAPE_CASES + INDEX_CASES + SCALAR_CASES + CONTAINER_CASES
 )
 
+# Dicts of parameters (`p["W"]`): the cotangent is a dict with the same keys, checked
+# entry by entry (see test_dict_rule_matches_finite_differences).
+DICT_SOURCE = HEADER + """def f(p, x):
+    return np.sum(np.tanh(x @ p["W"] + p["b"]) ** 2) * p["scale"]
+"""
+
 # Known bugs outside the rule table (lower.py, reverse.py, ...): case id -> reason.
-XFAIL: dict[str, str] = {
-    "pow-negative-exponent": "render._Fold crashes folding `-1.5 - 1` (a UnaryOp has no .value)",
-}
+XFAIL: dict[str, str] = {}
 
 
 def _params(cases):
@@ -616,6 +671,15 @@ NONDIFF_CASES = [
     case("isnan", "np.where(np.isnan(x), 0.0, x)", x=normal(3)),
     case("isfinite", "np.where(np.isfinite(x), x, 0.0)", x=normal(3)),
     case("isinf", "x * np.isinf(x)", x=normal(3)),
+    case(
+        "test-logic",
+        """
+        if np.sum(x) > 0 and not np.max(x) > 10.0 or np.min(x) > 5.0:
+            return x * 2.0
+        return x * 3.0
+        """,
+        x=normal(3),
+    ),
 ]
 
 # Outputs that depend on a parameter *only* through non-differentiable primitives: the
@@ -662,24 +726,47 @@ def test_nondifferentiable_rule_yields_none(case: Case):
         check_vjp(primal.f, generated.f_vjp, args, rng)
 
 
+def test_dict_rule_matches_finite_differences():
+    primal, generated = differentiate(DICT_SOURCE)
+    rng = np.random.default_rng(7)
+    p = {"W": rng.normal(size=(3, 2)), "b": rng.normal(size=2), "scale": 0.7, "unused": rng.normal(size=4)}
+    x = rng.normal(size=(4, 3))
+    p_bar, x_bar = generated.f_vjp(p, x)[1](1.0)
+    assert set(p_bar) == set(p)
+    for key in p:
+        def entry(value, key=key):
+            return primal.f({**p, key: value}, x)
+
+        np.testing.assert_allclose(p_bar[key], central_difference(entry, [p[key]], 0, 1.0), rtol=1e-5, atol=1e-6, err_msg=key)
+    np.testing.assert_allclose(x_bar, central_difference(lambda v: primal.f(p, v), [x], 0, 1.0), rtol=1e-5, atol=1e-6)
+
+
 # ------------------------------------------------------------------------ coverage
-# Rules no source text can reach: `y = x` binds by renaming (see Lowering._bind_name), so
-# the lowering never emits dpgen.assign. Listed here so the coverage test says so.
-UNREACHABLE = {"dpgen.assign": "lower.py never emits it: rebinding a name is a rename"}
+# Rules no source text can reach (none today); listed so the coverage test says so.
+UNREACHABLE: dict[str, str] = {}
 
 
 def _lowered_eqns(source: str) -> list[Eqn]:
+    """Every equation of a module, including those inside if/while tests."""
     sink = DiagnosticSink("model.py")
     module = lowering.lower(parse(Source("model.py", source)), sink)
     sink.raise_if_any()
-    return [s for f in module.functions for s in f.body if isinstance(s, Eqn)]
+    eqns = []
+    for f in module.functions:
+        for stmt in f.body:
+            if isinstance(stmt, Eqn):
+                eqns.append(stmt)
+            test = getattr(stmt, "test", None) or getattr(getattr(stmt, "over", None), "body", None) and stmt.over
+            if test is not None:
+                eqns.extend(e for e in test.body if isinstance(e, Eqn))
+    return eqns
 
 
-def _exercised(cases) -> tuple[set[str], set[str]]:
+def _exercised(cases, extra_sources=()) -> tuple[set[str], set[str]]:
     """(rules used, 'rule:param' pairs whose parameter is bound to a variable)."""
     ops, params = set(), set()
-    for c in cases:
-        for eqn in _lowered_eqns(c.source):
+    for source in [c.source for c in cases] + list(extra_sources):
+        for eqn in _lowered_eqns(source):
             ops.add(eqn.op)
             rule = rules.lookup(eqn.op)
             bound = rule.bind(eqn.args, eqn.kwargs)
@@ -688,7 +775,7 @@ def _exercised(cases) -> tuple[set[str], set[str]]:
 
 
 def test_every_differentiable_rule_is_covered():
-    ops, params = _exercised(CASES)
+    ops, params = _exercised(CASES, [DICT_SOURCE])
     differentiable = {name: rule for name, rule in rules.TABLE.items() if rule.differentiable}
     missing = sorted(set(differentiable) - ops - set(UNREACHABLE))
     assert not missing, f"differentiable rules without a test case: {missing}"

@@ -101,7 +101,8 @@ class _Fold(ast.NodeTransformer):
         self.generic_visit(node)
         left, right = node.left, node.right
         if _is_number(left) and _is_number(right) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult)):
-            value = {ast.Add: left.value + right.value, ast.Sub: left.value - right.value, ast.Mult: left.value * right.value}[type(node.op)]
+            a, b = _number(left), _number(right)
+            value = {ast.Add: a + b, ast.Sub: a - b, ast.Mult: a * b}[type(node.op)]
             return ast.Constant(value) if value >= 0 else ast.UnaryOp(ast.USub(), ast.Constant(-value))
         if isinstance(node.op, (ast.Pow, ast.Mult, ast.Div)) and _is_number(right, 1):
             return left
@@ -114,6 +115,13 @@ class _Fold(ast.NodeTransformer):
         if isinstance(node.op, ast.USub) and isinstance(node.operand, ast.UnaryOp) and isinstance(node.operand.op, ast.USub):
             return node.operand.operand
         return node
+
+
+def _number(node: ast.AST) -> int | float:
+    """The value of a number literal, or of a negated one (``-1.5``)."""
+    if isinstance(node, ast.UnaryOp):
+        return -_number(node.operand)
+    return node.value
 
 
 def _is_number(node: ast.AST, value: object = None) -> bool:
@@ -332,10 +340,12 @@ class Renderer:
                 return [ast.unparse(ast.Assign([ast.Name(stmt.targets[0])], value, lineno=0))]
             names = ast.Tuple([ast.Name(t if t is not None else "_") for t in stmt.targets])
             return [ast.unparse(ast.Assign([names], value, lineno=0))]
-        if isinstance(stmt, ZerosAdjoint) and stmt.is_dict:
-            return [f"{stmt.target} = {{key: {self.backend.alias}.zeros_like(value) for key, value in {stmt.like.name}.items()}}"]
         if isinstance(stmt, ZerosAdjoint):
-            return [f"{stmt.target} = {self.backend.alias}.zeros_like({stmt.like.name})"]
+            # Integer inputs still get floating-point cotangents, so the buffer cannot use x's dtype.
+            self.use_helper("_zeros_like")
+            if stmt.is_dict:
+                return [f"{stmt.target} = {{key: _zeros_like(value) for key, value in {stmt.like.name}.items()}}"]
+            return [f"{stmt.target} = _zeros_like({stmt.like.name})"]
         if isinstance(stmt, CopyAdjoint) and stmt.is_dict:
             return [f"{stmt.target} = dict({stmt.target})  # its entries are replaced, never updated in place"]
         if isinstance(stmt, CopyAdjoint):
