@@ -255,7 +255,7 @@ class CopyAdjoint:
     """``target = target.copy()``: before an in-place update of an adjoint that may share memory."""
 
     target: str
-    is_dict: bool = False  #: a dict: a shallow copy (its values are never updated in place)
+    is_dict: bool = False  #: a dict: its entries are copied as well
 
 
 @dataclass(frozen=True)

@@ -347,7 +347,8 @@ class Renderer:
                 return [f"{stmt.target} = {{key: _zeros_like(value) for key, value in {stmt.like.name}.items()}}"]
             return [f"{stmt.target} = _zeros_like({stmt.like.name})"]
         if isinstance(stmt, CopyAdjoint) and stmt.is_dict:
-            return [f"{stmt.target} = dict({stmt.target})  # its entries are replaced, never updated in place"]
+            # Entries are copied too: a loop below adds into them in place.
+            return [f"{stmt.target} = {{key: {self.backend.alias}.copy(value) for key, value in {stmt.target}.items()}}"]
         if isinstance(stmt, CopyAdjoint):
             return [f"{stmt.target} = {stmt.target}.copy()  # it may share memory with another adjoint"]
         if isinstance(stmt, KeyAddAdjoint):
@@ -358,7 +359,7 @@ class Renderer:
             target = ast.Subscript(ast.Name(stmt.target), self.atom(stmt.index), ctx=ast.Store())
             return lines + [ast.unparse(ast.Assign([target], ast.Constant(0), lineno=0))]
         if isinstance(stmt, AddInPlace) and stmt.is_dict:
-            return [f"for key in {stmt.target}:", f"    {stmt.target}[key] = {stmt.target}[key] + {stmt.value}[key]"]
+            return [f"for key in {stmt.target}:", f"    {stmt.target}[key] += {stmt.value}[key]"]
         if isinstance(stmt, AddInPlace):
             return [f"{stmt.target} += {stmt.value}"]
         if isinstance(stmt, ReverseLoop):
