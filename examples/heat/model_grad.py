@@ -14,22 +14,21 @@ import numpy as np
 def simulate_vjp(u0, k, steps):
     """simulate and its pullback."""
     u = np.copy(u0)
-    u_2 = u
     loop_pullbacks = []
     for _ in range(steps):
-        (u_2,), step_pullback = _simulate_line17_for_vjp(_, u_2, k)
+        (u,), step_pullback = _simulate_line17_for_vjp(_, u, k)
         loop_pullbacks.append(step_pullback)
 
-    def simulate_pullback(u_2_bar):
+    def simulate_pullback(u_bar):
         # model.py:17: for _ in range(steps):
         k_bar = _zeros_like(k)
         for step in reversed(range(len(loop_pullbacks))):
-            _, u_2_bar, k_bar_part = loop_pullbacks[step]((u_2_bar,))
+            _, u_bar, k_bar_part = loop_pullbacks[step]((u_bar,))
             k_bar += k_bar_part
         # model.py:16: u = u0.copy()
-        return (u_2_bar, k_bar, None)
+        return (u_bar, k_bar, None)
 
-    return u_2, simulate_pullback
+    return u, simulate_pullback
 
 
 def simulate_grad(u0, k, steps):

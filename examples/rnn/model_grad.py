@@ -13,28 +13,26 @@ import numpy as np
 
 def predict_vjp(xs, h0, p):
     """predict and its pullback."""
-    h_2 = h0
-    outs_2 = []
+    h = h0
+    outs = []
     loop_pullbacks = []
     for x in xs:
-        (h_2, outs_2), step_pullback = _predict_line16_for_vjp(x, h_2, outs_2, p)
+        (h, outs), step_pullback = _predict_line16_for_vjp(x, h, outs, p)
         loop_pullbacks.append(step_pullback)
-    out = np.stack(outs_2)
+    out = np.stack(outs)
 
     def predict_pullback(out_bar):
         # model.py:19: return np.stack(outs)
         # model.py:16: for x in xs:
-        h_2_bar = _zeros_like(h_2)
+        h_bar = _zeros_like(h)
         xs_bar = _zeros_like(xs)
         p_bar = {key: _zeros_like(value) for key, value in p.items()}
         for step in reversed(range(len(loop_pullbacks))):
-            x_bar, h_2_bar, out_bar, p_bar_part = loop_pullbacks[step](
-                (h_2_bar, out_bar)
-            )
+            x_bar, h_bar, out_bar, p_bar_part = loop_pullbacks[step]((h_bar, out_bar))
             xs_bar[step] += x_bar
             for key in p_bar:
                 p_bar[key] += p_bar_part[key]
-        return (xs_bar, h_2_bar, p_bar)
+        return (xs_bar, h_bar, p_bar)
 
     return out, predict_pullback
 
@@ -51,18 +49,18 @@ def predict_grad(xs, h0, p):
 
 def _predict_line16_for_vjp(x, h, outs, p):
     """One iteration of the 'for' loop at line 16, and its pullback."""
-    h_getkey = p["Wx"]
-    h_matmul = x @ h_getkey
-    h_getkey_2 = p["Wh"]
-    h_matmul_2 = h @ h_getkey_2
+    p_Wx = p["Wx"]
+    h_matmul = x @ p_Wx
+    p_Wh = p["Wh"]
+    h_matmul_2 = h @ p_Wh
     h_add = h_matmul + h_matmul_2
-    h_getkey_3 = p["b"]
-    h_add_2 = h_add + h_getkey_3
+    p_b = p["b"]
+    h_add_2 = h_add + p_b
     h_2 = np.tanh(h_add_2)
-    outs_getkey = p["Wo"]
-    outs_matmul = h_2 @ outs_getkey
-    outs_getkey_2 = p["bo"]
-    outs_add = outs_matmul + outs_getkey_2
+    p_Wo = p["Wo"]
+    outs_matmul = h_2 @ p_Wo
+    p_bo = p["bo"]
+    outs_add = outs_matmul + p_bo
     outs_2 = [*outs, outs_add]
 
     def _predict_line16_for_pullback(out_bar):
@@ -71,25 +69,25 @@ def _predict_line16_for_vjp(x, h, outs, p):
         outs_bar = outs_2_bar[:-1]
         outs_add_bar = outs_2_bar[-1]
         outs_matmul_bar = _unbroadcast(outs_add_bar, outs_matmul)
-        outs_getkey_2_bar = _unbroadcast(outs_add_bar, outs_getkey_2)
+        p_bo_bar = _unbroadcast(outs_add_bar, p_bo)
         p_bar = {key: _zeros_like(value) for key, value in p.items()}
-        p_bar["bo"] = p_bar["bo"] + outs_getkey_2_bar
-        h_2_bar = h_2_bar + _matmul_vjp_lhs(outs_matmul_bar, h_2, outs_getkey)
-        outs_getkey_bar = _matmul_vjp_rhs(outs_matmul_bar, h_2, outs_getkey)
-        p_bar["Wo"] = p_bar["Wo"] + outs_getkey_bar
+        p_bar["bo"] = p_bar["bo"] + p_bo_bar
+        h_2_bar = h_2_bar + _matmul_vjp_lhs(outs_matmul_bar, h_2, p_Wo)
+        p_Wo_bar = _matmul_vjp_rhs(outs_matmul_bar, h_2, p_Wo)
+        p_bar["Wo"] = p_bar["Wo"] + p_Wo_bar
         # model.py:17: h = np.tanh(x @ p["Wx"] + h @ p["Wh"] + p["b"])
         h_add_2_bar = h_2_bar * (1 - h_2**2)
         h_add_bar = _unbroadcast(h_add_2_bar, h_add)
-        h_getkey_3_bar = _unbroadcast(h_add_2_bar, h_getkey_3)
-        p_bar["b"] = p_bar["b"] + h_getkey_3_bar
+        p_b_bar = _unbroadcast(h_add_2_bar, p_b)
+        p_bar["b"] = p_bar["b"] + p_b_bar
         h_matmul_bar = _unbroadcast(h_add_bar, h_matmul)
         h_matmul_2_bar = _unbroadcast(h_add_bar, h_matmul_2)
-        h_bar = _matmul_vjp_lhs(h_matmul_2_bar, h, h_getkey_2)
-        h_getkey_2_bar = _matmul_vjp_rhs(h_matmul_2_bar, h, h_getkey_2)
-        p_bar["Wh"] = p_bar["Wh"] + h_getkey_2_bar
-        x_bar = _matmul_vjp_lhs(h_matmul_bar, x, h_getkey)
-        h_getkey_bar = _matmul_vjp_rhs(h_matmul_bar, x, h_getkey)
-        p_bar["Wx"] = p_bar["Wx"] + h_getkey_bar
+        h_bar = _matmul_vjp_lhs(h_matmul_2_bar, h, p_Wh)
+        p_Wh_bar = _matmul_vjp_rhs(h_matmul_2_bar, h, p_Wh)
+        p_bar["Wh"] = p_bar["Wh"] + p_Wh_bar
+        x_bar = _matmul_vjp_lhs(h_matmul_bar, x, p_Wx)
+        p_Wx_bar = _matmul_vjp_rhs(h_matmul_bar, x, p_Wx)
+        p_bar["Wx"] = p_bar["Wx"] + p_Wx_bar
         return (x_bar, h_bar, outs_bar, p_bar)
 
     return (h_2, outs_2), _predict_line16_for_pullback

@@ -138,6 +138,7 @@ class Loop:
     over: "ForRange | ForEach | Test"
     targets: tuple[str, ...]  #: loop variables, bound each iteration (empty for while)
     carried: tuple[str, ...]  #: names of the carried values inside the loop and after it
+    sources: tuple[str, ...]  #: the source names of the carried values, for naming
     init: tuple[Atom, ...]  #: the carried values on entry
     invariants: tuple[Atom, ...]  #: values the body reads but never rebinds
     breaks: bool  #: the body returns a flag saying whether it hit ``break``

@@ -304,7 +304,7 @@ class Lowering:
         )
         parent_targets = tuple(self._version(t, scope) for t in targets)
         scope.body.append(
-            Loop(body_fn, over, parent_targets, outs, init, tuple(scope.env[n] for n in invariants), breaks, scope.span)
+            Loop(body_fn, over, parent_targets, outs, tuple(carried), init, tuple(scope.env[n] for n in invariants), breaks, scope.span)
         )
 
     def iteration(self, node: cst.BaseExpression, scope: _Scope, n_targets: int):
@@ -586,7 +586,10 @@ class Lowering:
             base = self.expr(node.value, scope, target)
             index = self.index(node, scope, target)
             if len(index.items) == 1 and not index.is_tuple and _is_string(index.items[0]):
-                return self.emit(scope, "dpgen.getkey", (base, index.items[0]), (), target)  # p["W1"]: a dict
+                # p["W1"]: a dict entry, named p_W1 where the key makes a name
+                key = ast.literal_eval(index.items[0].text)
+                name = f"{node.value.value}_{key}" if isinstance(node.value, cst.Name) and key.isidentifier() else None
+                return self.emit(scope, "dpgen.getkey", (base, index.items[0]), (), target, name=name)
             if isinstance(base, Seq):
                 position = _constant_position(index, len(base.items))
                 if position is not None:
@@ -698,7 +701,7 @@ class Lowering:
         return Index(tuple(items), is_tuple)
 
     # ----------------------------------------------------------------- helpers
-    def emit(self, scope: _Scope, op: str, args, kwargs, target: str, node: cst.CSTNode | None = None) -> Atom:
+    def emit(self, scope: _Scope, op: str, args, kwargs, target: str, node: cst.CSTNode | None = None, name: str | None = None) -> Atom:
         """Append one equation and return its output variable."""
         rule = rules.lookup(op)
         assert rule is not None, op
@@ -707,7 +710,7 @@ class Lowering:
         except rules.RuleError as exc:
             self.sink.error(self.parsed.span(node) if node is not None else scope.span, str(exc))
         short = SHORT_NAMES.get(op, op.rsplit(".", 1)[-1])
-        out = scope.names.fresh(f"{target}_{short}")
+        out = scope.names.fresh(name or f"{target}_{short}")
         scope.body.append(Eqn((out,), op, tuple(args), tuple(kwargs), scope.span))
         return Var(out)
 

@@ -414,13 +414,17 @@ class _Reverse:
     def setitem(self, eqn: Eqn, bound: rules.Bound, g: Var, adj: _Adjoints) -> None:
         """``x_2 = setitem(x, index, v)``: v gets ``g[index]``; x gets g with that slot zeroed."""
         base, index, value = bound["a"], bound["index"], bound["value"]
+        out = eqn.outs[0]
+        base_active = isinstance(base, Var) and base.name in adj.active
+        in_place = base_active and base.name not in adj.bar and out in adj.owned
         if isinstance(value, Var) and value.name in adj.active:
             bindings = (("g", g), ("index", index), ("value", value))
-            adj.contribute(value.name, Template("unbroadcast(g[index], value)", bindings))  # read before the slot is zeroed
-        if not isinstance(base, Var) or base.name not in adj.active:
+            # A slice of g is a view: copy it when the slot is about to be zeroed in place.
+            text = "unbroadcast(np.copy(g[index]), value)" if in_place else "unbroadcast(g[index], value)"
+            adj.contribute(value.name, Template(text, bindings))
+        if not base_active:
             return
-        out = eqn.outs[0]
-        if base.name not in adj.bar and out in adj.owned:
+        if in_place:
             adj.stmts.append(ZeroIndexAdjoint(g.name, g.name, index))  # our own buffer: zero in place
             adj.bar[base.name] = g.name
         else:

@@ -16,6 +16,7 @@ from dpgen.ir import (
     ZeroIndexAdjoint,
     AddInPlace,
     AdjointStmt,
+    ForEach,
     ForRange,
     ReverseLoop,
     Seq,
@@ -168,6 +169,76 @@ def _drop_dead_forward(fn: VjpFunction) -> VjpFunction:
     return dataclasses.replace(fn, forward=tuple(reversed(kept)))
 
 
+def _substitute(node, old: str, new: str):
+    """`node` with every ``Var(old)`` replaced by ``Var(new)``, through nested IR values."""
+    if node == Var(old):
+        return Var(new)
+    if isinstance(node, tuple):
+        return tuple(_substitute(item, old, new) for item in node)
+    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+        return dataclasses.replace(node, **{f.name: _substitute(getattr(node, f.name), old, new) for f in dataclasses.fields(node)})
+    return node
+
+
+def _all_names(fn: VjpFunction) -> set[str]:
+    """Every variable name of a function's forward sweep and pullback."""
+    names = {p.name for p in fn.source.params} | {fn.seed} | set(_vars_in(fn.forward))
+    for stmt in fn.forward:
+        names |= set(_outs(stmt))
+    for stmt in fn.backward:
+        names |= _reads(stmt) | _writes(stmt)
+    return names
+
+
+def _rename_adjoint(fn: VjpFunction, old: str, new: str) -> VjpFunction:
+    def swap(target):
+        if isinstance(target, tuple):
+            return tuple(swap(t) for t in target)
+        return new if target == old else target
+
+    return dataclasses.replace(
+        fn,
+        backward=tuple(_rename(s, old, new) for s in fn.backward),
+        cotangents=swap(fn.cotangents),
+        seed=swap(fn.seed),
+        seed_unpack=swap(fn.seed_unpack) if fn.seed_unpack is not None else None,
+    )
+
+
+def _reuse_loop_names(fn: VjpFunction) -> VjpFunction:
+    """Name loop-carried values after their source names: ``for x in xs: h = ...`` carries
+    `h`, not `h_2`. When the value entering the loop already has that name and nothing reads
+    it afterwards, the loop carries it directly and no ``h_2 = h`` line is needed."""
+    for i, stmt in enumerate(fn.forward):
+        if not isinstance(stmt, VjpLoop):
+            continue
+        loop = stmt.loop
+        later = fn.forward[i + 1 :]
+        read_later = {n for s in later for n in _forward_reads(s)} | {n for s in fn.backward for n in _reads(s)}
+        read_later |= set(_vars_in(fn.source.result)) | set(_vars_in(loop.invariants))
+        if isinstance(loop.over, ForEach):
+            read_later |= set(_vars_in(loop.over.sequences))
+        starts = [a.name for a in loop.init if isinstance(a, Var)]
+        used = _all_names(fn)
+        for out, name, start in zip(loop.carried, loop.sources, loop.init):
+            reuse_start = start == Var(name) and name not in read_later and starts.count(name) == 1
+            if out == name or not (reuse_start or name not in used):
+                continue
+            renamed = dataclasses.replace(stmt, loop=dataclasses.replace(loop, carried=tuple(name if c == out else c for c in loop.carried)))
+            fn = dataclasses.replace(
+                fn,
+                forward=fn.forward[:i] + (_substitute(renamed, out, name),) + _substitute(later, out, name),
+                backward=_substitute(fn.backward, out, name),
+                source=dataclasses.replace(fn.source, result=_substitute(fn.source.result, out, name)),
+            )
+            if f"{out}_bar" in _all_names(fn) and f"{name}_bar" not in _all_names(fn):
+                fn = _rename_adjoint(fn, f"{out}_bar", f"{name}_bar")
+            return _reuse_loop_names(fn)  # look again with the new names
+    return fn
+
+
 def simplify(module: VjpModule) -> VjpModule:
     """Apply every simplification to every function."""
-    return dataclasses.replace(module, functions=tuple(_drop_dead_forward(_propagate_copies(f)) for f in module.functions))
+    return dataclasses.replace(
+        module, functions=tuple(_reuse_loop_names(_drop_dead_forward(_propagate_copies(f))) for f in module.functions)
+    )

@@ -124,8 +124,9 @@ def normalize_grad(x, w, steps=2):
 
 def _unbroadcast(g, x):
     """Sum the cotangent `g` over the axes broadcasting added to `x`'s shape."""
-    shape = np.shape(x)
-    if np.shape(g) == shape:
+    # Attribute access first: this runs once per operand per step in a loop's pullback.
+    shape = x.shape if isinstance(x, np.ndarray) else np.shape(x)
+    if (g.shape if isinstance(g, np.ndarray) else np.shape(g)) == shape:
         return g
     g = np.sum(g, axis=tuple(range(np.ndim(g) - len(shape))))
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
@@ -145,6 +146,8 @@ def _unreduce(g, x, axis, keepdims):
 
 def _matmul_vjp_lhs(g, a, b):
     """Cotangent of `a` in `a @ b`, for every rank matmul accepts."""
+    if getattr(a, "ndim", 0) == 2 and getattr(b, "ndim", 0) == 2:
+        return g @ b.T  # the common case, without the rank dispatch below
     if np.ndim(b) == 1:
         if np.ndim(a) == 1:
             return g * b
@@ -156,6 +159,8 @@ def _matmul_vjp_lhs(g, a, b):
 
 def _matmul_vjp_rhs(g, a, b):
     """Cotangent of `b` in `a @ b`, for every rank matmul accepts."""
+    if getattr(a, "ndim", 0) == 2 and getattr(b, "ndim", 0) == 2:
+        return a.T @ g
     if np.ndim(a) == 1:
         if np.ndim(b) == 1:
             return g * a

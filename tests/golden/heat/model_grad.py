@@ -14,14 +14,13 @@ import numpy as np
 def final_energy_vjp(u0, k, steps):
     """final_energy and its pullback."""
     u = np.copy(u0)
-    u_2 = u
     loop_pullbacks = []
     for _ in range(steps):
-        (u_2,), step_pullback = _final_energy_line8_for_vjp(_, u_2, k)
+        (u,), step_pullback = _final_energy_line8_for_vjp(_, u, k)
         loop_pullbacks.append(step_pullback)
-    tmp_item = u_2[1]
+    tmp_item = u[1]
     tmp_mul = 0.5 * tmp_item
-    u_3 = u_2.copy()
+    u_3 = u.copy()
     u_3[0] = tmp_mul
     out_pow = u_3**2
     out = np.sum(out_pow)
@@ -32,17 +31,17 @@ def final_energy_vjp(u0, k, steps):
         u_3_bar = out_pow_bar * 2 * u_3
         # model.py:10: u[0] = 0.5 * u[1]
         tmp_mul_bar = _unbroadcast(u_3_bar[0], tmp_mul)
-        u_2_bar = u_3_bar.copy()
-        u_2_bar[0] = 0
+        u_bar = u_3_bar.copy()
+        u_bar[0] = 0
         tmp_item_bar = tmp_mul_bar * 0.5
-        u_2_bar[1] += tmp_item_bar
+        u_bar[1] += tmp_item_bar
         # model.py:8: for _ in range(steps):
         k_bar = _zeros_like(k)
         for step in reversed(range(len(loop_pullbacks))):
-            _, u_2_bar, k_bar_part = loop_pullbacks[step]((u_2_bar,))
+            _, u_bar, k_bar_part = loop_pullbacks[step]((u_bar,))
             k_bar += k_bar_part
         # model.py:7: u = u0.copy()
-        return (u_2_bar, k_bar, None)
+        return (u_bar, k_bar, None)
 
     return out, final_energy_pullback
 
@@ -108,8 +107,9 @@ def _zeros_like(x):
 
 def _unbroadcast(g, x):
     """Sum the cotangent `g` over the axes broadcasting added to `x`'s shape."""
-    shape = np.shape(x)
-    if np.shape(g) == shape:
+    # Attribute access first: this runs once per operand per step in a loop's pullback.
+    shape = x.shape if isinstance(x, np.ndarray) else np.shape(x)
+    if (g.shape if isinstance(g, np.ndarray) else np.shape(g)) == shape:
         return g
     g = np.sum(g, axis=tuple(range(np.ndim(g) - len(shape))))
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)

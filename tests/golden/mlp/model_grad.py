@@ -81,8 +81,9 @@ def loss_grad(x, y, W1, b1, W2, b2):
 
 def _unbroadcast(g, x):
     """Sum the cotangent `g` over the axes broadcasting added to `x`'s shape."""
-    shape = np.shape(x)
-    if np.shape(g) == shape:
+    # Attribute access first: this runs once per operand per step in a loop's pullback.
+    shape = x.shape if isinstance(x, np.ndarray) else np.shape(x)
+    if (g.shape if isinstance(g, np.ndarray) else np.shape(g)) == shape:
         return g
     g = np.sum(g, axis=tuple(range(np.ndim(g) - len(shape))))
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
@@ -102,6 +103,8 @@ def _unreduce(g, x, axis, keepdims):
 
 def _matmul_vjp_lhs(g, a, b):
     """Cotangent of `a` in `a @ b`, for every rank matmul accepts."""
+    if getattr(a, "ndim", 0) == 2 and getattr(b, "ndim", 0) == 2:
+        return g @ b.T  # the common case, without the rank dispatch below
     if np.ndim(b) == 1:
         if np.ndim(a) == 1:
             return g * b
@@ -113,6 +116,8 @@ def _matmul_vjp_lhs(g, a, b):
 
 def _matmul_vjp_rhs(g, a, b):
     """Cotangent of `b` in `a @ b`, for every rank matmul accepts."""
+    if getattr(a, "ndim", 0) == 2 and getattr(b, "ndim", 0) == 2:
+        return a.T @ g
     if np.ndim(a) == 1:
         if np.ndim(b) == 1:
             return g * a

@@ -90,8 +90,9 @@ def f_grad(x, x_bar, f_vjp):
 
 def _unbroadcast(g, x):
     """Sum the cotangent `g` over the axes broadcasting added to `x`'s shape."""
-    shape = np.shape(x)
-    if np.shape(g) == shape:
+    # Attribute access first: this runs once per operand per step in a loop's pullback.
+    shape = x.shape if isinstance(x, np.ndarray) else np.shape(x)
+    if (g.shape if isinstance(g, np.ndarray) else np.shape(g)) == shape:
         return g
     g = np.sum(g, axis=tuple(range(np.ndim(g) - len(shape))))
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)

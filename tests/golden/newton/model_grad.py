@@ -14,27 +14,24 @@ import numpy as np
 def cube_root_vjp(a, tol=1e-12):
     """cube_root and its pullback."""
     x = np.maximum(a, 1.0)
-    step_2 = 1.0
-    x_2 = x
+    step = 1.0
     loop_pullbacks = []
-    while np.max(np.abs(step_2)) > tol:
-        (step_2, x_2), step_pullback = _cube_root_line9_while_vjp(step_2, x_2, a, tol)
+    while np.max(np.abs(step)) > tol:
+        (step, x), step_pullback = _cube_root_line9_while_vjp(step, x, a, tol)
         loop_pullbacks.append(step_pullback)
 
-    def cube_root_pullback(x_2_bar):
+    def cube_root_pullback(x_bar):
         # model.py:9: while np.max(np.abs(step)) > tol:
-        step_2_bar = _zeros_like(step_2)
+        step_bar = _zeros_like(step)
         a_bar = _zeros_like(a)
         for step_3 in reversed(range(len(loop_pullbacks))):
-            step_2_bar, x_2_bar, a_bar_part, _ = loop_pullbacks[step_3](
-                (step_2_bar, x_2_bar)
-            )
+            step_bar, x_bar, a_bar_part, _ = loop_pullbacks[step_3]((step_bar, x_bar))
             a_bar += a_bar_part
         # model.py:7: x = np.maximum(a, 1.0)
-        a_bar = a_bar + x_2_bar * (a >= 1.0)
+        a_bar = a_bar + x_bar * (a >= 1.0)
         return (a_bar, None)
 
-    return x_2, cube_root_pullback
+    return x, cube_root_pullback
 
 
 def cube_root_grad(a, tol=1e-12):
@@ -148,8 +145,9 @@ def _zeros_like(x):
 
 def _unbroadcast(g, x):
     """Sum the cotangent `g` over the axes broadcasting added to `x`'s shape."""
-    shape = np.shape(x)
-    if np.shape(g) == shape:
+    # Attribute access first: this runs once per operand per step in a loop's pullback.
+    shape = x.shape if isinstance(x, np.ndarray) else np.shape(x)
+    if (g.shape if isinstance(g, np.ndarray) else np.shape(g)) == shape:
         return g
     g = np.sum(g, axis=tuple(range(np.ndim(g) - len(shape))))
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)

@@ -13,22 +13,21 @@ import numpy as np
 
 def rnn_loss_vjp(xs, h, Wx, Wh, b, w_out, ys):
     """rnn_loss and its pullback."""
-    h_2 = h
-    loss_2 = 0.0
+    loss = 0.0
     loop_pullbacks = []
     for x, y in zip(xs, ys):
-        (h_2, loss_2), step_pullback = _rnn_loss_line8_for_vjp(
-            x, y, h_2, loss_2, Wx, Wh, b, w_out
+        (h, loss), step_pullback = _rnn_loss_line8_for_vjp(
+            x, y, h, loss, Wx, Wh, b, w_out
         )
         loop_pullbacks.append(step_pullback)
     out_len = len(xs)
-    out = loss_2 / out_len
+    out = loss / out_len
 
     def rnn_loss_pullback(out_bar):
         # model.py:11: return loss / len(xs)
-        loss_2_bar = _unbroadcast(out_bar / out_len, loss_2)
+        loss_bar = _unbroadcast(out_bar / out_len, loss)
         # model.py:8: for x, y in zip(xs, ys):
-        h_2_bar = _zeros_like(h_2)
+        h_bar = _zeros_like(h)
         xs_bar = _zeros_like(xs)
         ys_bar = _zeros_like(ys)
         Wx_bar = _zeros_like(Wx)
@@ -39,20 +38,20 @@ def rnn_loss_vjp(xs, h, Wx, Wh, b, w_out, ys):
             (
                 x_bar,
                 y_bar,
-                h_2_bar,
-                loss_2_bar,
+                h_bar,
+                loss_bar,
                 Wx_bar_part,
                 Wh_bar_part,
                 b_bar_part,
                 w_out_bar_part,
-            ) = loop_pullbacks[step]((h_2_bar, loss_2_bar))
+            ) = loop_pullbacks[step]((h_bar, loss_bar))
             xs_bar[step] += x_bar
             ys_bar[step] += y_bar
             Wx_bar += Wx_bar_part
             Wh_bar += Wh_bar_part
             b_bar += b_bar_part
             w_out_bar += w_out_bar_part
-        return (xs_bar, h_2_bar, Wx_bar, Wh_bar, b_bar, w_out_bar, ys_bar)
+        return (xs_bar, h_bar, Wx_bar, Wh_bar, b_bar, w_out_bar, ys_bar)
 
     return out, rnn_loss_pullback
 
@@ -121,8 +120,9 @@ def _zeros_like(x):
 
 def _unbroadcast(g, x):
     """Sum the cotangent `g` over the axes broadcasting added to `x`'s shape."""
-    shape = np.shape(x)
-    if np.shape(g) == shape:
+    # Attribute access first: this runs once per operand per step in a loop's pullback.
+    shape = x.shape if isinstance(x, np.ndarray) else np.shape(x)
+    if (g.shape if isinstance(g, np.ndarray) else np.shape(g)) == shape:
         return g
     g = np.sum(g, axis=tuple(range(np.ndim(g) - len(shape))))
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
@@ -142,6 +142,8 @@ def _unreduce(g, x, axis, keepdims):
 
 def _matmul_vjp_lhs(g, a, b):
     """Cotangent of `a` in `a @ b`, for every rank matmul accepts."""
+    if getattr(a, "ndim", 0) == 2 and getattr(b, "ndim", 0) == 2:
+        return g @ b.T  # the common case, without the rank dispatch below
     if np.ndim(b) == 1:
         if np.ndim(a) == 1:
             return g * b
@@ -153,6 +155,8 @@ def _matmul_vjp_lhs(g, a, b):
 
 def _matmul_vjp_rhs(g, a, b):
     """Cotangent of `b` in `a @ b`, for every rank matmul accepts."""
+    if getattr(a, "ndim", 0) == 2 and getattr(b, "ndim", 0) == 2:
+        return a.T @ g
     if np.ndim(a) == 1:
         if np.ndim(b) == 1:
             return g * a
