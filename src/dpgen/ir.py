@@ -175,6 +175,7 @@ class Function:
     statement_lines: tuple[tuple[int, str], ...]  #: (line, source text) of statements, for comments
     taken_names: frozenset[str]  #: every name used in the function, for fresh names later
     internal: bool = False  #: outlined from a loop body or branch arm: no contract names, no f_grad
+    returns_tuple: bool = False  #: some ``return`` gives a tuple: no f_grad
     description: str = ""  #: for internal functions: what they are, e.g. "one iteration of the for loop at line 4"
 
 

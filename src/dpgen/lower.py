@@ -133,6 +133,8 @@ class _Scope:
     span: Span = Span(0, 0)  #: the statement being lowered
     in_loop: bool = False  #: lowering a loop body (or an arm inside one)
     lines: list[tuple[int, str]] = field(default_factory=list)  #: (line, text) for comments
+    params: frozenset[str] = frozenset()  #: names still holding the user function's own arguments
+    shares: dict[str, str] = field(default_factory=dict)  #: variable -> another it may share memory with
 
 
 class Lowering:
@@ -144,6 +146,9 @@ class Lowering:
         self.skip = skip
         self.functions: dict[str, cst.FunctionDef] = {}
         self.last_span = Span(1, 1)
+        self.calls: list[tuple[str, cst.Call]] = []  # module calls, checked once all are lowered
+        self.passthrough: dict[str, dict[int, str]] = {}  # internal function -> output k is input name
+        self.param_writes: dict[str, tuple[str, Span]] = {}  # function -> a parameter it writes into
         self.constants: dict[str, str] = {}  # module-level literal constants: name -> source
         self.module_names: set[str] = set()  # every name bound at module level
 
@@ -173,12 +178,21 @@ class Lowering:
             self.internal = []
             functions.append(self.function(node))
             functions.extend(self.internal)
+        for callee, call in self.calls:
+            if callee in self.param_writes:
+                param, _ = self.param_writes[callee]
+                self.error(
+                    call,
+                    f"'{callee}' writes into its argument '{param}', which would change this caller's array; "
+                    f"that is not supported yet (copy inside '{callee}': {param} = {param}.copy())",
+                )
         return Module(self.parsed.source.name, tuple(prelude), tuple(functions))
 
     # ---------------------------------------------------------------- function
     def function(self, node: cst.FunctionDef) -> Function | None:
         taken = {n.value for n in _names_in(node)} | self.module_names | BACKEND_NAMES
         scope = _Scope(NameAllocator(taken))
+        scope.params = frozenset(p.name.value for p in (*node.params.posonly_params, *node.params.params))
         params = []
         for p in (*node.params.posonly_params, *node.params.params):
             name = p.name.value
@@ -206,6 +220,7 @@ class Lowering:
             span=self.parsed.span(node),
             statement_lines=tuple(sorted(set(scope.lines))),
             taken_names=frozenset(scope.names.taken),
+            returns_tuple=_returns_tuple(node),
         )
 
     # -------------------------------------------------------------- blocks
@@ -260,11 +275,18 @@ class Lowering:
         elif scope.in_loop and (_breaks(then) or _breaks(orelse)):
             outputs.append(BREAK)
         inputs = _unique([n for n in _names(then + orelse) if n in scope.env] + [n for n in outputs if n in scope.env])
+        self.check_aliased_writes(then + orelse, scope)
         line = self.span(node, scope).line
         then_fn = self.outline(f"_{self.current}_line{line}_then", then, inputs, outputs, scope, description=f"the true arm of the 'if' at line {line}")
         else_fn = self.outline(f"_{self.current}_line{line}_else", orelse, inputs, outputs, scope, description=f"the false arm of the 'if' at line {line}")
         outs = tuple(self._version(_display(n), scope) for n in outputs)
-        scope.body.append(Branch(test, then_fn, else_fn, tuple(scope.env[n] for n in inputs), outs, scope.span))
+        arguments = self.arguments_for(inputs, scope)
+        scope.body.append(Branch(test, then_fn, else_fn, arguments, outs, scope.span))
+        for k, out in enumerate(outs):
+            for arm in (then_fn, else_fn):
+                source = self.passthrough[arm].get(k)
+                if source is not None and isinstance(scope.env[source], Var):
+                    scope.shares[out] = scope.env[source].name  # `if c: x = z`: x may now be z
         for name, out in zip(outputs, outs):
             scope.env[name] = Var(out)
 
@@ -284,7 +306,9 @@ class Lowering:
         carried = [n for n in _unique(assigned) if n in scope.env]
         invariants = [n for n in _unique(_names(body) + (_names([node.test]) if isinstance(node, cst.While) else [])) if n in scope.env and n not in carried and n not in targets]
         breaks = _breaks(body)
-        init = tuple(scope.env[n] for n in carried)
+        self.check_aliased_writes(body, scope)
+        init = self.arguments_for(carried, scope)
+        invariant_values = self.arguments_for(invariants, scope)
         outs = tuple(self._version(n, scope) for n in carried)
         for name, out in zip(carried, outs):
             scope.env[name] = Var(out)  # inside the loop header the carried values have these names
@@ -304,8 +328,26 @@ class Lowering:
         )
         parent_targets = tuple(self._version(t, scope) for t in targets)
         scope.body.append(
-            Loop(body_fn, over, parent_targets, outs, tuple(carried), init, tuple(scope.env[n] for n in invariants), breaks, scope.span)
+            Loop(body_fn, over, parent_targets, outs, tuple(carried), init, invariant_values, breaks, scope.span)
         )
+
+    def materialize(self, atom: Atom, scope: _Scope, name: str) -> Atom:
+        """A list display holding variables becomes a run-time list where it crosses into
+        another function (an arm, a loop body, a call): its items' adjoints then travel as one."""
+        if isinstance(atom, Seq) and _vars_in_atom(atom):
+            return self.emit(scope, "dpgen.assign", (atom,), (), name, name=scope.names.fresh(name))
+        return atom
+
+    def arguments_for(self, names: list[str], scope: _Scope) -> tuple[Atom, ...]:
+        """The current values of `names`, list displays made run-time lists (and kept so)."""
+        for n in names:
+            if isinstance(scope.env.get(n), Seq) and _vars_in_atom(scope.env[n]):
+                value = self.materialize(scope.env[n], scope, _display(n))
+                for other, bound in list(scope.env.items()):
+                    if bound == scope.env[n] and other != n:
+                        scope.env[other] = value
+                scope.env[n] = value
+        return tuple(scope.env[n] for n in names)
 
     def iteration(self, node: cst.BaseExpression, scope: _Scope, n_targets: int):
         """What a ``for`` iterates over: range, zip, enumerate, reversed, or rows/items."""
@@ -315,15 +357,15 @@ class Lowering:
             if "builtins.range" in builtin:
                 return ForRange(tuple(self.expr(a, scope, "n") for a in args))
             if "builtins.zip" in builtin and len(args) == n_targets:
-                return ForEach(tuple(self.expr(a, scope, "seq") for a in args), enumerate=False, reverse=False)
+                return ForEach(tuple(self.materialize(self.expr(a, scope, "seq"), scope, "seq") for a in args), enumerate=False, reverse=False)
             if "builtins.enumerate" in builtin and len(args) == 1 and n_targets == 2:
-                return ForEach((self.expr(args[0], scope, "seq"),), enumerate=True, reverse=False)
+                return ForEach((self.materialize(self.expr(args[0], scope, "seq"), scope, "seq"),), enumerate=True, reverse=False)
             if "builtins.reversed" in builtin and len(args) == 1 and n_targets == 1:
-                return ForEach((self.expr(args[0], scope, "seq"),), enumerate=False, reverse=True)
+                return ForEach((self.materialize(self.expr(args[0], scope, "seq"), scope, "seq"),), enumerate=False, reverse=True)
         if n_targets != 1:
             self.error(node, "unpacking loop targets is supported for zip() and enumerate() only")
             return None
-        return ForEach((self.expr(node, scope, "seq"),), enumerate=False, reverse=False)
+        return ForEach((self.materialize(self.expr(node, scope, "seq"), scope, "seq"),), enumerate=False, reverse=False)
 
     def outline(
         self,
@@ -340,6 +382,7 @@ class Lowering:
         name = self.function_names.fresh(name)
         scope = _Scope(NameAllocator(self.base_names), in_loop=parent.in_loop if in_loop is None else in_loop)
         scope.span = parent.span
+        scope.params = frozenset(n for n in inputs if n in parent.params and parent.env.get(n) == Var(n))
         params = []
         for n in inputs:
             param = scope.names.fresh(_display(n)) if n in SPECIAL else n
@@ -350,7 +393,10 @@ class Lowering:
             scope.env[BREAK] = Const("False")
         self.block(statements, scope)
         defaults = {RETURN: Const("None"), BREAK: Const("False")}
-        result = Seq(tuple(scope.env.get(n, defaults.get(n, Const("None"))) for n in outputs))
+        result = Seq(tuple(self.materialize(scope.env.get(n, defaults.get(n, Const("None"))), scope, _display(n)) for n in outputs))
+        # Outputs that are some *other* input, unchanged: after the region they may share memory.
+        by_param = {Var(p.name): n for p, n in zip(params, inputs)}
+        self.passthrough[name] = {k: by_param[item] for k, item in enumerate(result.items) if item in by_param and by_param[item] != outputs[k]}
         self.internal.append(
             Function(
                 name=name,
@@ -487,6 +533,20 @@ class Lowering:
         self.block([statement], scope)
         return scope.env.pop(result)
 
+    def check_aliased_writes(self, statements: list, scope: _Scope) -> None:
+        """Writing into an array inside an arm or loop body while another name outside refers
+        to the same array would need the write to reach both names across the function
+        boundary; dpgen says so instead of generating code whose values differ."""
+        for name in _unique(_walk(statements).written):
+            value = scope.env.get(name)
+            aliases = sorted(n for n, v in scope.env.items() if isinstance(value, Var) and v == value and n != name and n not in SPECIAL)
+            if aliases:
+                self.error(
+                    statements[0],
+                    f"writing into '{name}' here while '{aliases[0]}' refers to the same array is not supported yet "
+                    f"(use one name, or copy: {name} = {aliases[0]}.copy())",
+                )
+
     def subscript_target(self, target: cst.Subscript, scope: _Scope) -> tuple[Var, Index] | None:
         """The array and index of an assignment target ``x[...]``."""
         if len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index) and isinstance(target.slice[0].slice.value, cst.SimpleString):
@@ -503,6 +563,16 @@ class Lowering:
 
     def store(self, name: str, base: Var, index: Index, value: Atom, scope: _Scope) -> None:
         """``x[index] = value``: a new version of the array; every alias of it sees the write."""
+        if base.name in scope.params:
+            self.param_writes.setdefault(self.current, (base.name, scope.span))
+        partner = scope.shares.get(base.name)
+        others = [n for n, v in scope.env.items() if v == Var(partner) and n != name and n not in SPECIAL] if partner else []
+        if others:
+            self.sink.error(
+                scope.span,
+                f"writing into '{name}' while it may be the same array as '{others[0]}' is not supported yet "
+                f"(copy first: {name} = {name}.copy())",
+            )
         new = self.emit(scope, "dpgen.setitem", (base, index, value), (), name)
         self._bind_name(name, new, scope)
         for other, bound in list(scope.env.items()):
@@ -518,6 +588,8 @@ class Lowering:
             if value.name != out:
                 scope.names.taken.discard(value.name)
                 scope.body[-1] = type(last)((out,), *_fields_after_outs(last))
+                if value.name in scope.shares:
+                    scope.shares[out] = scope.shares.pop(value.name)
             scope.env[name] = Var(out)
         else:
             scope.env[name] = value  # a constant or another variable: no copy needed
@@ -618,7 +690,7 @@ class Lowering:
             description = f"the {'true' if arm == 'then' else 'false'} value of the conditional expression at line {line}"
             arms.append(self.outline(f"_{self.current}_line{line}_{arm}", [statement], inputs, [RETURN], scope, in_loop=False, description=description))
         out = scope.names.fresh(f"{target}_ifexp")
-        scope.body.append(Branch(test, arms[0], arms[1], tuple(scope.env[n] for n in inputs), (out,), scope.span))
+        scope.body.append(Branch(test, arms[0], arms[1], self.arguments_for(inputs, scope), (out,), scope.span))
         return Var(out)
 
     def name(self, node: cst.Name, scope: _Scope) -> Atom:
@@ -662,8 +734,14 @@ class Lowering:
             problem = _call_mismatch(self.functions[func.value], len(args), [k for k, _ in kwargs])
             if problem:
                 self.error(node, problem)
+            args = tuple(self.materialize(a, scope, target) for a in args)
+            kwargs = tuple((k, self.materialize(v, scope, target)) for k, v in kwargs)
+            self.calls.append((func.value, node))
             out = scope.names.fresh(f"{target}_{func.value}")
             scope.body.append(Call((out,), func.value, args, kwargs, scope.span))
+            returned = _returned_parameter(self.functions[func.value])
+            if returned is not None and returned < len(args) and isinstance(args[returned], Var):
+                scope.shares[out] = args[returned].name  # the callee hands its argument back
             return Var(out)
         if rule_names:
             args, kwargs = self.arguments(node, scope, target)
@@ -856,6 +934,7 @@ class _Walk(cst.CSTVisitor):
     def __init__(self):
         self.names: list[str] = []
         self.assigned: list[str] = []
+        self.written: list[str] = []  #: names written through: x[i] = v, xs.append(v)
         self.breaks = False
         self.loop_depth = 0
 
@@ -872,9 +951,13 @@ class _Walk(cst.CSTVisitor):
 
     def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
         self.assigned.extend(_bound_by_target(node.target))
+        if isinstance(node.target, cst.Subscript):
+            self.written.extend(_bound_by_target(node.target))
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         self.assigned.extend(_bound_by_target(node.target))
+        if isinstance(node.target, cst.Subscript):
+            self.written.extend(_bound_by_target(node.target))
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         if node.value is not None:
@@ -901,6 +984,7 @@ class _Walk(cst.CSTVisitor):
         # `xs.append(v)` changes `xs` in place: it is assigned for the block.
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in MUTATING_METHODS and isinstance(node.func.value, cst.Name):
             self.assigned.append(node.func.value.value)
+            self.written.append(node.func.value.value)
 
 
 MUTATING_METHODS = {"append"}
@@ -996,3 +1080,36 @@ def _is_string(atom: object) -> bool:
         return isinstance(ast.literal_eval(atom.text), str)
     except ValueError:
         return False
+
+
+def _vars_in_atom(atom: object) -> bool:
+    """Whether a list display (or tuple) holds any variable."""
+    if isinstance(atom, Var):
+        return True
+    if isinstance(atom, Seq):
+        return any(_vars_in_atom(item) for item in atom.items)
+    return False
+
+
+def _returned_parameter(function: cst.FunctionDef) -> int | None:
+    """The position of the parameter a function returns unchanged (``return a``), if any."""
+    names = [p.name.value for p in (*function.params.posonly_params, *function.params.params)]
+    body = list(function.body.body) if isinstance(function.body, cst.IndentedBlock) else [function.body]
+    last = body[-1] if body else None
+    if not isinstance(last, cst.SimpleStatementLine) or not isinstance(last.body[-1], cst.Return):
+        return None
+    value = last.body[-1].value
+    if isinstance(value, cst.Name) and value.value in names and value.value not in _assigned(body):
+        return names.index(value.value)
+    return None
+
+
+def _returns_tuple(function: cst.FunctionDef) -> bool:
+    found = []
+
+    class _Returns(cst.CSTVisitor):
+        def visit_Return(self, node: cst.Return) -> None:
+            found.append(isinstance(node.value, cst.Tuple))
+
+    function.visit(_Returns())
+    return any(found)

@@ -407,7 +407,7 @@ class Renderer:
         )
 
     def grad(self, fn: VjpFunction) -> dict | None:
-        if isinstance(fn.source.result, Seq) or fn.source.internal:
+        if isinstance(fn.source.result, Seq) or fn.source.internal or fn.source.returns_tuple:
             return None  # a tuple is not a real scalar
         names = NameAllocator(p.name for p in fn.source.params)
         differentiable = [i for i, c in enumerate(fn.cotangents) if c is not None]
