@@ -31,10 +31,6 @@ HEADER = "import numpy as np\n\n\n"
 # Known dpgen bugs (see the cases marked with them; strict, so a fix makes them fail loudly).
 
 
-def xfail(reason: str, raises: type[Exception] = AssertionError) -> tuple:
-    return (pytest.mark.xfail(strict=True, reason=reason, raises=raises),)
-
-
 @dataclass
 class Case:
     id: str
