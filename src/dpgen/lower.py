@@ -115,6 +115,21 @@ CONSTANTS = {
 
 NONDIFFERENTIABLE_ANNOTATIONS = {"int", "bool", "str"}
 
+# Results that may share memory with their first argument: writing into them writes into it.
+VIEWS = {
+    "dpgen.getitem",
+    "dpgen.getkey",
+    "numpy.reshape",
+    "numpy.ravel",
+    "numpy.transpose",
+    "numpy.swapaxes",
+    "numpy.moveaxis",
+    "numpy.expand_dims",
+    "numpy.squeeze",
+    "numpy.broadcast_to",
+}
+ROW = "<row>"  #: `shares` marker for a loop's row of an iterated array
+
 # Environment keys for the values a structured arm hands back besides variables. They are
 # not identifiers, so they never collide with a source name.
 RETURN = "<return>"  #: the function's return value, once an arm returned
@@ -134,7 +149,7 @@ class _Scope:
     in_loop: bool = False  #: lowering a loop body (or an arm inside one)
     lines: list[tuple[int, str]] = field(default_factory=list)  #: (line, text) for comments
     params: frozenset[str] = frozenset()  #: names still holding the user function's own arguments
-    shares: dict[str, str] = field(default_factory=dict)  #: variable -> another it may share memory with
+    shares: dict[str, set[str]] = field(default_factory=dict)  #: variable -> others it may share memory with
 
 
 class Lowering:
@@ -282,13 +297,21 @@ class Lowering:
         outs = tuple(self._version(_display(n), scope) for n in outputs)
         arguments = self.arguments_for(inputs, scope)
         scope.body.append(Branch(test, then_fn, else_fn, arguments, outs, scope.span))
-        for k, out in enumerate(outs):
-            for arm in (then_fn, else_fn):
-                source = self.passthrough[arm].get(k)
-                if source is not None and isinstance(scope.env[source], Var):
-                    scope.shares[out] = scope.env[source].name  # `if c: x = z`: x may now be z
+        self.share_passthrough(outs, (then_fn, else_fn), dict(zip(inputs, arguments)), scope)
         for name, out in zip(outputs, outs):
             scope.env[name] = Var(out)
+
+    def share_passthrough(self, outs: tuple[str, ...], functions: tuple[str, ...], inputs: dict, scope: _Scope, starts: tuple = ()) -> None:
+        """An output that is an input handed through unchanged (`if c: x = z`, or an arm or
+        loop that did not rebind it) may be that input's array: writes must say so.
+
+        `inputs` maps the functions' input names to the values passed in."""
+        for k, out in enumerate(outs):
+            sources = [self.passthrough[f].get(k) for f in functions]
+            values = [inputs.get(n) for n in sources if n is not None] + list(starts[k : k + 1])
+            for value in values:
+                if isinstance(value, Var):
+                    scope.shares.setdefault(out, set()).add(value.name)
 
     def loop(self, node: cst.For | cst.While, scope: _Scope) -> None:
         """``for``/``while``: the body is outlined; loop-carried names are its inputs and outputs."""
@@ -325,11 +348,16 @@ class Lowering:
             description=f"one iteration of the '{kind}' loop at line {scope.span.line}",
             # Range counters and enumerate positions are integers: no derivative flows through them.
             integers=frozenset(targets[:1] if isinstance(over, ForRange) or (isinstance(over, ForEach) and over.enumerate) else ()),
+            rows=frozenset(targets[1:] if isinstance(over, ForEach) and over.enumerate else targets if isinstance(over, ForEach) else ()),
         )
         parent_targets = tuple(self._version(t, scope) for t in targets)
         scope.body.append(
             Loop(body_fn, over, parent_targets, outs, tuple(carried), init, invariant_values, breaks, scope.span)
         )
+        # The values the body's parameters start from; after zero iterations a carried name
+        # still holds its entry value.
+        entry = dict(zip(carried + invariants, list(init) + list(invariant_values)))
+        self.share_passthrough(outs, (body_fn,), entry, scope, starts=init)
 
     def materialize(self, atom: Atom, scope: _Scope, name: str) -> Atom:
         """A list display holding variables becomes a run-time list where it crosses into
@@ -377,12 +405,14 @@ class Lowering:
         in_loop: bool | None = None,
         description: str = "",
         integers: frozenset[str] = frozenset(),
+        rows: frozenset[str] = frozenset(),
     ) -> str:
         """Lower `statements` as an internal function of `inputs` returning `outputs`."""
         name = self.function_names.fresh(name)
         scope = _Scope(NameAllocator(self.base_names), in_loop=parent.in_loop if in_loop is None else in_loop)
         scope.span = parent.span
         scope.params = frozenset(n for n in inputs if n in parent.params and parent.env.get(n) == Var(n))
+        scope.shares.update({n: {ROW} for n in rows})
         params = []
         for n in inputs:
             param = scope.names.fresh(_display(n)) if n in SPECIAL else n
@@ -396,7 +426,7 @@ class Lowering:
         result = Seq(tuple(self.materialize(scope.env.get(n, defaults.get(n, Const("None"))), scope, _display(n)) for n in outputs))
         # Outputs that are some *other* input, unchanged: after the region they may share memory.
         by_param = {Var(p.name): n for p, n in zip(params, inputs)}
-        self.passthrough[name] = {k: by_param[item] for k, item in enumerate(result.items) if item in by_param and by_param[item] != outputs[k]}
+        self.passthrough[name] = {k: by_param[item] for k, item in enumerate(result.items) if item in by_param}
         self.internal.append(
             Function(
                 name=name,
@@ -565,8 +595,15 @@ class Lowering:
         """``x[index] = value``: a new version of the array; every alias of it sees the write."""
         if base.name in scope.params:
             self.param_writes.setdefault(self.current, (base.name, scope.span))
-        partner = scope.shares.get(base.name)
-        others = [n for n, v in scope.env.items() if v == Var(partner) and n != name and n not in SPECIAL] if partner else []
+        partners = scope.shares.get(base.name, set())
+        if ROW in partners:
+            self.sink.error(scope.span, f"writing into '{name}', a row of the array the loop walks, is not supported yet (copy it: {name} = {name}.copy())")
+        # Either direction: `r = x[0]; r[1] = v` and `r = x[0]; x[0, 1] = v` both reach the other name.
+        others = sorted(
+            n
+            for n, v in scope.env.items()
+            if isinstance(v, Var) and (v.name in partners or base.name in scope.shares.get(v.name, ())) and n != name and n not in SPECIAL
+        )
         if others:
             self.sink.error(
                 scope.span,
@@ -690,7 +727,9 @@ class Lowering:
             description = f"the {'true' if arm == 'then' else 'false'} value of the conditional expression at line {line}"
             arms.append(self.outline(f"_{self.current}_line{line}_{arm}", [statement], inputs, [RETURN], scope, in_loop=False, description=description))
         out = scope.names.fresh(f"{target}_ifexp")
-        scope.body.append(Branch(test, arms[0], arms[1], self.arguments_for(inputs, scope), (out,), scope.span))
+        arguments = self.arguments_for(inputs, scope)
+        scope.body.append(Branch(test, arms[0], arms[1], arguments, (out,), scope.span))
+        self.share_passthrough((out,), tuple(arms), dict(zip(inputs, arguments)), scope)
         return Var(out)
 
     def name(self, node: cst.Name, scope: _Scope) -> Atom:
@@ -741,7 +780,7 @@ class Lowering:
             scope.body.append(Call((out,), func.value, args, kwargs, scope.span))
             returned = _returned_parameter(self.functions[func.value])
             if returned is not None and returned < len(args) and isinstance(args[returned], Var):
-                scope.shares[out] = args[returned].name  # the callee hands its argument back
+                scope.shares.setdefault(out, set()).add(args[returned].name)  # the callee hands its argument back
             return Var(out)
         if rule_names:
             args, kwargs = self.arguments(node, scope, target)
@@ -790,6 +829,8 @@ class Lowering:
         short = SHORT_NAMES.get(op, op.rsplit(".", 1)[-1])
         out = scope.names.fresh(name or f"{target}_{short}")
         scope.body.append(Eqn((out,), op, tuple(args), tuple(kwargs), scope.span))
+        if op in VIEWS and args and isinstance(args[0], Var):
+            scope.shares.setdefault(out, set()).add(args[0].name)  # a NumPy view, or an item of a list or dict
         return Var(out)
 
     def _is_module(self, node: cst.BaseExpression) -> bool:
