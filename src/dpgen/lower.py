@@ -163,6 +163,7 @@ class Lowering:
         self.last_span = Span(1, 1)
         self.calls: list[tuple[str, cst.Call]] = []  # module calls, checked once all are lowered
         self.passthrough: dict[str, dict[int, str]] = {}  # internal function -> output k is input name
+        self.handed_back: dict[str, dict] = {}  # call result -> {tuple position or None: argument variable}
         self.param_writes: dict[str, tuple[str, Span]] = {}  # function -> a parameter it writes into
         self.constants: dict[str, str] = {}  # module-level literal constants: name -> source
         self.module_names: set[str] = set()  # every name bound at module level
@@ -332,6 +333,7 @@ class Lowering:
         self.check_aliased_writes(body, scope)
         init = self.arguments_for(carried, scope)
         invariant_values = self.arguments_for(invariants, scope)
+        arguments_params = frozenset(n for n in carried + invariants if n in scope.params and scope.env.get(n) == Var(n))
         outs = tuple(self._version(n, scope) for n in carried)
         for name, out in zip(carried, outs):
             scope.env[name] = Var(out)  # inside the loop header the carried values have these names
@@ -349,6 +351,7 @@ class Lowering:
             # Range counters and enumerate positions are integers: no derivative flows through them.
             integers=frozenset(targets[:1] if isinstance(over, ForRange) or (isinstance(over, ForEach) and over.enumerate) else ()),
             rows=frozenset(targets[1:] if isinstance(over, ForEach) and over.enumerate else targets if isinstance(over, ForEach) else ()),
+            params=arguments_params,
         )
         parent_targets = tuple(self._version(t, scope) for t in targets)
         scope.body.append(
@@ -406,12 +409,14 @@ class Lowering:
         description: str = "",
         integers: frozenset[str] = frozenset(),
         rows: frozenset[str] = frozenset(),
+        params: frozenset[str] | None = None,
     ) -> str:
         """Lower `statements` as an internal function of `inputs` returning `outputs`."""
         name = self.function_names.fresh(name)
         scope = _Scope(NameAllocator(self.base_names), in_loop=parent.in_loop if in_loop is None else in_loop)
         scope.span = parent.span
-        scope.params = frozenset(n for n in inputs if n in parent.params and parent.env.get(n) == Var(n))
+        # Inputs that are still the user function's own arguments (writes reach its caller).
+        scope.params = params if params is not None else frozenset(n for n in inputs if n in parent.params and parent.env.get(n) == Var(n))
         scope.shares.update({n: {ROW} for n in rows})
         params = []
         for n in inputs:
@@ -515,6 +520,9 @@ class Lowering:
                 outs = tuple(self._version(name, scope) for name in names)
                 last = scope.body[-1]
                 scope.body[-1] = type(last)(outs, *_fields_after_outs(last))
+                for position, argument in self.handed_back.get(value.name, {}).items():
+                    if position is not None and position < len(outs):
+                        scope.shares.setdefault(outs[position], set()).add(argument)
                 for name, out in zip(names, outs):
                     scope.env[name] = Var(out)
             else:
@@ -563,6 +571,15 @@ class Lowering:
         self.block([statement], scope)
         return scope.env.pop(result)
 
+    def sharing(self, var: str, scope: _Scope, exclude: str = "") -> list[str]:
+        """Names bound to values that may share memory with variable `var` (either direction)."""
+        partners = scope.shares.get(var, set())
+        return sorted(
+            n
+            for n, v in scope.env.items()
+            if isinstance(v, Var) and v.name != var and (v.name in partners or var in scope.shares.get(v.name, ())) and n != exclude and n not in SPECIAL
+        )
+
     def check_aliased_writes(self, statements: list, scope: _Scope) -> None:
         """Writing into an array inside an arm or loop body while another name outside refers
         to the same array would need the write to reach both names across the function
@@ -570,6 +587,8 @@ class Lowering:
         for name in _unique(_walk(statements).written):
             value = scope.env.get(name)
             aliases = sorted(n for n, v in scope.env.items() if isinstance(value, Var) and v == value and n != name and n not in SPECIAL)
+            if isinstance(value, Var):
+                aliases += self.sharing(value.name, scope, exclude=name)
             if aliases:
                 self.error(
                     statements[0],
@@ -599,11 +618,7 @@ class Lowering:
         if ROW in partners:
             self.sink.error(scope.span, f"writing into '{name}', a row of the array the loop walks, is not supported yet (copy it: {name} = {name}.copy())")
         # Either direction: `r = x[0]; r[1] = v` and `r = x[0]; x[0, 1] = v` both reach the other name.
-        others = sorted(
-            n
-            for n, v in scope.env.items()
-            if isinstance(v, Var) and (v.name in partners or base.name in scope.shares.get(v.name, ())) and n != name and n not in SPECIAL
-        )
+        others = self.sharing(base.name, scope, exclude=name)
         if others:
             self.sink.error(
                 scope.span,
@@ -778,9 +793,13 @@ class Lowering:
             self.calls.append((func.value, node))
             out = scope.names.fresh(f"{target}_{func.value}")
             scope.body.append(Call((out,), func.value, args, kwargs, scope.span))
-            returned = _returned_parameter(self.functions[func.value])
-            if returned is not None and returned < len(args) and isinstance(args[returned], Var):
-                scope.shares.setdefault(out, set()).add(args[returned].name)  # the callee hands its argument back
+            # The callee may hand an argument back (``return a``, or ``return a, b``): the
+            # result (or that tuple item) may be the caller's array.
+            handed_back = {pos: args[k].name for pos, k in _returned_parameters(self.functions[func.value]).items() if k < len(args) and isinstance(args[k], Var)}
+            if handed_back:
+                self.handed_back[out] = handed_back
+                if None in handed_back:
+                    scope.shares.setdefault(out, set()).add(handed_back[None])
             return Var(out)
         if rule_names:
             args, kwargs = self.arguments(node, scope, target)
@@ -1132,17 +1151,51 @@ def _vars_in_atom(atom: object) -> bool:
     return False
 
 
-def _returned_parameter(function: cst.FunctionDef) -> int | None:
-    """The position of the parameter a function returns unchanged (``return a``), if any."""
+def _returned_parameters(function: cst.FunctionDef) -> dict:
+    """Parameters a function may hand back unchanged: {tuple position or None: parameter index}.
+
+    Follows plain renames (``b = a; return b``); any ``return`` counts, in arms too."""
     names = [p.name.value for p in (*function.params.posonly_params, *function.params.params)]
-    body = list(function.body.body) if isinstance(function.body, cst.IndentedBlock) else [function.body]
-    last = body[-1] if body else None
-    if not isinstance(last, cst.SimpleStatementLine) or not isinstance(last.body[-1], cst.Return):
+    renames: dict[str, str] = {}
+    reassigned: set[str] = set()
+
+    class _Collect(cst.CSTVisitor):
+        def __init__(self):
+            self.returns: list[cst.BaseExpression] = []
+
+        def visit_Return(self, node: cst.Return) -> None:
+            if node.value is not None:
+                self.returns.append(node.value)
+
+        def visit_Assign(self, node: cst.Assign) -> None:
+            for target in node.targets:
+                if isinstance(target.target, cst.Name):
+                    if isinstance(node.value, cst.Name):
+                        renames[target.target.value] = node.value.value
+                    else:
+                        reassigned.add(target.target.value)
+
+    collect = _Collect()
+    function.visit(collect)
+
+    def parameter(node: cst.BaseExpression) -> int | None:
+        seen = set()
+        while isinstance(node, cst.Name) and node.value in renames and node.value not in seen:
+            seen.add(node.value)
+            node = cst.Name(renames[node.value])
+        if isinstance(node, cst.Name) and node.value in names and node.value not in reassigned:
+            return names.index(node.value)
         return None
-    value = last.body[-1].value
-    if isinstance(value, cst.Name) and value.value in names and value.value not in _assigned(body):
-        return names.index(value.value)
-    return None
+
+    found: dict = {}
+    for value in collect.returns:
+        if isinstance(value, cst.Tuple):
+            for position, element in enumerate(value.elements):
+                if parameter(element.value) is not None:
+                    found[position] = parameter(element.value)
+        elif parameter(value) is not None:
+            found[None] = parameter(value)
+    return found
 
 
 def _returns_tuple(function: cst.FunctionDef) -> bool:
