@@ -346,10 +346,9 @@ class VjpFunction:
     grad_name: str  #: ``f_grad``
     forward: tuple["Eqn | VjpCall | VjpBranch | VjpLoop", ...]  #: the forward sweep
     seed: str  #: the pullback's parameter, the output cotangent (``out_bar``)
-    seed_unpack: tuple[str | None, ...] | None  #: for tuple outputs, one adjoint name per item
+    seed_unpack: tuple | None  #: for tuple outputs, the adjoint names to unpack into (nested for lists; None: none)
     backward: tuple[AdjointStmt, ...]  #: the pullback body
     cotangents: tuple[str | None, ...]  #: per parameter: its adjoint name, or None
-    zero_cotangents: tuple[tuple[str, str], ...]  #: (adjoint, parameter) pairs that are zero
 
 
 @dataclass(frozen=True)

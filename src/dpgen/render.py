@@ -388,8 +388,6 @@ class Renderer:
             backward.append(ast.unparse(ast.Assign([_unpack_target(fn.seed_unpack)], ast.Name(fn.seed), lineno=0)))
         for stmt in fn.backward:
             backward.extend(self.backward(stmt))
-        for bar, param in fn.zero_cotangents:
-            backward.append(f"{bar} = {self.backend.alias}.zeros_like({param})")
         cotangents = ast.unparse(ast.Tuple([ast.Name(c) if c else ast.Constant(None) for c in fn.cotangents]))
         return dict(
             source_name=src.name,

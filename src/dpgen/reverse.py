@@ -324,7 +324,6 @@ class _Reverse:
             if p.name in active and p.name not in adj.bar:
                 adj.bar[p.name] = names.fresh(f"{p.name}_bar")
                 adj.stmts.append(ZerosAdjoint(adj.bar[p.name], Var(p.name), is_dict=p.name in adj.dicts))
-        zero = ()
         cotangents = tuple(adj.bar[p.name] if p.name in active else None for p in f.params)
         return VjpFunction(
             source=f,
@@ -336,7 +335,6 @@ class _Reverse:
             seed_unpack=seed_unpack,
             backward=tuple(adj.stmts),
             cotangents=cotangents,
-            zero_cotangents=zero,
         )
 
     def eqn(self, eqn: Eqn, adj: _Adjoints) -> None:
