@@ -1183,6 +1183,19 @@ CASES = [
         lambda rng: [[{"W": N(rng, 3, 3) * 0.5, "b": N(rng, 3), "zz": 1.0}, N(rng, 2, 3)]],
     ),
     Case(
+        # Read after the loop first (reversed: first), so the entry holds another adjoint
+        # when the loop adds into the dict in place: it must be copied, not updated.
+        "dict-entry-read-after-loop",
+        """
+        def f(p, x):
+            for i in range(2):
+                x = np.tanh(x * p["W"])
+            y = p["W"] + x
+            return np.sum(y * y) + np.sum(x * 3.0)
+        """,
+        lambda rng: [[{"W": N(rng, 3), "b": N(rng, 3)}, N(rng, 3)]],
+    ),
+    Case(
         "dict-params-in-comprehension",
         """
         def f(p, xs):

@@ -71,23 +71,23 @@ def _predict_line16_for_vjp(x, h, outs, p):
         outs_matmul_bar = _unbroadcast(outs_add_bar, outs_matmul)
         p_bo_bar = _unbroadcast(outs_add_bar, p_bo)
         p_bar = {key: _zeros_like(value) for key, value in p.items()}
-        p_bar["bo"] = p_bar["bo"] + p_bo_bar
+        p_bar["bo"] = p_bo_bar
         h_2_bar = h_2_bar + _matmul_vjp_lhs(outs_matmul_bar, h_2, p_Wo)
         p_Wo_bar = _matmul_vjp_rhs(outs_matmul_bar, h_2, p_Wo)
-        p_bar["Wo"] = p_bar["Wo"] + p_Wo_bar
+        p_bar["Wo"] = p_Wo_bar
         # model.py:17: h = np.tanh(x @ p["Wx"] + h @ p["Wh"] + p["b"])
         h_add_2_bar = h_2_bar * (1 - h_2**2)
         h_add_bar = _unbroadcast(h_add_2_bar, h_add)
         p_b_bar = _unbroadcast(h_add_2_bar, p_b)
-        p_bar["b"] = p_bar["b"] + p_b_bar
+        p_bar["b"] = p_b_bar
         h_matmul_bar = _unbroadcast(h_add_bar, h_matmul)
         h_matmul_2_bar = _unbroadcast(h_add_bar, h_matmul_2)
         h_bar = _matmul_vjp_lhs(h_matmul_2_bar, h, p_Wh)
         p_Wh_bar = _matmul_vjp_rhs(h_matmul_2_bar, h, p_Wh)
-        p_bar["Wh"] = p_bar["Wh"] + p_Wh_bar
+        p_bar["Wh"] = p_Wh_bar
         x_bar = _matmul_vjp_lhs(h_matmul_bar, x, p_Wx)
         p_Wx_bar = _matmul_vjp_rhs(h_matmul_bar, x, p_Wx)
-        p_bar["Wx"] = p_bar["Wx"] + p_Wx_bar
+        p_bar["Wx"] = p_Wx_bar
         return (x_bar, h_bar, outs_bar, p_bar)
 
     return (h_2, outs_2), _predict_line16_for_pullback

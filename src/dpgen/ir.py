@@ -267,6 +267,7 @@ class KeyAddAdjoint:
     target: str
     key: Const
     value: str
+    first: bool = False  #: the entry still holds zeros: ``target[key] = value``
 
 
 @dataclass(frozen=True)

@@ -353,6 +353,8 @@ class Renderer:
             return [f"{stmt.target} = {stmt.target}.copy()  # it may share memory with another adjoint"]
         if isinstance(stmt, KeyAddAdjoint):
             key = ast.unparse(self.atom(stmt.key))
+            if stmt.first:
+                return [f"{stmt.target}[{key}] = {stmt.value}"]
             return [f"{stmt.target}[{key}] = {stmt.target}[{key}] + {stmt.value}"]
         if isinstance(stmt, ZeroIndexAdjoint):
             lines = [] if stmt.target == stmt.source else [f"{stmt.target} = {stmt.source}.copy()"]

@@ -213,11 +213,14 @@ class _Adjoints:
     active: set[str]  #: variables that get adjoints
     scalars: frozenset[str]  #: variables that provably hold scalars
     dicts: set[str] = field(default_factory=set)  #: variables holding dicts of parameters
+    zero_entries: dict[str, set[str]] = field(default_factory=dict)  #: dict adjoint -> keys still holding its zeros
+    shared_entries: set[str] = field(default_factory=set)  #: dict adjoints with entries that are other adjoints
     bar: dict[str, str] = field(default_factory=dict)  #: variable -> its adjoint's current name
     owned: set[str] = field(default_factory=set)  #: adjoints known to own their memory
     stmts: list[AdjointStmt] = field(default_factory=list)
 
     def contribute(self, var: str, value: Template) -> None:
+        self.zero_entries.pop(var, None)
         if var not in self.bar:
             self.bar[var] = self.names.fresh(f"{var}_bar")
             self.stmts.append(SetAdjoint(self.bar[var], value, accumulate=False))
@@ -237,6 +240,7 @@ class _Adjoints:
 
     def add_parts(self, vars_and_targets: list[tuple[str, str | None]]) -> None:
         for var, target in vars_and_targets:
+            self.zero_entries.pop(var, None)
             if target is not None and target != self.bar[var]:
                 self.stmts.append(SetAdjoint(self.bar[var], Template("part", (("part", Var(target)),)), accumulate=True, is_dict=var in self.dicts))
                 self.owned.add(var)
@@ -257,6 +261,7 @@ class _Reverse:
                 self.varied_results[f.name] = {k for k, item in enumerate(f.result.items) if set(_vars_in(item)) & varied}
 
     def function(self, f: Function) -> VjpFunction:
+        self.current = f
         names = NameAllocator(f.taken_names)
         varied = _varied(f, self.active_params, self.functions)
         useful = _useful(f, self.active_params, self.functions)
@@ -406,8 +411,14 @@ class _Reverse:
     def getkey(self, base: Atom, key: Const, g: Var, adj: _Adjoints) -> None:
         """``p["W1"]``: add into that entry of a dict of zeros shaped like `p`."""
         if isinstance(base, Var) and base.name in adj.active:
-            self._own(base, adj)
-            adj.stmts.append(KeyAddAdjoint(adj.bar[base.name], key, g.name))
+            if base.name not in adj.bar or base.name not in adj.owned:
+                self._own(base, adj)  # entries are rebound below, never updated in place
+            # The entry's first contribution replaces the zeros: no addition, no new array.
+            first = key.text in adj.zero_entries.get(base.name, set())
+            adj.zero_entries.get(base.name, set()).discard(key.text)
+            if first:
+                adj.shared_entries.add(base.name)
+            adj.stmts.append(KeyAddAdjoint(adj.bar[base.name], key, g.name, first=first))
 
     def setitem(self, eqn: Eqn, bound: rules.Bound, g: Var, adj: _Adjoints) -> None:
         """``x_2 = setitem(x, index, v)``: v gets ``g[index]``; x gets g with that slot zeroed."""
@@ -509,6 +520,7 @@ class _Reverse:
                 per_step.append(IndexAddAdjoint(adj.bar[feed.name], Index((position,), False), part, may_repeat=False))
             else:
                 per_step.append(AddInPlace(adj.bar[feed.name], part, is_dict=feed.name in adj.dicts))
+                adj.zero_entries.pop(feed.name, None)
         adj.stmts.append(ReverseLoop(index, pullbacks, tuple(targets), seed, tuple(per_step)))
         # After the replay, the threaded adjoints belong to the values the loop started from.
         for out, start in zip(loop.carried, loop.init):
@@ -516,15 +528,28 @@ class _Reverse:
             if isinstance(start, Var) and start.name in adj.active and body.params[n_targets + loop.carried.index(out)].name in active:
                 adj.contribute(start.name, Template("g", (("g", Var(adj.bar[out])),)))
 
+    def _keys(self, var: str) -> set[str]:
+        """Constant keys the current function reads from dict `var`."""
+        return {
+            stmt.args[1].text
+            for stmt in self.current.body
+            if isinstance(stmt, Eqn) and stmt.op == "dpgen.getkey" and stmt.args[0] == Var(var)
+        }
+
     def _own(self, var: Var, adj: "_Adjoints") -> None:
         """Make `var`'s adjoint a buffer this pullback owns, so it can add into it in place."""
         if var.name not in adj.bar:
             adj.bar[var.name] = adj.names.fresh(f"{var.name}_bar")
             adj.stmts.append(ZerosAdjoint(adj.bar[var.name], var, is_dict=var.name in adj.dicts))
             adj.owned.add(var.name)
-        elif var.name not in adj.owned:
+            if var.name in adj.dicts:
+                adj.zero_entries[var.name] = {key for key in self._keys(var.name)}
+        elif var.name not in adj.owned or var.name in adj.shared_entries:
+            # Copied before an in-place update: entries may be other adjoints' arrays.
             adj.stmts.append(CopyAdjoint(adj.bar[var.name], is_dict=var.name in adj.dicts))
             adj.owned.add(var.name)
+            adj.shared_entries.discard(var.name)
+            adj.zero_entries.pop(var.name, None)
 
 
 def _seed_targets(result: Seq, adj: "_Adjoints", parts: list) -> tuple:
