@@ -25,7 +25,6 @@ def simulate_vjp(u0, k, steps):
         for step in reversed(range(len(loop_pullbacks))):
             _, u_bar, k_bar_part = loop_pullbacks[step]((u_bar,))
             k_bar += k_bar_part
-        # model.py:16: u = u0.copy()
         return (u_bar, k_bar, None)
 
     return u, simulate_pullback

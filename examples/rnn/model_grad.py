@@ -22,7 +22,6 @@ def predict_vjp(xs, h0, p):
     out = np.stack(outs)
 
     def predict_pullback(out_bar):
-        # model.py:19: return np.stack(outs)
         # model.py:16: for x in xs:
         h_bar = _zeros_like(h)
         xs_bar = _zeros_like(xs)

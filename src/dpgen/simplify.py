@@ -12,6 +12,7 @@ import dataclasses
 import functools
 
 from dpgen.ir import (
+    Comment,
     KeyAddAdjoint,
     ZeroIndexAdjoint,
     AddInPlace,
@@ -237,8 +238,16 @@ def _reuse_loop_names(fn: VjpFunction) -> VjpFunction:
     return fn
 
 
+def _drop_empty_comments(fn: VjpFunction) -> VjpFunction:
+    """A source-line comment whose statements simplified away would label nothing."""
+    stmts = fn.backward
+    kept = tuple(s for i, s in enumerate(stmts) if not (isinstance(s, Comment) and (i + 1 == len(stmts) or isinstance(stmts[i + 1], Comment))))
+    return dataclasses.replace(fn, backward=kept)
+
+
 def simplify(module: VjpModule) -> VjpModule:
     """Apply every simplification to every function."""
     return dataclasses.replace(
-        module, functions=tuple(_reuse_loop_names(_drop_dead_forward(_propagate_copies(f))) for f in module.functions)
+        module,
+        functions=tuple(_drop_empty_comments(_reuse_loop_names(_drop_dead_forward(_propagate_copies(f)))) for f in module.functions),
     )
