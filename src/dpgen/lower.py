@@ -39,6 +39,21 @@ from dpgen.ir import (
     Test,
 )
 from dpgen.names import BACKEND_NAMES, NameAllocator
+from dpgen.regions import (
+    assigned,
+    breaks,
+    call_mismatch,
+    else_statements,
+    is_append,
+    name_nodes,
+    names_read,
+    returned_parameters,
+    returns_tuple,
+    target_names,
+    terminates,
+    unique,
+    walk,
+)
 from dpgen.source import Parsed
 
 # Source operators -> primitives.
@@ -206,7 +221,7 @@ class Lowering:
 
     # ---------------------------------------------------------------- function
     def function(self, node: cst.FunctionDef) -> Function | None:
-        taken = {n.value for n in _names_in(node)} | self.module_names | BACKEND_NAMES
+        taken = {n.value for n in name_nodes(node)} | self.module_names | BACKEND_NAMES
         scope = _Scope(NameAllocator(taken))
         scope.params = frozenset(p.name.value for p in (*node.params.posonly_params, *node.params.params))
         params = []
@@ -236,7 +251,7 @@ class Lowering:
             span=self.parsed.span(node),
             statement_lines=tuple(sorted(set(scope.lines))),
             taken_names=frozenset(scope.names.taken),
-            returns_tuple=_returns_tuple(node),
+            returns_tuple=returns_tuple(node),
         )
 
     # -------------------------------------------------------------- blocks
@@ -266,9 +281,9 @@ class Lowering:
             elif isinstance(stmt, cst.If):
                 scope.span = self.span(stmt, scope)
                 scope.lines.append((scope.span.line, "if " + self.parsed.module.code_for_node(stmt.test).strip() + ":"))
-                then, orelse = list(stmt.body.body), _else_statements(stmt.orelse)
-                if rest and (_terminates(then) or _terminates(orelse)):
-                    self.branch(stmt, then if _terminates(then) else then + rest, orelse if _terminates(orelse) else orelse + rest, scope)
+                then, orelse = list(stmt.body.body), else_statements(stmt.orelse)
+                if rest and (terminates(then) or terminates(orelse)):
+                    self.branch(stmt, then if terminates(then) else then + rest, orelse if terminates(orelse) else orelse + rest, scope)
                     return
                 self.branch(stmt, then, orelse, scope)
             elif isinstance(stmt, (cst.For, cst.While)):
@@ -284,13 +299,13 @@ class Lowering:
     def branch(self, node: cst.If, then: list, orelse: list, scope: _Scope) -> None:
         """``if``: both arms outlined with one signature; the names they bind come out."""
         test = self.test(node.test, scope)
-        then_assigned, else_assigned = _assigned(then), _assigned(orelse)
-        outputs = [n for n in _unique(then_assigned + else_assigned) if n in scope.env or (n in then_assigned and n in else_assigned)]
-        if _terminates(then) and _terminates(orelse) and not scope.in_loop:
+        then_assigned, else_assigned = assigned(then), assigned(orelse)
+        outputs = [n for n in unique(then_assigned + else_assigned) if n in scope.env or (n in then_assigned and n in else_assigned)]
+        if terminates(then) and terminates(orelse) and not scope.in_loop:
             outputs = [RETURN]
-        elif scope.in_loop and (_breaks(then) or _breaks(orelse)):
+        elif scope.in_loop and (breaks(then) or breaks(orelse)):
             outputs.append(BREAK)
-        inputs = _unique([n for n in _names(then + orelse) if n in scope.env] + [n for n in outputs if n in scope.env])
+        inputs = unique([n for n in names_read(then + orelse) if n in scope.env] + [n for n in outputs if n in scope.env])
         self.check_aliased_writes(then + orelse, scope)
         line = self.span(node, scope).line
         then_fn = self.outline(f"_{self.current}_line{line}_then", then, inputs, outputs, scope, description=f"the true arm of the 'if' at line {line}")
@@ -319,17 +334,17 @@ class Lowering:
         body = list(node.body.body)
         targets: list[str] = []
         if isinstance(node, cst.For):
-            targets = _target_names(node.target)
+            targets = target_names(node.target)
             if targets is None:
                 self.error(node.target, "this loop target is not supported (use a name or a tuple of names)")
                 return
             over = self.iteration(node.iter, scope, len(targets))
             if over is None:
                 return
-        assigned = [n for n in _assigned(body) if n not in targets]
-        carried = [n for n in _unique(assigned) if n in scope.env]
-        invariants = [n for n in _unique(_names(body) + (_names([node.test]) if isinstance(node, cst.While) else [])) if n in scope.env and n not in carried and n not in targets]
-        breaks = _breaks(body)
+        rebound = [n for n in assigned(body) if n not in targets]
+        carried = [n for n in unique(rebound) if n in scope.env]
+        invariants = [n for n in unique(names_read(body) + (names_read([node.test]) if isinstance(node, cst.While) else [])) if n in scope.env and n not in carried and n not in targets]
+        has_break = breaks(body)
         self.check_aliased_writes(body, scope)
         init = self.arguments_for(carried, scope)
         invariant_values = self.arguments_for(invariants, scope)
@@ -344,7 +359,7 @@ class Lowering:
             f"_{self.current}_line{scope.span.line}_{kind}",
             body,
             targets + carried + invariants,
-            carried + ([BREAK] if breaks else []),
+            carried + ([BREAK] if has_break else []),
             scope,
             in_loop=True,
             description=f"one iteration of the '{kind}' loop at line {scope.span.line}",
@@ -355,7 +370,7 @@ class Lowering:
         )
         parent_targets = tuple(self._version(t, scope) for t in targets)
         scope.body.append(
-            Loop(body_fn, over, parent_targets, outs, tuple(carried), init, invariant_values, breaks, scope.span)
+            Loop(body_fn, over, parent_targets, outs, tuple(carried), init, invariant_values, has_break, scope.span)
         )
         # The values the body's parameters start from; after zero iterations a carried name
         # still holds its entry value.
@@ -493,7 +508,7 @@ class Lowering:
             self.bind(node.target, self.emit(scope, op, (left, right), (), node.target.value), node.value, scope)
         elif isinstance(node, cst.Expr) and first and isinstance(node.value, (cst.SimpleString, cst.ConcatenatedString)):
             return  # docstring
-        elif isinstance(node, cst.Expr) and _is_append(node.value):
+        elif isinstance(node, cst.Expr) and is_append(node.value):
             self.append(node.value, scope)
         elif isinstance(node, cst.Pass):
             return
@@ -584,7 +599,7 @@ class Lowering:
         """Writing into an array inside an arm or loop body while another name outside refers
         to the same array would need the write to reach both names across the function
         boundary; dpgen says so instead of generating code whose values differ."""
-        for name in _unique(_walk(statements).written):
+        for name in unique(walk(statements).written):
             value = scope.env.get(name)
             aliases = sorted(n for n, v in scope.env.items() if isinstance(value, Var) and v == value and n != name and n not in SPECIAL)
             if isinstance(value, Var):
@@ -734,7 +749,7 @@ class Lowering:
     def if_expression(self, node: cst.IfExp, scope: _Scope, target: str) -> Atom:
         """``a if c else b``: a branch whose arms each compute one expression."""
         test = self.test(node.test, scope)
-        inputs = _unique([n for n in _names([node.body, node.orelse]) if n in scope.env])
+        inputs = unique([n for n in names_read([node.body, node.orelse]) if n in scope.env])
         line = self.span(node, scope).line
         arms = []
         for arm, expression in (("then", node.body), ("else", node.orelse)):
@@ -785,7 +800,7 @@ class Lowering:
         rule_names = [q for q in qualified if rules.lookup(q) is not None]
         if isinstance(func, cst.Name) and func.value in self.functions and func.value not in scope.env:
             args, kwargs = self.arguments(node, scope, target)
-            problem = _call_mismatch(self.functions[func.value], len(args), [k for k, _ in kwargs])
+            problem = call_mismatch(self.functions[func.value], len(args), [k for k, _ in kwargs])
             if problem:
                 self.error(node, problem)
             args = tuple(self.materialize(a, scope, target) for a in args)
@@ -795,7 +810,7 @@ class Lowering:
             scope.body.append(Call((out,), func.value, args, kwargs, scope.span))
             # The callee may hand an argument back (``return a``, or ``return a, b``): the
             # result (or that tuple item) may be the caller's array.
-            handed_back = {pos: args[k].name for pos, k in _returned_parameters(self.functions[func.value]).items() if k < len(args) and isinstance(args[k], Var)}
+            handed_back = {pos: args[k].name for pos, k in returned_parameters(self.functions[func.value]).items() if k < len(args) and isinstance(args[k], Var)}
             if handed_back:
                 self.handed_back[out] = handed_back
                 if None in handed_back:
@@ -885,17 +900,6 @@ def lower(parsed: Parsed, sink: DiagnosticSink, skip: frozenset[str] = frozenset
 # --------------------------------------------------------------------- helpers
 
 
-def _names_in(node: cst.CSTNode) -> list[cst.Name]:
-    found: list[cst.Name] = []
-
-    class _Collect(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            found.append(n)
-
-    node.visit(_Collect())
-    return found
-
-
 def _is_literal(node: cst.BaseExpression) -> bool:
     try:
         ast.literal_eval(cst.Module([]).code_for_node(node))
@@ -959,165 +963,9 @@ def _const_seq(items, is_list: bool) -> Const:
     return Const(f"({inner},)" if len(items) == 1 else f"({inner})")
 
 
-def _unique(names: list[str]) -> list[str]:
-    return list(dict.fromkeys(names))
-
-
 def _display(name: str) -> str:
     """A usable variable name for an environment key (``<return>`` -> ``out``)."""
     return SPECIAL.get(name, name)
-
-
-def _else_statements(orelse: cst.If | cst.Else | None) -> list:
-    if orelse is None:
-        return []
-    if isinstance(orelse, cst.If):
-        return [orelse]  # elif: an if statement alone in the else arm
-    return list(orelse.body.body)
-
-
-def _terminates(statements: list) -> bool:
-    """Whether a block always ends in return, break or continue."""
-    if not statements:
-        return False
-    last = statements[-1]
-    if isinstance(last, cst.SimpleStatementLine):
-        return any(isinstance(s, (cst.Return, cst.Break, cst.Continue)) for s in last.body)
-    if isinstance(last, cst.If):
-        return _terminates(list(last.body.body)) and _terminates(_else_statements(last.orelse))
-    return False
-
-
-class _Walk(cst.CSTVisitor):
-    """Collects names, assigned names and breaks of a block, not entering nested loops for breaks."""
-
-    def __init__(self):
-        self.names: list[str] = []
-        self.assigned: list[str] = []
-        self.written: list[str] = []  #: names written through: x[i] = v, xs.append(v)
-        self.breaks = False
-        self.loop_depth = 0
-
-    def visit_Name(self, node: cst.Name) -> None:
-        self.names.append(node.value)
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        node.value.visit(self)  # `x.sum`: `sum` is not a variable
-        return False
-
-    def visit_Arg(self, node: cst.Arg) -> bool:
-        node.value.visit(self)  # keyword names are not variables
-        return False
-
-    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-        self.assigned.extend(_bound_by_target(node.target))
-        if isinstance(node.target, cst.Subscript):
-            self.written.extend(_bound_by_target(node.target))
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self.assigned.extend(_bound_by_target(node.target))
-        if isinstance(node.target, cst.Subscript):
-            self.written.extend(_bound_by_target(node.target))
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        if node.value is not None:
-            self.assigned.extend(_bound_by_target(node.target))
-
-    def visit_For(self, node: cst.For) -> None:
-        self.assigned.extend(_bound_by_target(node.target))
-        self.loop_depth += 1
-
-    def leave_For(self, node: cst.For) -> None:
-        self.loop_depth -= 1
-
-    def visit_While(self, node: cst.While) -> None:
-        self.loop_depth += 1
-
-    def leave_While(self, node: cst.While) -> None:
-        self.loop_depth -= 1
-
-    def visit_Break(self, node: cst.Break) -> None:
-        if self.loop_depth == 0:
-            self.breaks = True
-
-    def visit_Call(self, node: cst.Call) -> None:
-        # `xs.append(v)` changes `xs` in place: it is assigned for the block.
-        if isinstance(node.func, cst.Attribute) and node.func.attr.value in MUTATING_METHODS and isinstance(node.func.value, cst.Name):
-            self.assigned.append(node.func.value.value)
-            self.written.append(node.func.value.value)
-
-
-MUTATING_METHODS = {"append"}
-
-
-def _bound_by_target(target: cst.BaseExpression) -> list[str]:
-    if isinstance(target, cst.Name):
-        return [target.value]
-    if isinstance(target, (cst.Tuple, cst.List)):
-        return [n for e in target.elements for n in _bound_by_target(e.value)]
-    if isinstance(target, cst.Subscript):
-        base = target.value
-        while isinstance(base, cst.Subscript):
-            base = base.value
-        return [base.value] if isinstance(base, cst.Name) else []  # `x[i] = v` changes x
-    return []
-
-
-def _walk(nodes: list) -> _Walk:
-    walker = _Walk()
-    for node in nodes:
-        node.visit(walker)
-    return walker
-
-
-def _names(nodes: list) -> list[str]:
-    return _unique(_walk(nodes).names)
-
-
-def _assigned(nodes: list) -> list[str]:
-    return _unique(_walk(nodes).assigned)
-
-
-def _breaks(nodes: list) -> bool:
-    return _walk(nodes).breaks
-
-
-def _target_names(target: cst.BaseExpression) -> list[str] | None:
-    if isinstance(target, cst.Name):
-        return [target.value]
-    if isinstance(target, (cst.Tuple, cst.List)) and all(isinstance(e.value, cst.Name) for e in target.elements):
-        return [e.value.value for e in target.elements]
-    return None
-
-
-def _call_mismatch(callee: cst.FunctionDef, n_args: int, keywords: list[str]) -> str | None:
-    """Why a call cannot bind to `callee`'s parameters, as Python would say it; None if it can."""
-    params = [*callee.params.posonly_params, *callee.params.params]
-    names = [p.name.value for p in params]
-    name = callee.name.value
-    if n_args > len(params):
-        return f"{name}() takes {len(params)} positional argument{'s' if len(params) != 1 else ''} but {n_args} were given"
-    for keyword in keywords:
-        if keyword not in names:
-            return f"{name}() got an unexpected keyword argument '{keyword}'"
-        if names.index(keyword) < n_args:
-            return f"{name}() got multiple values for argument '{keyword}'"
-    missing = [p.name.value for p in params[n_args:] if p.default is None and p.name.value not in keywords]
-    if missing:
-        return f"{name}() missing required argument '{missing[0]}'"
-    return None
-
-
-def _is_append(node: cst.BaseExpression) -> bool:
-    return (
-        isinstance(node, cst.Call)
-        and isinstance(node.func, cst.Attribute)
-        and node.func.attr.value == "append"
-        and isinstance(node.func.value, cst.Name)
-        and len(node.args) == 1
-        and node.args[0].keyword is None
-        and not node.args[0].star
-    )
 
 
 def _constant_position(index: Index, length: int) -> int | None:
@@ -1151,59 +999,3 @@ def _vars_in_atom(atom: object) -> bool:
     return False
 
 
-def _returned_parameters(function: cst.FunctionDef) -> dict:
-    """Parameters a function may hand back unchanged: {tuple position or None: parameter index}.
-
-    Follows plain renames (``b = a; return b``); any ``return`` counts, in arms too."""
-    names = [p.name.value for p in (*function.params.posonly_params, *function.params.params)]
-    renames: dict[str, str] = {}
-    reassigned: set[str] = set()
-
-    class _Collect(cst.CSTVisitor):
-        def __init__(self):
-            self.returns: list[cst.BaseExpression] = []
-
-        def visit_Return(self, node: cst.Return) -> None:
-            if node.value is not None:
-                self.returns.append(node.value)
-
-        def visit_Assign(self, node: cst.Assign) -> None:
-            for target in node.targets:
-                if isinstance(target.target, cst.Name):
-                    if isinstance(node.value, cst.Name):
-                        renames[target.target.value] = node.value.value
-                    else:
-                        reassigned.add(target.target.value)
-
-    collect = _Collect()
-    function.visit(collect)
-
-    def parameter(node: cst.BaseExpression) -> int | None:
-        seen = set()
-        while isinstance(node, cst.Name) and node.value in renames and node.value not in seen:
-            seen.add(node.value)
-            node = cst.Name(renames[node.value])
-        if isinstance(node, cst.Name) and node.value in names and node.value not in reassigned:
-            return names.index(node.value)
-        return None
-
-    found: dict = {}
-    for value in collect.returns:
-        if isinstance(value, cst.Tuple):
-            for position, element in enumerate(value.elements):
-                if parameter(element.value) is not None:
-                    found[position] = parameter(element.value)
-        elif parameter(value) is not None:
-            found[None] = parameter(value)
-    return found
-
-
-def _returns_tuple(function: cst.FunctionDef) -> bool:
-    found = []
-
-    class _Returns(cst.CSTVisitor):
-        def visit_Return(self, node: cst.Return) -> None:
-            found.append(isinstance(node.value, cst.Tuple))
-
-    function.visit(_Returns())
-    return any(found)

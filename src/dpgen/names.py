@@ -37,6 +37,3 @@ class NameAllocator:
             n += 1
         self.taken.add(f"{name}_{n}")
         return f"{name}_{n}"
-
-    def copy(self) -> "NameAllocator":
-        return NameAllocator(self.taken)

@@ -13,7 +13,6 @@ import ast
 import copy
 import functools
 import re
-from dataclasses import dataclass
 
 import jinja2
 
@@ -24,7 +23,6 @@ from dpgen.ir import (
     AddInPlace,
     AdjointStmt,
     Call,
-    ForEach,
     ForRange,
     ReverseLoop,
     Test,
