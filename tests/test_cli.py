@@ -320,10 +320,28 @@ def test_check_missing_generated_file():
 
 def test_check_with_unknown_options_in_the_header():
     text = generate()
-    Path("g.py").write_text(text.replace("--mode reverse", "--mode forward", 1))
+    Path("g.py").write_text(text.replace("--mode reverse", "--mode sideways", 1))
     result = run("check", "g.py")
     assert result.exit_code == ExitCode.IO
     assert result.stderr.startswith("g.py: error: the header asks for options")
+
+
+def test_modes_are_recorded_in_canonical_order_and_honoured_by_check():
+    assert run("diff", "model.py", "--mode", "forward,reverse", "-o", "g.py").exit_code == 0
+    text = Path("g.py").read_text(encoding="utf-8")
+    assert "options: --mode reverse,forward --backend numpy;" in text.split("\n")[1]
+    assert re.search(r"^def \w+_jvp\(", text, re.M) and re.search(r"^def \w+_vjp\(", text, re.M)
+    assert run("check", "g.py").exit_code == 0
+    # The same file checked as if it held reverse mode only is stale.
+    Path("r.py").write_text(text.replace("--mode reverse,forward", "--mode reverse", 1))
+    assert run("check", "model.py", "r.py").exit_code == ExitCode.STALE
+
+
+@pytest.mark.parametrize("mode", ["backward", "reverse,reverse", "forward,", ""])
+def test_bad_modes_are_usage_errors(mode):
+    result = run("diff", "model.py", "--mode", mode)
+    assert result.exit_code == 2
+    assert "Invalid value for '--mode'" in result.stderr
 
 
 def test_check_reports_source_errors_of_the_source():

@@ -103,7 +103,7 @@ def test_exit_1_when_stale():
         ["diff", "model.py", "--no-such-option"],
         ["frobnicate"],
         ["check"],
-        ["diff", "model.py", "--mode", "forward"],
+        ["diff", "model.py", "--mode", "sideways"],
         ["diff", "model.py", "--backend", "jax"],
     ],
     ids=["no-command", "no-source", "unknown-option", "unknown-command", "check-no-files", "bad-mode", "bad-backend"],
@@ -118,8 +118,8 @@ def test_exit_2_on_usage_errors(args):
 
 def test_bad_mode_names_the_allowed_values():
     write("model.py", GOOD)
-    result = run("diff", "model.py", "--mode", "forward")
-    assert "'forward' is not one of 'reverse'" in result.stderr
+    result = run("diff", "model.py", "--mode", "sideways")
+    assert "'sideways' is not one of 'reverse', 'forward', or several of them joined by commas" in result.stderr
 
 
 def test_exit_3_on_missing_file():

@@ -67,12 +67,6 @@ def _mode_for(target: Path) -> int:
         return 0o666 & ~umask
 
 
-def _modes():
-    from dpgen.pipeline import MODES
-
-    return MODES
-
-
 def _backends():
     from dpgen.backend import BACKENDS
 
@@ -92,6 +86,16 @@ def _check_choice(allowed: Callable[[], tuple[str, ...]]):
         return value
 
     return callback
+
+
+def _check_modes(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """--mode: one mode or several joined by commas, put in canonical order for the header."""
+    from dpgen.pipeline import MODES, parse_modes
+
+    modes = parse_modes(value)
+    if modes is None:
+        raise click.BadParameter(f"'{value}' is not one of {', '.join(repr(c) for c in MODES)}, or several of them joined by commas")
+    return ",".join(modes)
 
 
 class _Group(click.Group):
@@ -120,7 +124,13 @@ def main() -> None:
 @main.command()
 @click.argument("source", type=click.Path(dir_okay=True))
 @click.option("-o", "--output", type=click.Path(), help="Where to write the generated module (default: stdout).")
-@click.option("--mode", default="reverse", show_default=True, callback=_check_choice(_modes), help="Which derivatives to generate.")
+@click.option(
+    "--mode",
+    default="reverse",
+    show_default=True,
+    callback=_check_modes,
+    help="reverse (f_vjp, f_grad), forward (f_jvp), or both: reverse,forward.",
+)
 @click.option("--backend", default="numpy", show_default=True, callback=_check_choice(_backends), help="Array library of the generated code.")
 @click.option("--dump-ir", is_flag=True, help="Print the lowered IR and the reverse-mode IR instead of code.")
 def diff(source: str, output: str | None, mode: str, backend: str, dump_ir: bool) -> None:
@@ -177,9 +187,9 @@ def check(files: tuple[str, ...], show_diff: bool) -> None:
 def _check_header_options(options: Options, generated_path: str) -> None:
     """A header naming a mode or backend this dpgen lacks is a bad input, reported with its file."""
     from dpgen.backend import BACKENDS
-    from dpgen.pipeline import MODES
+    from dpgen.pipeline import parse_modes
 
-    if options.mode not in MODES or options.backend not in BACKENDS:
+    if parse_modes(options.mode) is None or options.backend not in BACKENDS:
         raise InputError(f"{generated_path}: error: the header asks for options this dpgen does not have: {options.render()}")
 
 

@@ -35,6 +35,8 @@ from dpgen.ir import (
     Eqn,
     Index,
     IndexAddAdjoint,
+    JvpModule,
+    Module,
     Seq,
     SetAdjoint,
     SliceAtom,
@@ -47,6 +49,7 @@ from dpgen.ir import (
     ZerosAdjoint,
 )
 from dpgen.names import NameAllocator
+from dpgen.render_forward import JvpRendering
 
 INFIX = {
     "numpy.add": ast.Add,
@@ -134,7 +137,7 @@ def _parse(text: str) -> ast.expr:
     return ast.parse(text, mode="eval").body
 
 
-class Renderer:
+class Renderer(JvpRendering):
     """Renders one module; remembers which helpers and modules its code uses."""
 
     def __init__(self, backend: Backend):
@@ -232,7 +235,7 @@ class Renderer:
                 func = ast.Attribute(func, part)
         return ast.Call(func, [self.atom(a) for a in args], [ast.keyword(k, self.atom(v)) for k, v in kwargs])
 
-    def test(self, test: Test) -> ast.expr:
+    def test(self, test: Test, jvp: bool = False) -> ast.expr:
         """A test's equations as one expression: ``np.abs(dx) > tol and k < 50``."""
         inline: dict[str, ast.expr] = {}
 
@@ -242,11 +245,16 @@ class Renderer:
 
         for stmt in test.body:
             if isinstance(stmt, Call):  # a module function in a test: its value only
-                value = ast.Subscript(self._vjp_call(stmt), ast.Constant(0))
+                value = ast.Subscript(self._jvp_call(stmt) if jvp else self._vjp_call(stmt), ast.Constant(0))
             else:
                 value = self.call_expr(stmt.op, stmt.args, stmt.kwargs)
             inline[stmt.outs[0]] = _Inline().visit(value)
         return _Inline().visit(self.atom(test.result))
+
+    def _jvp_call(self, call: Call) -> ast.expr:
+        """A module function's value through its JVP, with zero (None) tangents."""
+        zero = [ast.keyword(n, ast.Constant(None)) for n in self.tangent_names[call.callee]]
+        return ast.Call(ast.Name(f"{call.callee}_jvp"), [self.atom(a) for a in call.args], [ast.keyword(k, self.atom(v)) for k, v in call.kwargs] + zero)
 
     def _vjp_call(self, call: Call) -> ast.expr:
         return ast.Call(ast.Name(f"{call.callee}_vjp"), [self.atom(a) for a in call.args], [ast.keyword(k, self.atom(v)) for k, v in call.kwargs])
@@ -390,6 +398,7 @@ class Renderer:
             backward.extend(self.backward(stmt))
         cotangents = ast.unparse(ast.Tuple([ast.Name(c) if c else ast.Constant(None) for c in fn.cotangents]))
         return dict(
+            kind="vjp",
             source_name=src.name,
             name=fn.name,
             params=params,
@@ -425,21 +434,26 @@ def _targets(outs: tuple[str, ...]) -> ast.expr:
     return ast.Name(outs[0]) if len(outs) == 1 else ast.Tuple([ast.Name(o) for o in outs])
 
 
-def render(module: VjpModule, backend: Backend, header: str) -> str:
-    """The generated module's text, before black."""
+def render(source: Module, vjp: VjpModule | None, jvp: JvpModule | None, backend: Backend, header: str) -> str:
+    """The generated module's text, before black: each source function's vjp/grad, then its jvp."""
     renderer = Renderer(backend)
-    functions = [renderer.function(f) for f in module.functions]
-    body_text = "\n".join(line for f in functions for line in f["forward"] + f["backward"])
+    renderer.tangent_names = {f.source.name: f.tangent_params for f in jvp.functions} if jvp else {}
+    vjps = {f.source.name: renderer.function(f) for f in vjp.functions} if vjp else {}
+    jvps = {f.source.name: renderer.jvp_function(f) for f in jvp.functions} if jvp else {}
+    functions = [block[f.name] for f in source.functions for block in (vjps, jvps) if f.name in block]
+    body_text = "\n".join(line for f in functions for line in f.get("forward", []) + f.get("backward", []) + f.get("body", []))
     imports = []
-    if re.search(r"\bmath\.", body_text) or any(re.search(r"\bmath\.", line) for line in module.source.prelude):
+    if re.search(r"\bmath\.", body_text) or any(re.search(r"\bmath\.", line) for line in source.prelude):
         imports.append("import math")
     imports.append(f"import {backend.module} as {backend.alias}" if backend.module != backend.alias else f"import {backend.module}")
-    helpers = [source for name, (source, _) in renderer.helpers.items() if name in renderer.used_helpers]
+    helpers = [text for name, (text, _) in renderer.helpers.items() if name in renderer.used_helpers]
     return _ENV.get_template(f"{backend.templates}/module.py.j2").render(
         header=header,
-        source_name=module.source.source_name,
+        source_name=source.source_name,
+        reverse=vjp is not None,
+        forward=jvp is not None,
         imports=imports,
-        prelude=module.source.prelude,
+        prelude=source.prelude,
         functions=functions,
         helpers=helpers,
         np=backend.alias,

@@ -13,6 +13,18 @@ is a list of arrays (``np.stack``) or a ``*`` parameter (``np.einsum``) gets one
 that yields a cotangent per element. A rule too structural for one expression is a small
 function of the bound arguments that returns the expression text (see ``einsum``).
 
+Forward mode (JVPs) reads the same table. Most primitives need no second rule:
+
+- ``defelementwise``: the Jacobian is diagonal, so the cotangent expression with ``g``
+  replaced by a parameter's tangent is that parameter's contribution to the output's
+  tangent (``g * np.cos(x)`` -> ``dx * np.cos(x)``); ``unbroadcast`` is dropped.
+- ``deflinear``: linear in its differentiable parameters jointly (``np.sum``, reshape,
+  indexing): the tangent is the primitive applied to the tangents.
+- ``defmultilinear``: linear in each one separately (``np.matmul``, ``np.einsum``): the
+  tangent sums the primitive with one argument at a time replaced by its tangent.
+- ``defvjp(..., jvp={...})``: anything else states each parameter's contribution, an
+  expression over ``t`` (that parameter's tangent) and the names a cotangent may use.
+
 The families live in sibling modules; importing this package registers all of them.
 """
 
@@ -55,6 +67,8 @@ class Rule:
     kwonly: tuple[str, ...]  #: keyword-only parameters (after ``*``), all with defaults
     vjp: Mapping[str, VjpTemplate] = field(default_factory=dict)  #: param -> cotangent
     differentiable: bool = True  #: False for primitives whose outputs carry no derivative
+    jvp_kind: str = "explicit"  #: "elementwise", "linear", "multilinear" or "explicit" (see the module docstring)
+    jvp: Mapping[str, Union[str, Callable[["Bound"], str]]] = field(default_factory=dict)  #: explicit: param -> contribution
 
     def bind(self, args: tuple[Atom, ...], kwargs: tuple[tuple[str, Atom], ...]) -> "Bound":
         """Match a call's arguments to this rule's parameters, as Python would."""
@@ -136,16 +150,35 @@ def _register(rule: Rule) -> None:
     TABLE[rule.name] = rule
 
 
-def defvjp(signature: str, **vjp: VjpTemplate) -> None:
-    """Declare a differentiable primitive: its signature and a cotangent per parameter.
+def defvjp(signature: str, jvp: Mapping[str, object] | None = None, _kind: str = "explicit", **vjp: VjpTemplate) -> None:
+    """Declare a differentiable primitive: its signature, a cotangent per parameter and,
+    for forward mode, a tangent contribution per parameter (``jvp``, over ``t``).
 
     Parameters that are not named get no cotangent (they are not differentiable, like
     ``axis``); naming a parameter with ``None`` says so explicitly.
     """
     fields = _parse_signature(signature)
-    for key in vjp:
+    vjp = {k: v for k, v in vjp.items() if v is not None}
+    for key in list(vjp) + list(jvp or {}):
         assert key in fields["params"] or key == fields["varargs"], f"{fields['name']}: no parameter {key}"
-    _register(Rule(**fields, vjp={k: v for k, v in vjp.items() if v is not None}))
+    if _kind == "explicit":
+        assert set(jvp or {}) == set(vjp), f"{fields['name']}: jvp and vjp must name the same parameters"
+    _register(Rule(**fields, vjp=vjp, jvp_kind=_kind, jvp=dict(jvp or {})))
+
+
+def defelementwise(signature: str, **vjp: VjpTemplate) -> None:
+    """A primitive with a diagonal Jacobian: its JVP is read off the cotangent expressions."""
+    defvjp(signature, _kind="elementwise", **vjp)
+
+
+def deflinear(signature: str, **vjp: VjpTemplate) -> None:
+    """A primitive linear in its differentiable parameters jointly: its JVP is itself."""
+    defvjp(signature, _kind="linear", **vjp)
+
+
+def defmultilinear(signature: str, **vjp: VjpTemplate) -> None:
+    """A primitive linear in each differentiable parameter separately (a product)."""
+    defvjp(signature, _kind="multilinear", **vjp)
 
 
 def nondiff(*signatures: str) -> None:

@@ -6,7 +6,7 @@ transpose depends on the operands' ranks, which are only known at run time.
 each operand's cotangent is another einsum, so the output reads like the source.
 """
 
-from dpgen.rules import Bound, PerElement, RuleError, defvjp
+from dpgen.rules import Bound, PerElement, RuleError, deflinear, defmultilinear, defvjp
 
 
 def _einsum_operand_vjp(bound: Bound, k: int) -> str:
@@ -41,16 +41,30 @@ def _trace_vjp(bound: Bound) -> str:
     return "trace_vjp(g, a, offset)"
 
 
-defvjp("numpy.matmul(x1, x2)", x1="matmul_vjp_lhs(g, x1, x2)", x2="matmul_vjp_rhs(g, x1, x2)")
-defvjp("numpy.dot(a, b)", a="dot_vjp_lhs(g, a, b)", b="dot_vjp_rhs(g, a, b)")
-defvjp("numpy.outer(a, b)", a="np.reshape(g @ np.ravel(b), np.shape(a))", b="np.reshape(np.ravel(a) @ g, np.shape(b))")
-defvjp("numpy.inner(a, b)", a="inner_vjp_lhs(g, a, b)", b="inner_vjp_rhs(g, a, b)")
-defvjp("numpy.tensordot(a, b, axes=2)", a="tensordot_vjp_lhs(g, a, b, axes)", b="tensordot_vjp_rhs(g, a, b, axes)")
-defvjp("numpy.einsum(subscripts, *operands)", operands=PerElement(_einsum_operand_vjp))
-defvjp("numpy.trace(a, offset=0, axis1=0, axis2=1)", a=_trace_vjp)
+defmultilinear("numpy.matmul(x1, x2)", x1="matmul_vjp_lhs(g, x1, x2)", x2="matmul_vjp_rhs(g, x1, x2)")
+defmultilinear("numpy.dot(a, b)", a="dot_vjp_lhs(g, a, b)", b="dot_vjp_rhs(g, a, b)")
+defmultilinear("numpy.outer(a, b)", a="np.reshape(g @ np.ravel(b), np.shape(a))", b="np.reshape(np.ravel(a) @ g, np.shape(b))")
+defmultilinear("numpy.inner(a, b)", a="inner_vjp_lhs(g, a, b)", b="inner_vjp_rhs(g, a, b)")
+defmultilinear("numpy.tensordot(a, b, axes=2)", a="tensordot_vjp_lhs(g, a, b, axes)", b="tensordot_vjp_rhs(g, a, b, axes)")
+defmultilinear("numpy.einsum(subscripts, *operands)", operands=PerElement(_einsum_operand_vjp))
+deflinear("numpy.trace(a, offset=0, axis1=0, axis2=1)", a=_trace_vjp)
 
-defvjp("numpy.linalg.norm(x, ord=None, axis=None, keepdims=False)", x="norm_vjp(g, ans, x, ord, axis, keepdims)")
-defvjp("numpy.linalg.inv(a)", a="-ans.mT @ g @ ans.mT")
-defvjp("numpy.linalg.solve(a, b)", a="solve_vjp_a(g, a, ans)", b="np.linalg.solve(a.mT, g)")
-# d det(A) = det(A) * inv(A)^T, batched over leading axes.
-defvjp("numpy.linalg.det(a)", a="np.expand_dims(g * ans, (-2, -1)) * np.linalg.inv(a).mT")
+defvjp(
+    "numpy.linalg.norm(x, ord=None, axis=None, keepdims=False)",
+    x="norm_vjp(g, ans, x, ord, axis, keepdims)",
+    jvp={"x": "norm_jvp(t, ans, x, ord, axis, keepdims)"},
+)
+defvjp("numpy.linalg.inv(a)", a="-ans.mT @ g @ ans.mT", jvp={"a": "-ans @ t @ ans"})
+# x = solve(a, b): dx = solve(a, db - da x).
+defvjp(
+    "numpy.linalg.solve(a, b)",
+    a="solve_vjp_a(g, a, ans)",
+    b="np.linalg.solve(a.mT, g)",
+    jvp={"a": "-np.linalg.solve(a, t @ ans)", "b": "np.linalg.solve(a, t)"},
+)
+# d det(A) = det(A) * trace(inv(A) dA); its transpose is det(A) * inv(A)^T, batched over leading axes.
+defvjp(
+    "numpy.linalg.det(a)",
+    a="np.expand_dims(g * ans, (-2, -1)) * np.linalg.inv(a).mT",
+    jvp={"a": "ans * np.trace(np.linalg.solve(a, t), axis1=-2, axis2=-1)"},
+)

@@ -6,7 +6,7 @@ floats and arrays alike.
 """
 
 from dpgen.ir import Const
-from dpgen.rules import Bound, defvjp
+from dpgen.rules import Bound, defelementwise, deflinear
 
 
 def _log_vjp_x(bound: Bound) -> str:
@@ -15,32 +15,32 @@ def _log_vjp_x(bound: Bound) -> str:
     return "g / x" if natural else "g / (x * math.log(base))"
 
 
-defvjp("math.sin(x)", x="g * math.cos(x)")
-defvjp("math.cos(x)", x="-g * math.sin(x)")
-defvjp("math.tan(x)", x="g * (1 + ans**2)")
-defvjp("math.asin(x)", x="g / math.sqrt(1 - x**2)")
-defvjp("math.acos(x)", x="-g / math.sqrt(1 - x**2)")
-defvjp("math.atan(x)", x="g / (1 + x**2)")
-defvjp("math.atan2(y, x)", y="g * x / (x**2 + y**2)", x="-g * y / (x**2 + y**2)")
-defvjp("math.hypot(x, y)", x="g * x / ans", y="g * y / ans")
-defvjp("math.sinh(x)", x="g * math.cosh(x)")
-defvjp("math.cosh(x)", x="g * math.sinh(x)")
-defvjp("math.tanh(x)", x="g * (1 - ans**2)")
-defvjp("math.exp(x)", x="g * ans")
-defvjp("math.expm1(x)", x="g * (ans + 1)")
-defvjp("math.log(x, base=math.e)", x=_log_vjp_x, base="-g * ans / (base * math.log(base))")
-defvjp("math.log1p(x)", x="g / (1 + x)")
-defvjp("math.log2(x)", x="g / (x * math.log(2))")
-defvjp("math.log10(x)", x="g / (x * math.log(10))")
-defvjp("math.sqrt(x)", x="g / (2 * ans)")
-defvjp("math.pow(x, y)", x="g * y * x ** (y - 1)", y="g * ans * math.log(x)")
-defvjp("math.fabs(x)", x="g * math.copysign(1.0, x) * (x != 0)")
+defelementwise("math.sin(x)", x="g * math.cos(x)")
+defelementwise("math.cos(x)", x="-g * math.sin(x)")
+defelementwise("math.tan(x)", x="g * (1 + ans**2)")
+defelementwise("math.asin(x)", x="g / math.sqrt(1 - x**2)")
+defelementwise("math.acos(x)", x="-g / math.sqrt(1 - x**2)")
+defelementwise("math.atan(x)", x="g / (1 + x**2)")
+defelementwise("math.atan2(y, x)", y="g * x / (x**2 + y**2)", x="-g * y / (x**2 + y**2)")
+defelementwise("math.hypot(x, y)", x="g * x / ans", y="g * y / ans")
+defelementwise("math.sinh(x)", x="g * math.cosh(x)")
+defelementwise("math.cosh(x)", x="g * math.sinh(x)")
+defelementwise("math.tanh(x)", x="g * (1 - ans**2)")
+defelementwise("math.exp(x)", x="g * ans")
+defelementwise("math.expm1(x)", x="g * (ans + 1)")
+defelementwise("math.log(x, base=math.e)", x=_log_vjp_x, base="-g * ans / (base * math.log(base))")
+defelementwise("math.log1p(x)", x="g / (1 + x)")
+defelementwise("math.log2(x)", x="g / (x * math.log(2))")
+defelementwise("math.log10(x)", x="g / (x * math.log(10))")
+defelementwise("math.sqrt(x)", x="g / (2 * ans)")
+defelementwise("math.pow(x, y)", x="g * y * x ** (y - 1)", y="g * ans * math.log(x)")
+defelementwise("math.fabs(x)", x="g * math.copysign(1.0, x) * (x != 0)")
 
-defvjp("builtins.abs(x)", x="g * np.sign(x)")
-defvjp("builtins.pow(base, exp)", base="g * exp * base ** (exp - 1)", exp="g * ans * np.log(base)")
-defvjp("builtins.float(x=0.0)", x="g")
+defelementwise("builtins.abs(x)", x="g * np.sign(x)")
+defelementwise("builtins.pow(base, exp)", base="g * exp * base ** (exp - 1)", exp="g * ans * np.log(base)")
+defelementwise("builtins.float(x=0.0)", x="g")
 # Two-value min/max; ties go to the first argument, as in np.maximum.
-defvjp("builtins.max(a, b)", a="g * (a >= b)", b="g * (a < b)")
-defvjp("builtins.min(a, b)", a="g * (a <= b)", b="g * (a > b)")
+defelementwise("builtins.max(a, b)", a="g * (a >= b)", b="g * (a < b)")
+defelementwise("builtins.min(a, b)", a="g * (a <= b)", b="g * (a > b)")
 # sum() of a list: every item gets the whole cotangent (one row per item).
-defvjp("builtins.sum(iterable, start=0)", iterable="np.broadcast_to(g, (len(iterable),) + np.shape(g))", start="g")
+deflinear("builtins.sum(iterable, start=0)", iterable="np.broadcast_to(g, (len(iterable),) + np.shape(g))", start="g")

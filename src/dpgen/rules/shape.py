@@ -1,11 +1,12 @@
 """Shape and layout primitives: reshape, transpose, joins, copies, and indexing reads.
 
-These are linear: each cotangent is the inverse rearrangement of ``g``. Indexing
+These are linear (forward mode applies them to the tangents): each cotangent is the
+inverse rearrangement of ``g``. Indexing
 (``dpgen.getitem``) is structural: the reverse pass scatters into a zero buffer itself,
 so the rule here only declares it.
 """
 
-from dpgen.rules import Bound, RuleError, alias, defvjp
+from dpgen.rules import Bound, RuleError, alias, deflinear
 
 
 def _transpose_vjp(bound: Bound) -> str:
@@ -40,28 +41,28 @@ def _stack_vjp(bound: Bound) -> str:
     return "np.moveaxis(g, axis, 0)"
 
 
-defvjp("numpy.reshape(a, shape=None, order='C')", a=_reshape_vjp)
-defvjp("numpy.ravel(a, order='C')", a=_reshape_vjp)
-defvjp("numpy.transpose(a, axes=None)", a=_transpose_vjp)
-defvjp("numpy.swapaxes(a, axis1, axis2)", a="np.swapaxes(g, axis1, axis2)")
-defvjp("numpy.moveaxis(a, source, destination)", a="np.moveaxis(g, destination, source)")
-defvjp("numpy.expand_dims(a, axis)", a="np.reshape(g, np.shape(a))")
-defvjp("numpy.squeeze(a, axis=None)", a="np.reshape(g, np.shape(a))")
-defvjp("numpy.broadcast_to(array, shape)", array="unbroadcast(g, array)")
-defvjp("numpy.copy(a)", a="g")
+deflinear("numpy.reshape(a, shape=None, order='C')", a=_reshape_vjp)
+deflinear("numpy.ravel(a, order='C')", a=_reshape_vjp)
+deflinear("numpy.transpose(a, axes=None)", a=_transpose_vjp)
+deflinear("numpy.swapaxes(a, axis1, axis2)", a="np.swapaxes(g, axis1, axis2)")
+deflinear("numpy.moveaxis(a, source, destination)", a="np.moveaxis(g, destination, source)")
+deflinear("numpy.expand_dims(a, axis)", a="np.reshape(g, np.shape(a))")
+deflinear("numpy.squeeze(a, axis=None)", a="np.reshape(g, np.shape(a))")
+deflinear("numpy.broadcast_to(array, shape)", array="unbroadcast(g, array)")
+deflinear("numpy.copy(a)", a="g")
 # Joins: one cotangent per array of the list.
-defvjp("numpy.concatenate(arrays, axis=0)", arrays="split_like(g, arrays, axis)")
-defvjp("numpy.stack(arrays, axis=0)", arrays=_stack_vjp)
+deflinear("numpy.concatenate(arrays, axis=0)", arrays="split_like(g, arrays, axis)")
+deflinear("numpy.stack(arrays, axis=0)", arrays=_stack_vjp)
 # Indexing reads; the reverse pass writes the scatter (see dpgen.reverse).
-defvjp("dpgen.getitem(a, index)", a="g")
+deflinear("dpgen.getitem(a, index)", a="g")
 # Indexed writes `x[index] = value`; the reverse pass writes this rule's pullback too.
-defvjp("dpgen.setitem(a, index, value)", a="g", value="unbroadcast(g[index], value)")
+deflinear("dpgen.setitem(a, index, value)", a="g", value="unbroadcast(g[index], value)")
 # Dicts of parameters read with constant keys, `p["W1"]`; the reverse pass writes the scatter.
-defvjp("dpgen.getkey(d, key)", d="g")
+deflinear("dpgen.getkey(d, key)", d="g")
 # Lists: `xs.append(v)` on a run-time list; `np.array(xs)` of a list of arrays.
-defvjp("dpgen.append(lst, item)", lst="g[:-1]", item="g[-1]")
-defvjp("numpy.array(object, dtype=None)", object="g")  # a list's cotangent is the stacked array
+deflinear("dpgen.append(lst, item)", lst="g[:-1]", item="g[-1]")
+deflinear("numpy.array(object, dtype=None)", object="g")  # a list's cotangent is the stacked array
 # `y = x`: a plain rename, which the lowering needs when a name is rebound to a value.
-defvjp("dpgen.assign(x)", x="g")
+deflinear("dpgen.assign(x)", x="g")
 
 alias("numpy.ndarray.flatten", "numpy.ravel")

@@ -1,0 +1,156 @@
+"""Rendering of forward-mode IR: the statements of `f_jvp`, one line each.
+
+A mixin of `dpgen.render.Renderer`, which supplies atoms, rule templates and primitive
+calls; this module only knows how tangent statements and the JVP calling convention
+(primals, then one tangent per parameter; a pair (value, tangent) back) are spelled.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from dpgen.ir import (
+    Apply,
+    DefaultTangent,
+    Eqn,
+    ForRange,
+    JvpBranch,
+    JvpCall,
+    JvpFunction,
+    JvpLoop,
+    SetTangent,
+    Template,
+    Test,
+    Var,
+    ZeroTangent,
+)
+
+
+def _assign(target: ast.expr, value: ast.expr) -> str:
+    return ast.unparse(ast.Assign([target], value, lineno=0))
+
+
+def _names(names) -> ast.expr:
+    """A tuple target of names ("_" for None); empty becomes "_" so the unpacking stays valid."""
+    if not names:
+        return ast.Name("_")
+    return ast.Tuple([ast.Name(n or "_") for n in names])
+
+
+class JvpRendering:
+    """The forward-mode half of the renderer."""
+
+    def jvp_function(self, fn: JvpFunction) -> dict:
+        src = fn.source
+        params = [p.name for p in src.params] + list(fn.tangent_params)
+        if any(p.default is not None for p in src.params):
+            # Python needs defaults after the first one; a missing tangent is a zero one anyway.
+            defaults = [p.name if p.default is None else f"{p.name}={p.default.text}" for p in src.params]
+            params = defaults + [f"{t}=None" for t in fn.tangent_params]
+        body = [line for stmt in fn.body for line in self.jvp_statement(stmt)]
+        if src.internal:
+            description = f"{src.description[0].upper()}{src.description[1:]}, with the tangents of its results"
+        else:
+            description = f"{src.name} and its derivative along the tangents {', '.join(fn.tangent_params)} (None means zero)"
+        result = ast.Tuple([self.atom(fn.result), self.atom(fn.dresult)])
+        return dict(kind="jvp", name=fn.name, params=", ".join(params), description=description, body=body, result=ast.unparse(result))
+
+    def jvp_statement(self, stmt) -> list[str]:
+        if isinstance(stmt, Eqn):
+            return self.forward(stmt)
+        if isinstance(stmt, SetTangent):
+            return self.set_tangent(stmt)
+        if isinstance(stmt, ZeroTangent):
+            self.use_helper("_zero_tangent")
+            return [_assign(ast.Name(stmt.target), ast.Call(ast.Name("_zero_tangent"), [self.atom(stmt.like)], []))]
+        if isinstance(stmt, DefaultTangent):
+            self.use_helper("_zero_tangent")
+            return [f"if {stmt.target} is None:", f"    {stmt.target} = _zero_tangent({stmt.like.name})"]
+        if isinstance(stmt, JvpCall):
+            call = stmt.call
+            args = [self.atom(a) for a in call.args] + [ast.keyword(k, self.atom(v)) for k, v in call.kwargs]
+            positional = [a for a in args if not isinstance(a, ast.keyword)]
+            keywords = [a for a in args if isinstance(a, ast.keyword)]
+            value = ast.Call(ast.Name(f"{call.callee}_jvp"), positional, keywords + self._tangent_keywords(call, stmt.tangents))
+            outs = ast.Name(call.outs[0]) if len(call.outs) == 1 else _names(call.outs)
+            douts = ast.Name(stmt.douts[0]) if len(stmt.douts) == 1 else _names(stmt.douts)
+            return [_assign(ast.Tuple([outs, douts]), value)]
+        if isinstance(stmt, JvpBranch):
+            return self.jvp_branch(stmt)
+        if isinstance(stmt, JvpLoop):
+            return self.jvp_loop(stmt)
+        raise TypeError(stmt)
+
+    def _tangent_keywords(self, call, tangents) -> list[ast.keyword]:
+        """Tangents go by keyword: the callee's primals may have defaults the call leaves out."""
+        return [ast.keyword(n, self.atom(t)) for n, t in zip(self.tangent_names[call.callee], tangents)]
+
+    def set_tangent(self, stmt: SetTangent) -> list[str]:
+        if len(stmt.terms) == 1 and isinstance(stmt.terms[0], Apply) and stmt.terms[0].op == "dpgen.setitem":
+            base, index, value = (self.atom(a) for a in stmt.terms[0].args)  # a write into a copy, as the primal
+            target = ast.Subscript(ast.Name(stmt.target), index, ctx=ast.Store())
+            return [f"{stmt.target} = {ast.unparse(base)}.copy()", _assign(target, value)]
+        value = None
+        for term in stmt.terms:
+            part = self.template(term) if isinstance(term, Template) else self.call_expr(term.op, term.args, term.kwargs)
+            value = part if value is None else ast.BinOp(value, ast.Add(), part)
+        if stmt.like is not None:
+            self.use_helper("_broadcast_like")
+            value = ast.Call(ast.Name("_broadcast_like"), [value, ast.Name(stmt.like.name)], [])
+        return [_assign(ast.Name(stmt.target), value)]
+
+    def jvp_branch(self, stmt: JvpBranch) -> list[str]:
+        branch = stmt.branch
+        target = ast.Tuple([_names(branch.outs), _names(stmt.douts)])
+        lines = [f"if {ast.unparse(self.test(branch.test, jvp=True))}:"]
+        for arm, keyword in ((branch.then, None), (branch.orelse, "else:")):
+            if keyword:
+                lines.append(keyword)
+            args = [self.atom(a) for a in branch.inputs] + [self.atom(t) for t in stmt.tangents]
+            lines.append("    " + _assign(target, ast.Call(ast.Name(f"{arm}_jvp"), args, [])))
+        return lines
+
+    def jvp_loop(self, stmt: JvpLoop) -> list[str]:
+        loop = stmt.loop
+        lines = []
+        for out, start in zip(loop.carried, loop.init):
+            if start != Var(out):
+                lines.append(_assign(ast.Name(out), self.atom(start)))
+        for dout, dstart in zip(stmt.dcarried, stmt.dinit):
+            if dout is not None and dstart != Var(dout):
+                lines.append(_assign(ast.Name(dout), self.atom(dstart)))
+        over = loop.over
+        if isinstance(over, Test):
+            lines.append(f"while {ast.unparse(self.test(over, jvp=True))}:")
+        elif isinstance(over, ForRange):
+            lines.append(f"for {', '.join(loop.targets)} in range({', '.join(ast.unparse(self.atom(a)) for a in over.args)}):")
+        else:
+            lines.append(self._jvp_for_header(stmt))
+        args = [ast.Name(t) for t in loop.targets] + [ast.Name(c) for c in loop.carried] + [self.atom(a) for a in loop.invariants]
+        args += [self.atom(t) for t in stmt.tangents]
+        results = _names(list(loop.carried) + ([stmt.flag] if loop.breaks else []))
+        douts = _names([d for d in stmt.dcarried if d is not None])
+        call = ast.Call(ast.Name(f"{loop.body}_jvp"), args, [])
+        lines.append("    " + _assign(ast.Tuple([results, douts]), call))
+        if loop.breaks:
+            lines += [f"    if {stmt.flag}:", "        break"]
+        return lines
+
+    def _jvp_for_header(self, stmt: JvpLoop) -> str:
+        """``for x, dx in zip(xs, dxs):`` -- each iterated row beside its tangent's row."""
+        loop = stmt.loop
+        over = loop.over
+        row_targets = list(loop.targets[1:] if over.enumerate else loop.targets)
+        rows = list(stmt.rows[1:] if over.enumerate else stmt.rows)
+        sequences = [self.atom(s) for s in over.sequences]
+        targets = row_targets + [row[0] for row in rows if row is not None]
+        sequences += [self.atom(row[1]) for row in rows if row is not None]
+        if over.reverse:
+            sequences = [ast.Call(ast.Name("reversed"), [s], []) for s in sequences]
+        iterable = sequences[0] if len(sequences) == 1 else ast.Call(ast.Name("zip"), sequences, [])
+        target = ", ".join(targets)
+        if over.enumerate:
+            iterable = ast.Call(ast.Name("enumerate"), [iterable], [])
+            target = f"{loop.targets[0]}, ({target})" if len(targets) > 1 else f"{loop.targets[0]}, {target}"
+        return f"for {target} in {ast.unparse(iterable)}:"
+
