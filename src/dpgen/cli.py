@@ -129,7 +129,7 @@ def main() -> None:
     default="reverse",
     show_default=True,
     callback=_check_modes,
-    help="reverse (f_vjp, f_grad), forward (f_jvp), or both: reverse,forward.",
+    help="reverse (f_vjp, f_grad), forward (f_jvp), hvp (f_hvp), or several: reverse,forward.",
 )
 @click.option("--backend", default="numpy", show_default=True, callback=_check_choice(_backends), help="Array library of the generated code.")
 @click.option("--dump-ir", is_flag=True, help="Print the lowered IR and the reverse-mode IR instead of code.")

@@ -42,9 +42,10 @@ UNSUPPORTED: dict[type, tuple[str, str]] = {
 
 
 class _Fence(cst.CSTVisitor):
-    def __init__(self, parsed: Parsed, sink: DiagnosticSink):
+    def __init__(self, parsed: Parsed, sink: DiagnosticSink, helpers: frozenset[str]):
         self.parsed = parsed
         self.sink = sink
+        self.helpers = helpers  # dpgen's own helpers in a generated module: primitives, not read
         self.entered: list[cst.FunctionDef] = []  # the functions whose bodies we are inside
         self.rejected: set[str] = set()  # top-level functions with at least one error
 
@@ -58,6 +59,8 @@ class _Fence(cst.CSTVisitor):
             self.rejected.add(self.entered[0].name.value)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        if not self.depth and node.name.value in self.helpers:
+            return False
         if self.depth:
             self._reject(node, *UNSUPPORTED[cst.FunctionDef])
             return False
@@ -95,12 +98,12 @@ class _Fence(cst.CSTVisitor):
             self.leave_FunctionDef(original_node)
 
 
-def fence(parsed: Parsed, sink: DiagnosticSink) -> frozenset[str]:
+def fence(parsed: Parsed, sink: DiagnosticSink, helpers: frozenset[str] = frozenset()) -> frozenset[str]:
     """Report every unsupported construct inside the module's functions into `sink`.
 
     Returns the names of the functions with errors: lowering skips them, so the other
     functions' errors are reported in the same run.
     """
-    visitor = _Fence(parsed, sink)
+    visitor = _Fence(parsed, sink, helpers)
     parsed.module.visit(visitor)
     return frozenset(visitor.rejected)

@@ -39,6 +39,7 @@ from dpgen.ir import (
     Test,
 )
 from dpgen.names import BACKEND_NAMES, NameAllocator
+from dpgen.own_helpers import PREFIX as HELPER_PREFIX
 from dpgen.regions import (
     assigned,
     breaks,
@@ -84,6 +85,8 @@ COMPARISONS = {
     cst.GreaterThanEqual: "numpy.greater_equal",
     cst.Equal: "numpy.equal",
     cst.NotEqual: "numpy.not_equal",
+    cst.Is: "dpgen.is",
+    cst.IsNot: "dpgen.is_not",
 }
 
 # Short names for temporaries: the `sub` in `loss_sub = pred - y`.
@@ -170,10 +173,11 @@ class _Scope:
 class Lowering:
     """Lowers one parsed module; errors go to the sink."""
 
-    def __init__(self, parsed: Parsed, sink: DiagnosticSink, skip: frozenset[str] = frozenset()):
+    def __init__(self, parsed: Parsed, sink: DiagnosticSink, skip: frozenset[str] = frozenset(), helpers: frozenset[str] = frozenset()):
         self.parsed = parsed
         self.sink = sink
         self.skip = skip
+        self.helpers = helpers  # dpgen's own helpers (in its own output): called as primitives
         self.functions: dict[str, cst.FunctionDef] = {}
         self.last_span = Span(1, 1)
         self.calls: list[tuple[str, cst.Call]] = []  # module calls, checked once all are lowered
@@ -187,7 +191,9 @@ class Lowering:
     def module(self) -> Module:
         prelude = []
         for stmt in self.parsed.module.body:
-            if isinstance(stmt, cst.FunctionDef):
+            if isinstance(stmt, cst.FunctionDef) and stmt.name.value in self.helpers:
+                self.module_names.add(stmt.name.value)
+            elif isinstance(stmt, cst.FunctionDef):
                 if stmt.name.value in self.functions:
                     self.error(stmt.name, f"function '{stmt.name.value}' is defined twice (rename one)")
                 self.functions[stmt.name.value] = stmt
@@ -816,6 +822,9 @@ class Lowering:
                 if None in handed_back:
                     scope.shares.setdefault(out, set()).add(handed_back[None])
             return Var(out)
+        if isinstance(func, cst.Name) and func.value in self.helpers and func.value not in scope.env:
+            args, kwargs = self.arguments(node, scope, target)
+            return self.emit(scope, f"{HELPER_PREFIX}{func.value}", args, kwargs, target, node=node)
         if rule_names:
             args, kwargs = self.arguments(node, scope, target)
             return self.emit(scope, rules.canonical(rule_names[0]), args, kwargs, target, node=node)
@@ -889,12 +898,13 @@ class Lowering:
             return scope.span if scope is not None else self.last_span
 
 
-def lower(parsed: Parsed, sink: DiagnosticSink, skip: frozenset[str] = frozenset()) -> Module:
+def lower(parsed: Parsed, sink: DiagnosticSink, skip: frozenset[str] = frozenset(), helpers: frozenset[str] = frozenset()) -> Module:
     """Lower a parsed module; unsupported constructs are reported into `sink`.
 
     Functions in `skip` (the fence rejected them) are not lowered, but calls to them are
-    still checked against their signatures."""
-    return Lowering(parsed, sink, skip).module()
+    still checked against their signatures. `helpers` are dpgen's own helpers in a
+    generated module given back as input: calls to them are primitives."""
+    return Lowering(parsed, sink, skip, helpers).module()
 
 
 # --------------------------------------------------------------------- helpers

@@ -3,7 +3,8 @@ r"""The whole compiler in one place, top to bottom:
     parse -> fence -> lower -> reverse -> simplify -> render -> format
                              \-> forward --/
 
-`--mode` picks the passes: reverse (f_vjp, f_grad), forward (f_jvp), or both in one module.
+`--mode` picks the passes: reverse (f_vjp, f_grad), forward (f_jvp), hvp (f_hvp: the
+forward-mode module read back and differentiated in reverse, see `dpgen.hvp`), or several.
 
 Each stage is a module with one job. Errors are collected per stage and raised as one
 `SourceErrors`, so a file with several problems reports all of them in one run.
@@ -19,16 +20,18 @@ from dpgen.errors import DiagnosticSink, InputError
 from dpgen.fence import fence
 from dpgen.format import format_code
 from dpgen.header import Header, Options
+from dpgen.hvp import HvpModule, hvp
 from dpgen.forward import forward, prune
 from dpgen.ir import JvpModule, Module, VjpModule
 from dpgen.lower import lower
+from dpgen.own_helpers import own_helpers
 from dpgen.reverse import reverse
 from dpgen.render import render
 from dpgen.rules import RULES_VERSION
 from dpgen.simplify import simplify
 from dpgen.source import Source, parse
 
-MODES = ("reverse", "forward")
+MODES = ("reverse", "forward", "hvp")
 
 
 def parse_modes(text: str) -> tuple[str, ...] | None:
@@ -46,6 +49,7 @@ class Stages:
     lowered: Module
     reversed: VjpModule | None
     forward: JvpModule | None
+    hessian: HvpModule | None
     text: str
 
 
@@ -58,12 +62,19 @@ def generate(source: Source, options: Options = Options()) -> Stages:
         raise InputError(f"error: unknown backend '{options.backend}' (available: {', '.join(BACKENDS)})")
     sink = DiagnosticSink(source.path)
     parsed = parse(source)
-    rejected = fence(parsed, sink)
-    lowered = lower(parsed, sink, skip=rejected)
+    helpers = own_helpers(parsed)
+    rejected = fence(parsed, sink, helpers)
+    lowered = lower(parsed, sink, skip=rejected, helpers=helpers)
     sink.raise_if_any()
     vjp = simplify(reverse(lowered, sink)) if "reverse" in modes else None
     jvp = prune(forward(lowered, sink)) if "forward" in modes else None
     sink.raise_if_any()
+    backend = BACKENDS[options.backend]
+    hessian = None
+    if "hvp" in modes:  # reverse over forward: the forward-mode module, differentiated again
+        inner = jvp or prune(forward(lowered, sink))
+        inner_header = Header(source.name, __version__, RULES_VERSION, Options("forward", options.backend), source.sha256)
+        hessian = hvp(lowered, inner, render(lowered, None, inner, backend, inner_header.render()))
     header = Header(source.name, __version__, RULES_VERSION, Options(",".join(modes), options.backend), source.sha256)
-    text = format_code(render(lowered, vjp, jvp, BACKENDS[options.backend], header.render()))
-    return Stages(lowered, vjp, jvp, text)
+    text = format_code(render(lowered, vjp, jvp, backend, header.render(), hessian))
+    return Stages(lowered, vjp, jvp, hessian, text)

@@ -48,7 +48,9 @@ from dpgen.ir import (
     VjpModule,
     ZerosAdjoint,
 )
+from dpgen.hvp import HvpFunction, HvpModule
 from dpgen.names import NameAllocator
+from dpgen.own_helpers import PREFIX as HELPER_PREFIX
 from dpgen.render_forward import JvpRendering
 
 INFIX = {
@@ -68,6 +70,8 @@ COMPARE = {
     "numpy.greater_equal": ast.GtE,
     "numpy.equal": ast.Eq,
     "numpy.not_equal": ast.NotEq,
+    "dpgen.is": ast.Is,
+    "dpgen.is_not": ast.IsNot,
 }
 COMMENT_WIDTH = 88  # black's line length: a longer comment keeps only its location
 
@@ -225,6 +229,9 @@ class Renderer(JvpRendering):
         if op == "dpgen.append":  # a new list: earlier versions stay as they were
             return ast.List([ast.Starred(self.atom(args[0])), self.atom(args[1])])
         module, _, name = op.rpartition(".")
+        if op.startswith(HELPER_PREFIX):  # dpgen's own helper, from a generated module read back
+            self.use_helper(name)
+            return ast.Call(ast.Name(name), [self.atom(a) for a in args], [ast.keyword(k, self.atom(v)) for k, v in kwargs])
         if module == "builtins":
             func: ast.expr = ast.Name(name)
         else:
@@ -413,6 +420,32 @@ class Renderer(JvpRendering):
             grad=self.grad(fn),
         )
 
+    def hvp_function(self, fn: HvpFunction) -> dict:
+        src = fn.source
+        names = NameAllocator(p.name for p in src.params)
+        directions = [names.fresh(f"v{p.name}") for p in src.params]
+        params = [p.name if p.default is None else f"{p.name}={p.default.text}" for p in src.params]
+        params += [f"{v}=None" if any(p.default for p in src.params) else v for v in directions]
+        rows = [k for k, d in enumerate(fn.differentiable) if d]
+        if len(rows) == 1:
+            pick, what = f"[{rows[0]}]", f"with respect to {src.params[rows[0]].name}"
+        else:
+            pick, what = f"[:{len(src.params)}]", "one entry per parameter (None where not differentiable)"
+        return dict(
+            kind="hvp",
+            name=fn.name,
+            params=", ".join(params),
+            call_args=", ".join([p.name for p in src.params] + directions),
+            directions=", ".join(directions),
+            source_name=src.name,
+            vjp_name=fn.vjp_name,
+            out=names.fresh("out"),
+            dout=names.fresh("dout"),
+            pullback=names.fresh("pullback"),
+            pick=pick,
+            what=what,
+        )
+
     def grad(self, fn: VjpFunction) -> dict | None:
         if isinstance(fn.source.result, Seq) or fn.source.internal or fn.source.returns_tuple:
             return None  # a tuple is not a real scalar
@@ -434,13 +467,17 @@ def _targets(outs: tuple[str, ...]) -> ast.expr:
     return ast.Name(outs[0]) if len(outs) == 1 else ast.Tuple([ast.Name(o) for o in outs])
 
 
-def render(source: Module, vjp: VjpModule | None, jvp: JvpModule | None, backend: Backend, header: str) -> str:
-    """The generated module's text, before black: each source function's vjp/grad, then its jvp."""
+def render(source: Module, vjp: VjpModule | None, jvp: JvpModule | None, backend: Backend, header: str, hessian: HvpModule | None = None) -> str:
+    """The generated module's text, before black: each source function's vjp/grad, then its
+    jvp; then the Hessian-vector products and the reverse-mode module of the JVPs they call."""
     renderer = Renderer(backend)
     renderer.tangent_names = {f.source.name: f.tangent_params for f in jvp.functions} if jvp else {}
     vjps = {f.source.name: renderer.function(f) for f in vjp.functions} if vjp else {}
     jvps = {f.source.name: renderer.jvp_function(f) for f in jvp.functions} if jvp else {}
     functions = [block[f.name] for f in source.functions for block in (vjps, jvps) if f.name in block]
+    if hessian is not None:
+        functions += [renderer.hvp_function(f) for f in hessian.functions]
+        functions += [renderer.function(f) for f in hessian.inner.functions]
     body_text = "\n".join(line for f in functions for line in f.get("forward", []) + f.get("backward", []) + f.get("body", []))
     imports = []
     if re.search(r"\bmath\.", body_text) or any(re.search(r"\bmath\.", line) for line in source.prelude):
@@ -452,6 +489,7 @@ def render(source: Module, vjp: VjpModule | None, jvp: JvpModule | None, backend
         source_name=source.source_name,
         reverse=vjp is not None,
         forward=jvp is not None,
+        hvp=hessian is not None,
         imports=imports,
         prelude=source.prelude,
         functions=functions,

@@ -52,7 +52,10 @@ class JvpRendering:
             description = f"{src.description[0].upper()}{src.description[1:]}, with the tangents of its results"
         else:
             description = f"{src.name} and its derivative along the tangents {', '.join(fn.tangent_params)} (None means zero)"
-        result = ast.Tuple([self.atom(fn.result), self.atom(fn.dresult)])
+        if src.internal:  # flat: (results..., tangents...), so callers unpack one level
+            result = ast.Tuple([self.atom(a) for a in (*fn.result.items, *fn.dresult.items)])
+        else:
+            result = ast.Tuple([self.atom(fn.result), self.atom(fn.dresult)])
         return dict(kind="jvp", name=fn.name, params=", ".join(params), description=description, body=body, result=ast.unparse(result))
 
     def jvp_statement(self, stmt) -> list[str]:
@@ -101,7 +104,7 @@ class JvpRendering:
 
     def jvp_branch(self, stmt: JvpBranch) -> list[str]:
         branch = stmt.branch
-        target = ast.Tuple([_names(branch.outs), _names(stmt.douts)])
+        target = _names(list(branch.outs) + list(stmt.douts))
         lines = [f"if {ast.unparse(self.test(branch.test, jvp=True))}:"]
         for arm, keyword in ((branch.then, None), (branch.orelse, "else:")):
             if keyword:
@@ -128,10 +131,9 @@ class JvpRendering:
             lines.append(self._jvp_for_header(stmt))
         args = [ast.Name(t) for t in loop.targets] + [ast.Name(c) for c in loop.carried] + [self.atom(a) for a in loop.invariants]
         args += [self.atom(t) for t in stmt.tangents]
-        results = _names(list(loop.carried) + ([stmt.flag] if loop.breaks else []))
-        douts = _names([d for d in stmt.dcarried if d is not None])
+        results = list(loop.carried) + ([stmt.flag] if loop.breaks else []) + [d for d in stmt.dcarried if d is not None]
         call = ast.Call(ast.Name(f"{loop.body}_jvp"), args, [])
-        lines.append("    " + _assign(ast.Tuple([results, douts]), call))
+        lines.append("    " + _assign(_names(results), call))
         if loop.breaks:
             lines += [f"    if {stmt.flag}:", "        break"]
         return lines

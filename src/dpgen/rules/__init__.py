@@ -205,4 +205,4 @@ def canonical(qualified_name: str) -> str:
 
 
 # Importing the families fills TABLE; keep them after the definitions they use.
-from dpgen.rules import elementwise, reductions, shape, linalg, scalar, nondifferentiable  # noqa: E402,F401
+from dpgen.rules import elementwise, reductions, shape, linalg, scalar, nondifferentiable, helpers  # noqa: E402,F401

@@ -1,0 +1,73 @@
+"""Hessian-vector products: dpgen applied to its own forward-mode output.
+
+``f_hvp(x, v) = H(x) v`` is the gradient of the directional derivative ``<grad f(x), v>``,
+which is the tangent `f_jvp(x, v)` returns. So the forward-mode module is rendered, read
+back through the ordinary front end (its helpers are primitives, see `dpgen.own_helpers`)
+and differentiated in reverse mode: reverse over forward. That costs a small multiple of
+`f_grad`, like forward over reverse, and uses only code paths the tests already cover
+for user programs, so a second derivative is exactly as correct as a first one.
+
+The reverse-mode output is not read back (its pullbacks are closures, which the front
+end does not read yet), which is why the composition runs in this order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dpgen.errors import DiagnosticSink, SourceErrors
+from dpgen.fence import fence
+from dpgen.ir import Function, JvpModule, Module, Seq, VjpModule
+from dpgen.lower import lower
+from dpgen.own_helpers import own_helpers
+from dpgen.reverse import reverse
+from dpgen.simplify import simplify
+from dpgen.source import Source, parse
+
+
+@dataclass(frozen=True)
+class HvpFunction:
+    """``f_hvp(primals..., directions...)``: calls the vjp of `f_jvp` with the seed (0, 1)."""
+
+    source: Function
+    name: str  #: ``f_hvp``
+    vjp_name: str  #: ``f_jvp_vjp``
+    differentiable: tuple[bool, ...]  #: per parameter: whether the Hessian has a row for it
+
+
+@dataclass(frozen=True)
+class HvpModule:
+    """The reverse-mode module of the forward-mode module, plus one `f_hvp` per scalar function."""
+
+    inner: VjpModule
+    functions: tuple[HvpFunction, ...]
+
+
+def hvp(module: Module, jvp: JvpModule, jvp_text: str) -> HvpModule:
+    """Differentiate `jvp_text`, the rendered forward-mode module of `module`, in reverse mode."""
+    source = Source(f"{module.source_name.removesuffix('.py')}_jvp.py", jvp_text)
+    sink = DiagnosticSink(source.path)
+    parsed = parse(source)
+    helpers = own_helpers(parsed)
+    lowered = lower(parsed, sink, skip=fence(parsed, sink, helpers), helpers=helpers)
+    inner = None
+    if not sink.diagnostics:
+        inner = simplify(reverse(lowered, sink))
+    if sink.diagnostics:  # the forward output is dpgen's own: failing to read it is a dpgen bug
+        raise RuntimeError(f"the forward-mode output could not be differentiated again: {SourceErrors(sink.diagnostics)}")
+    functions = []
+    tangents = {f.source.name: f for f in jvp.functions}
+    for f in module.functions:
+        if f.internal or f.returns_tuple or isinstance(f.result, Seq):
+            continue  # a Hessian needs a real-scalar function
+        fn = tangents[f.name]
+        has_tangent = tuple(p.name in _tangent_params(fn) for p in f.params)
+        functions.append(HvpFunction(f, f"{f.name}_hvp", f"{f.name}_jvp_vjp", has_tangent))
+    return HvpModule(inner, tuple(functions))
+
+
+def _tangent_params(fn) -> set[str]:
+    """The parameters whose tangents f_jvp reads (its None checks say which)."""
+    from dpgen.ir import DefaultTangent
+
+    return {stmt.like.name for stmt in fn.body if isinstance(stmt, DefaultTangent)}
