@@ -731,6 +731,20 @@ CASES = [
         sides=lambda A, limit: limit < 10,
     ),
     Case(
+        # `(a,) = g(x)` unpacks a one-tuple; it once bound the whole tuple (found by --mode hvp).
+        "one-tuple-unpack-of-call",
+        """
+        def g(x):
+            return (np.sin(x) * 2.0,)
+
+
+        def f(x):
+            (y,) = g(x)
+            return np.sum(y * y)
+        """,
+        lambda rng: [[N(rng, 3)]],
+    ),
+    Case(
         "while-break",
         """
         def f(x):

@@ -119,7 +119,7 @@ def test_exit_2_on_usage_errors(args):
 def test_bad_mode_names_the_allowed_values():
     write("model.py", GOOD)
     result = run("diff", "model.py", "--mode", "sideways")
-    assert "'sideways' is not one of 'reverse', 'forward', or several of them joined by commas" in result.stderr
+    assert "'sideways' is not one of 'reverse', 'forward', 'hvp', or several of them joined by commas" in result.stderr
 
 
 def test_exit_3_on_missing_file():

@@ -48,6 +48,7 @@ class _Fence(cst.CSTVisitor):
         self.helpers = helpers  # dpgen's own helpers in a generated module: primitives, not read
         self.entered: list[cst.FunctionDef] = []  # the functions whose bodies we are inside
         self.rejected: set[str] = set()  # top-level functions with at least one error
+        self.appends: set[int] = set()  # ids of the `*xs` in `[*xs, v]`, which is supported
 
     @property
     def depth(self) -> int:
@@ -86,7 +87,9 @@ class _Fence(cst.CSTVisitor):
     def on_visit(self, node: cst.CSTNode) -> bool:
         if isinstance(node, cst.FunctionDef):
             return self.visit_FunctionDef(node)
-        if self.depth and type(node) in UNSUPPORTED:
+        if isinstance(node, cst.List) and len(node.elements) == 2 and isinstance(node.elements[0], cst.StarredElement):
+            self.appends.add(id(node.elements[0]))  # `[*xs, v]`, a list with one more item
+        if self.depth and type(node) in UNSUPPORTED and id(node) not in self.appends:
             self._reject(node, *UNSUPPORTED[type(node)])
             return False
         if not self.depth and isinstance(node, (cst.ClassDef, cst.If)):

@@ -536,6 +536,10 @@ class Lowering:
             if isinstance(value, Seq) and len(value.items) == len(names):
                 for name, item in zip(names, value.items):
                     self._bind_name(name, item, scope)
+            elif len(names) == 1 and isinstance(value, Var) and scope.body and isinstance(scope.body[-1], Call) and scope.body[-1].outs == (value.name,):
+                # `(a,) = f(x)`: one output would read as the whole tuple, so take its item.
+                item = self.emit(scope, "dpgen.getitem", (value, Index((Const("0"),), False)), (), names[0])
+                self._bind_name(names[0], item, scope)
             elif isinstance(value, Var) and scope.body and isinstance(scope.body[-1], (Eqn, Call)) and scope.body[-1].outs == (value.name,):
                 # Unpack the outputs of the call that produced `value`: `a, b = f(x)`.
                 outs = tuple(self._version(name, scope) for name in names)
@@ -741,6 +745,10 @@ class Lowering:
                     return base.items[position]  # a list known when generating: no equation
                 base = self.emit(scope, "dpgen.assign", (base,), (), target)  # a run-time list to index
             return self.emit(scope, "dpgen.getitem", (base, index), (), target)
+        if isinstance(node, cst.List) and len(node.elements) == 2 and isinstance(node.elements[0], cst.StarredElement) and not isinstance(node.elements[1], cst.StarredElement):
+            # `[*xs, v]`: how dpgen's own output spells `xs.append(v)` on a new list.
+            base = self.expr(node.elements[0].value, scope, target)
+            return self.emit(scope, "dpgen.append", (base, self.expr(node.elements[1].value, scope, target)), (), target)
         if isinstance(node, cst.List):
             return Seq(tuple(self.expr(e.value, scope, target) for e in node.elements), is_list=True)
         if isinstance(node, cst.ListComp):

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 from dpgen import __version__
 from dpgen.backend import BACKENDS
-from dpgen.errors import DiagnosticSink, InputError
+from dpgen.errors import DiagnosticSink, InputError, Span
 from dpgen.fence import fence
 from dpgen.format import format_code
-from dpgen.header import Header, Options
+from dpgen.header import Header, Options, read_header
 from dpgen.hvp import HvpModule, hvp
 from dpgen.forward import forward, prune
 from dpgen.ir import JvpModule, Module, VjpModule
@@ -53,6 +53,18 @@ class Stages:
     text: str
 
 
+def _refuse_reverse_output(source: Source, sink: DiagnosticSink) -> None:
+    """dpgen's reverse-mode output is not read back yet (its pullbacks are closures): say what works."""
+    header = read_header(source.text)
+    if header is not None and "reverse" in (parse_modes(header.options.mode) or ()):
+        sink.error(
+            Span(1, 1),
+            "this is dpgen's reverse-mode output, whose pullbacks are closures that dpgen does not read back yet; "
+            "for second derivatives use --mode hvp, or differentiate the --mode forward output",
+        )
+        sink.raise_if_any()
+
+
 def generate(source: Source, options: Options = Options()) -> Stages:
     """Differentiate one source module; raises SourceErrors with every problem found."""
     modes = parse_modes(options.mode)
@@ -61,6 +73,7 @@ def generate(source: Source, options: Options = Options()) -> Stages:
     if options.backend not in BACKENDS:
         raise InputError(f"error: unknown backend '{options.backend}' (available: {', '.join(BACKENDS)})")
     sink = DiagnosticSink(source.path)
+    _refuse_reverse_output(source, sink)
     parsed = parse(source)
     helpers = own_helpers(parsed)
     rejected = fence(parsed, sink, helpers)

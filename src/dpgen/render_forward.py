@@ -13,6 +13,7 @@ from dpgen.ir import (
     Apply,
     DefaultTangent,
     Eqn,
+    ForEach,
     ForRange,
     JvpBranch,
     JvpCall,
@@ -130,7 +131,8 @@ class JvpRendering:
         else:
             lines.append(self._jvp_for_header(stmt))
         args = [ast.Name(t) for t in loop.targets] + [ast.Name(c) for c in loop.carried] + [self.atom(a) for a in loop.invariants]
-        args += [self.atom(t) for t in stmt.tangents]
+        by_position = self._row_tangents(stmt)
+        args += [by_position[t.name] if isinstance(t, Var) and t.name in by_position else self.atom(t) for t in stmt.tangents]
         results = list(loop.carried) + ([stmt.flag] if loop.breaks else []) + [d for d in stmt.dcarried if d is not None]
         call = ast.Call(ast.Name(f"{loop.body}_jvp"), args, [])
         lines.append("    " + _assign(_names(results), call))
@@ -139,20 +141,25 @@ class JvpRendering:
         return lines
 
     def _jvp_for_header(self, stmt: JvpLoop) -> str:
-        """``for x, dx in zip(xs, dxs):`` -- each iterated row beside its tangent's row."""
+        """``for x, dx in zip(xs, dxs):`` -- each iterated row beside its tangent's row.
+
+        Spelled with plain names, ``zip`` and slices only, so dpgen reads it back; with
+        ``enumerate`` the tangent rows are indexed by the position instead (`_row_tangents`)."""
         loop = stmt.loop
         over = loop.over
-        row_targets = list(loop.targets[1:] if over.enumerate else loop.targets)
-        rows = list(stmt.rows[1:] if over.enumerate else stmt.rows)
-        sequences = [self.atom(s) for s in over.sequences]
-        targets = row_targets + [row[0] for row in rows if row is not None]
-        sequences += [self.atom(row[1]) for row in rows if row is not None]
-        if over.reverse:
-            sequences = [ast.Call(ast.Name("reversed"), [s], []) for s in sequences]
-        iterable = sequences[0] if len(sequences) == 1 else ast.Call(ast.Name("zip"), sequences, [])
-        target = ", ".join(targets)
         if over.enumerate:
-            iterable = ast.Call(ast.Name("enumerate"), [iterable], [])
-            target = f"{loop.targets[0]}, ({target})" if len(targets) > 1 else f"{loop.targets[0]}, {target}"
-        return f"for {target} in {ast.unparse(iterable)}:"
+            sequence = ast.unparse(self.atom(over.sequences[0]))
+            return f"for {', '.join(loop.targets)} in enumerate({sequence}):"
+        targets = list(loop.targets) + [row[0] for row in stmt.rows if row is not None]
+        sequences = [self.atom(s) for s in over.sequences] + [self.atom(row[1]) for row in stmt.rows if row is not None]
+        if over.reverse:
+            sequences = [ast.Subscript(s, ast.Slice(None, None, ast.UnaryOp(ast.USub(), ast.Constant(1)))) for s in sequences]
+        iterable = sequences[0] if len(sequences) == 1 else ast.Call(ast.Name("zip"), sequences, [])
+        return f"for {', '.join(targets)} in {ast.unparse(iterable)}:"
 
+    def _row_tangents(self, stmt: JvpLoop) -> dict[str, ast.expr]:
+        """With ``enumerate``, a row's tangent is read by position: ``dxs[i]``."""
+        loop = stmt.loop
+        if not (isinstance(loop.over, ForEach) and loop.over.enumerate):
+            return {}
+        return {row[0]: ast.Subscript(self.atom(row[1]), ast.Name(loop.targets[0])) for row in stmt.rows if row is not None}

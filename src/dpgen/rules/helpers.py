@@ -15,7 +15,7 @@ nondiff(
 # Linear in the tangent or cotangent; the array read for its shape or mask is constant.
 # Parameters are renamed where the helper's own names (g, ans, t) are a rule's reserved
 # names; generated code calls helpers positionally, so only the order matters.
-deflinear("dpgen.helpers._broadcast_like(tangent, out)", tangent="unbroadcast(g, tangent)")
+deflinear("dpgen.helpers._broadcast_like(tangent, like)", tangent="unbroadcast(g, tangent)")
 deflinear("dpgen.helpers._unbroadcast(cotangent, x)", cotangent="np.broadcast_to(g, np.shape(cotangent))")
 deflinear("dpgen.helpers._unreduce(cotangent, x, axis, keepdims)", cotangent="np.sum(g, axis=axis, keepdims=keepdims)")
 deflinear("dpgen.helpers._extremum_jvp(dx, extremum, x, axis, keepdims)", dx="extremum_vjp(g, extremum, x, axis, keepdims)")

@@ -1,0 +1,197 @@
+"""Second derivatives: `--mode hvp`, and dpgen differentiating its own forward-mode output.
+
+Hessians with closed forms (a quadratic, a logistic loss, a scalar function) are checked
+exactly; programs with control flow are checked against central differences of the
+generated gradient, and for symmetry ``<u, H v> == <v, H u>``.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import test_control_flow as flow
+from dpgen.header import Options
+from support import generated_text, load
+from test_forward import inner, random_tangent
+
+BOTH = Options(mode="reverse,hvp")
+
+
+def _hessian(hvp, x, *rest):
+    """The full Hessian of a function of a vector `x`, one H·e_i column at a time."""
+    columns = [hvp(x, *rest, e, *([None] * len(rest))) for e in np.eye(len(x))]
+    return np.stack([c[0] if isinstance(c, tuple) else c for c in columns], axis=1)
+
+
+def test_hessian_of_a_quadratic_is_exact():
+    source = """
+    import numpy as np
+
+    def f(x, A, b):
+        return 0.5 * x @ A @ x + b @ x
+    """
+    generated = load(generated_text(textwrap.dedent(source), options=BOTH))
+    rng = np.random.default_rng(0)
+    A, b, x = rng.normal(size=(4, 4)), rng.normal(size=4), rng.normal(size=4)
+    np.testing.assert_allclose(_hessian(generated.f_hvp, x, A, b), (A + A.T) / 2, rtol=1e-12, atol=1e-12)
+
+
+def test_hessian_of_a_logistic_loss_matches_the_closed_form():
+    source = """
+    import numpy as np
+
+    def loss(w, X, y):
+        z = y * (X @ w)
+        return np.mean(np.log1p(np.exp(-z)))
+    """
+    generated = load(generated_text(textwrap.dedent(source), options=BOTH))
+    rng = np.random.default_rng(1)
+    X, w = rng.normal(size=(20, 3)), rng.normal(size=3)
+    y = np.where(rng.normal(size=20) > 0, 1.0, -1.0)
+    s = 1 / (1 + np.exp(-y * (X @ w)))
+    expected = X.T @ (X * (s * (1 - s))[:, None]) / len(y)
+    got = np.stack([generated.loss_hvp(w, X, y, e, None, None)[0] for e in np.eye(3)], axis=1)
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_second_derivative_of_a_scalar_function():
+    source = """
+    import math
+
+    def f(x: float):
+        return math.sin(x) * x**3
+    """
+    generated = load(generated_text(textwrap.dedent(source), options=BOTH))
+    for x in (-1.3, 0.4, 2.0):
+        expected = -math.sin(x) * x**3 + 6 * x**2 * math.cos(x) + 6 * x * math.sin(x)
+        assert generated.f_hvp(x, 1.0) == pytest.approx(expected, rel=1e-12)
+
+
+# ---------------------------------------------------------------- control flow
+
+# Every fourth construct (with scalar outputs): loops, branches, while, mutation, dicts.
+SCALAR_CASES = [c for c in flow.CASES[::4]]
+
+
+def _shift(args, v, eps):
+    def one(a, t):
+        if t is None:
+            return a
+        if isinstance(a, dict):
+            return {k: one(a[k], t[k]) for k in a}
+        if isinstance(a, (list, tuple)):
+            return type(a)(one(x, y) for x, y in zip(a, t))
+        return a + eps * t
+    return [one(a, t) for a, t in zip(args, v)]
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id, marks=c.marks) for c in SCALAR_CASES])
+def test_hvp_matches_gradient_differences_and_is_symmetric(case):
+    source = flow.HEADER + textwrap.dedent(case.source)
+    generated = load(generated_text(source, options=BOTH))
+    rng = np.random.default_rng(11)
+    for args in case.args(rng):
+        vjp = getattr(generated, f"{case.entry}_vjp")
+        out, pullback = vjp(*args)
+        if np.ndim(out) != 0 or isinstance(out, tuple):
+            continue
+        cotangents = pullback(1.0)
+        v = [None if c is None else random_tangent(a, rng) for a, c in zip(args, cotangents)]
+        u = [None if c is None else random_tangent(a, rng) for a, c in zip(args, cotangents)]
+        hvp = getattr(generated, f"{case.entry}_hvp")
+        hv, hu = hvp(*args, *v), hvp(*args, *u)
+        hv, hu = (hv, hu) if isinstance(hv, tuple) else ((hv,), (hu,))
+        eps = 1e-5
+        plus, minus = vjp(*_shift(args, v, eps))[1](1.0), vjp(*_shift(args, v, -eps))[1](1.0)
+        for k, got in enumerate(hv):
+            if got is None:
+                continue
+            expected = flow_difference(plus[k], minus[k], eps)
+            flow_assert_close(got, expected, f"H v, parameter {k}")
+        hv_full = [h for h, c in zip(hv, cotangents) if c is not None] if len(hv) == len(args) else list(hv)
+        hu_full = [h for h, c in zip(hu, cotangents) if c is not None] if len(hu) == len(args) else list(hu)
+        u_active = [t for t, c in zip(u, cotangents) if c is not None]
+        v_active = [t for t, c in zip(v, cotangents) if c is not None]
+        lhs, rhs = inner(u_active, hv_full), inner(v_active, hu_full)
+        assert abs(lhs - rhs) <= 1e-7 * max(1.0, abs(lhs)), f"<u, Hv> = {lhs} but <v, Hu> = {rhs}"
+
+
+def flow_difference(a, b, eps):
+    if isinstance(a, dict):
+        return {k: flow_difference(a[k], b[k], eps) for k in a}
+    if isinstance(a, (list, tuple)):
+        return type(a)(flow_difference(x, y, eps) for x, y in zip(a, b))
+    return (np.asarray(a) - np.asarray(b)) / (2 * eps)
+
+
+def flow_assert_close(got, expected, what):
+    if isinstance(expected, dict):
+        for k in expected:
+            flow_assert_close(got[k], expected[k], f"{what}[{k!r}]")
+    elif isinstance(expected, (list, tuple)):
+        for k, (x, y) in enumerate(zip(got, expected)):
+            flow_assert_close(x, y, f"{what}[{k}]")
+    else:
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5, err_msg=what)
+
+
+# ------------------------------------------------------- dpgen on its own output
+
+MODEL = """
+import numpy as np
+
+
+def f(x, W):
+    h = x
+    for _ in range(3):
+        h = np.tanh(h @ W)
+        if np.sum(h) > 0:
+            h = h * 1.5
+    return np.sum(h**2) + np.max(h) + np.var(h)
+"""
+
+
+def _dpgen(*args: str, cwd: Path) -> None:
+    subprocess.run([sys.executable, "-m", "dpgen", *args], cwd=cwd, check=True, capture_output=True, text=True)
+
+
+def test_generated_forward_mode_is_differentiated_again(tmp_path):
+    """`dpgen diff` reads its own --mode forward output: reverse over forward and forward
+    over forward agree with --mode hvp."""
+    (tmp_path / "model.py").write_text(MODEL)
+    _dpgen("diff", "model.py", "--mode", "forward", "-o", "model_jvp.py", cwd=tmp_path)
+    _dpgen("diff", "model_jvp.py", "-o", "model_jvp_grad.py", cwd=tmp_path)
+    _dpgen("diff", "model_jvp.py", "--mode", "forward", "-o", "model_jvp_jvp.py", cwd=tmp_path)
+    _dpgen("check", "model_jvp_grad.py", "model_jvp_jvp.py", cwd=tmp_path)
+    twice_reverse = load((tmp_path / "model_jvp_grad.py").read_text())
+    twice_forward = load((tmp_path / "model_jvp_jvp.py").read_text())
+    hessian = load(generated_text(MODEL, options=BOTH))
+    rng = np.random.default_rng(5)
+    x, W = rng.normal(size=(2, 3)), rng.normal(size=(3, 3)) * 0.6
+    v = [rng.normal(size=(2, 3)), rng.normal(size=(3, 3))]
+    u = [rng.normal(size=(2, 3)), rng.normal(size=(3, 3))]
+    hv = hessian.f_hvp(x, W, *v)
+    # Reverse over forward by hand: the gradient of the tangent output, seeded (0, 1).
+    (_, _), pullback = twice_reverse.f_jvp_vjp(x, W, *v)
+    by_hand = pullback((0.0, 1.0))[:2]
+    for got, expected in zip(by_hand, hv):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+    # Forward over forward: the tangent of the tangent along u is <u, H v>.
+    (_, _), (_, second) = twice_forward.f_jvp_jvp(x, W, *v, *u, None, None)
+    assert second == pytest.approx(inner(u, list(hv)), rel=1e-10)
+
+
+def test_reverse_mode_output_is_refused_with_a_pointer_to_forward_mode(tmp_path):
+    (tmp_path / "model.py").write_text(MODEL)
+    _dpgen("diff", "model.py", "-o", "model_grad.py", cwd=tmp_path)
+    result = subprocess.run([sys.executable, "-m", "dpgen", "diff", "model_grad.py"], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 4
+    assert "model_grad.py:1:1: error: this is dpgen's reverse-mode output" in result.stderr
+    assert "--mode hvp" in result.stderr
