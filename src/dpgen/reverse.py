@@ -53,7 +53,7 @@ from dpgen.ir import (
     ZerosAdjoint,
 )
 from dpgen.names import NameAllocator
-from dpgen.scalars import is_scalar_constant, scalar_variables
+from dpgen.scalars import is_scalar_constant, module_scalars, scalar_constants
 
 # ------------------------------------------------------------------ activity
 
@@ -253,6 +253,8 @@ class _Reverse:
         self.functions = {f.name: f for f in module.functions}
         self.active_params = active_parameters(module)
         self.dicts = dict_variables(module)
+        self.scalars = module_scalars(module)
+        self.constants = scalar_constants(module)
         # For internal functions: positions of result items that can carry a derivative.
         self.varied_results = {}
         for f in module.functions:
@@ -265,8 +267,7 @@ class _Reverse:
         names = NameAllocator(f.taken_names)
         varied = _varied(f, self.active_params, self.functions)
         useful = _useful(f, self.active_params, self.functions)
-        scalar_params = frozenset(p.name for p in f.params if p.scalar)
-        adj = _Adjoints(names, varied & useful, scalar_variables(f, scalar_params), self.dicts[f.name])
+        adj = _Adjoints(names, varied & useful, self.scalars[f.name], self.dicts[f.name])
 
         # Forward sweep: module calls go through the callee's vjp to keep its pullback.
         forward: list[Eqn | VjpCall] = []
@@ -390,9 +391,9 @@ class _Reverse:
         """Whether the output provably has `param`'s shape: every other operand is a
         scalar constant, or every operand is a scalar."""
         others = [bound[q] for q in rule.params if q != param]
-        if all(is_scalar_constant(a) for a in others):
+        if all(is_scalar_constant(a, self.constants) for a in others):
             return True
-        return all(is_scalar_constant(a) or (isinstance(a, Var) and a.name in adj.scalars) for a in [bound[param], *others])
+        return all(is_scalar_constant(a, self.constants) or (isinstance(a, Var) and a.name in adj.scalars) for a in [bound[param], *others])
 
     def getitem(self, base: Atom, index: Index, g: Var, adj: _Adjoints) -> None:
         if not isinstance(base, Var) or base.name not in adj.active:

@@ -94,29 +94,21 @@ def rk4_step_vjp(x, y, alpha, beta, gamma, delta):
     def rk4_step_pullback(out_bar):
         x_next_bar, y_next_bar = out_bar
         # model.py:28: y_next = y + DT / 6 * (k1y + 2 * k2y + 2 * k3y + k4y)
-        y_bar = _unbroadcast(y_next_bar, y)
-        y_next_mul_3_bar = _unbroadcast(y_next_bar, y_next_mul_3)
-        y_next_add_3_bar = _unbroadcast(y_next_mul_3_bar * (DT / 6), y_next_add_3)
-        y_next_add_2_bar = _unbroadcast(y_next_add_3_bar, y_next_add_2)
-        k4y_bar = _unbroadcast(y_next_add_3_bar, k4y)
-        y_next_add_bar = _unbroadcast(y_next_add_2_bar, y_next_add)
-        y_next_mul_2_bar = _unbroadcast(y_next_add_2_bar, y_next_mul_2)
-        k3y_bar = y_next_mul_2_bar * 2
-        k1y_bar = _unbroadcast(y_next_add_bar, k1y)
-        y_next_mul_bar = _unbroadcast(y_next_add_bar, y_next_mul)
-        k2y_bar = y_next_mul_bar * 2
+        y_bar = y_next_bar
+        y_next_add_3_bar = y_next_bar * (DT / 6)
+        y_next_add_2_bar = y_next_add_3_bar
+        y_next_add_bar = y_next_add_2_bar
+        k3y_bar = y_next_add_2_bar * 2
+        k1y_bar = y_next_add_bar
+        k2y_bar = y_next_add_bar * 2
         # model.py:27: x_next = x + DT / 6 * (k1x + 2 * k2x + 2 * k3x + k4x)
-        x_bar = _unbroadcast(x_next_bar, x)
-        x_next_mul_3_bar = _unbroadcast(x_next_bar, x_next_mul_3)
-        x_next_add_3_bar = _unbroadcast(x_next_mul_3_bar * (DT / 6), x_next_add_3)
-        x_next_add_2_bar = _unbroadcast(x_next_add_3_bar, x_next_add_2)
-        k4x_bar = _unbroadcast(x_next_add_3_bar, k4x)
-        x_next_add_bar = _unbroadcast(x_next_add_2_bar, x_next_add)
-        x_next_mul_2_bar = _unbroadcast(x_next_add_2_bar, x_next_mul_2)
-        k3x_bar = x_next_mul_2_bar * 2
-        k1x_bar = _unbroadcast(x_next_add_bar, k1x)
-        x_next_mul_bar = _unbroadcast(x_next_add_bar, x_next_mul)
-        k2x_bar = x_next_mul_bar * 2
+        x_bar = x_next_bar
+        x_next_add_3_bar = x_next_bar * (DT / 6)
+        x_next_add_2_bar = x_next_add_3_bar
+        x_next_add_bar = x_next_add_2_bar
+        k3x_bar = x_next_add_2_bar * 2
+        k1x_bar = x_next_add_bar
+        k2x_bar = x_next_add_bar * 2
         # model.py:26
         (
             k4x_k4y_add_bar,
@@ -125,13 +117,11 @@ def rk4_step_vjp(x, y, alpha, beta, gamma, delta):
             beta_bar,
             gamma_bar,
             delta_bar,
-        ) = field_pullback_4((k4x_bar, k4y_bar))
-        y_bar = y_bar + _unbroadcast(k4x_k4y_add_2_bar, y)
-        k4x_k4y_mul_2_bar = _unbroadcast(k4x_k4y_add_2_bar, k4x_k4y_mul_2)
-        k3y_bar = k3y_bar + _unbroadcast(k4x_k4y_mul_2_bar * DT, k3y)
-        x_bar = x_bar + _unbroadcast(k4x_k4y_add_bar, x)
-        k4x_k4y_mul_bar = _unbroadcast(k4x_k4y_add_bar, k4x_k4y_mul)
-        k3x_bar = k3x_bar + _unbroadcast(k4x_k4y_mul_bar * DT, k3x)
+        ) = field_pullback_4((x_next_add_3_bar, y_next_add_3_bar))
+        y_bar = y_bar + k4x_k4y_add_2_bar
+        k3y_bar = k3y_bar + k4x_k4y_add_2_bar * DT
+        x_bar = x_bar + k4x_k4y_add_bar
+        k3x_bar = k3x_bar + k4x_k4y_add_bar * DT
         # model.py:25
         (
             k3x_k3y_add_bar,
@@ -145,12 +135,10 @@ def rk4_step_vjp(x, y, alpha, beta, gamma, delta):
         beta_bar = beta_bar + beta_bar_part
         gamma_bar = gamma_bar + gamma_bar_part
         delta_bar = delta_bar + delta_bar_part
-        y_bar = y_bar + _unbroadcast(k3x_k3y_add_2_bar, y)
-        k3x_k3y_mul_2_bar = _unbroadcast(k3x_k3y_add_2_bar, k3x_k3y_mul_2)
-        k2y_bar = k2y_bar + _unbroadcast(k3x_k3y_mul_2_bar * (0.5 * DT), k2y)
-        x_bar = x_bar + _unbroadcast(k3x_k3y_add_bar, x)
-        k3x_k3y_mul_bar = _unbroadcast(k3x_k3y_add_bar, k3x_k3y_mul)
-        k2x_bar = k2x_bar + _unbroadcast(k3x_k3y_mul_bar * (0.5 * DT), k2x)
+        y_bar = y_bar + k3x_k3y_add_2_bar
+        k2y_bar = k2y_bar + k3x_k3y_add_2_bar * (0.5 * DT)
+        x_bar = x_bar + k3x_k3y_add_bar
+        k2x_bar = k2x_bar + k3x_k3y_add_bar * (0.5 * DT)
         # model.py:24
         (
             k2x_k2y_add_bar,
@@ -164,12 +152,10 @@ def rk4_step_vjp(x, y, alpha, beta, gamma, delta):
         beta_bar = beta_bar + beta_bar_part_2
         gamma_bar = gamma_bar + gamma_bar_part_2
         delta_bar = delta_bar + delta_bar_part_2
-        y_bar = y_bar + _unbroadcast(k2x_k2y_add_2_bar, y)
-        k2x_k2y_mul_2_bar = _unbroadcast(k2x_k2y_add_2_bar, k2x_k2y_mul_2)
-        k1y_bar = k1y_bar + _unbroadcast(k2x_k2y_mul_2_bar * (0.5 * DT), k1y)
-        x_bar = x_bar + _unbroadcast(k2x_k2y_add_bar, x)
-        k2x_k2y_mul_bar = _unbroadcast(k2x_k2y_add_bar, k2x_k2y_mul)
-        k1x_bar = k1x_bar + _unbroadcast(k2x_k2y_mul_bar * (0.5 * DT), k1x)
+        y_bar = y_bar + k2x_k2y_add_2_bar
+        k1y_bar = k1y_bar + k2x_k2y_add_2_bar * (0.5 * DT)
+        x_bar = x_bar + k2x_k2y_add_bar
+        k1x_bar = k1x_bar + k2x_k2y_add_bar * (0.5 * DT)
         # model.py:23: k1x, k1y = field(x, y, alpha, beta, gamma, delta)
         (
             x_bar_part,
@@ -270,10 +256,14 @@ def _zeros_like(x):
 
 def _unbroadcast(g, x):
     """Sum the cotangent `g` over the axes broadcasting added to `x`'s shape."""
-    # Attribute access first: this runs once per operand per step in a loop's pullback.
+    # Cheap tests first: this runs once per operand per step in a loop's pullback.
+    if not isinstance(g, np.ndarray) and not isinstance(x, np.ndarray):
+        return g  # scalars (np.shape would turn each into an array just to compare)
     shape = x.shape if isinstance(x, np.ndarray) else np.shape(x)
     if (g.shape if isinstance(g, np.ndarray) else np.shape(g)) == shape:
         return g
-    g = np.sum(g, axis=tuple(range(np.ndim(g) - len(shape))))
+    leading = np.ndim(g) - len(shape)
+    if leading:  # np.sum over no axes would still copy g
+        g = np.sum(g, axis=tuple(range(leading)))
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
     return np.sum(g, axis=stretched, keepdims=True) if stretched else g

@@ -96,11 +96,10 @@ def normalize_vjp(x, w, steps=2):
         y_sub_bar = _unbroadcast(y_2_bar / y_sqrt, y_sub)
         y_sqrt_bar = _unbroadcast(-y_2_bar * y_2 / y_sqrt, y_sqrt)
         y_add_bar = y_sqrt_bar / (2 * y_sqrt)
-        var_bar = _unbroadcast(y_add_bar, var)
         y_bar = _unbroadcast(y_sub_bar, y)
         mu_bar = _unbroadcast(-y_sub_bar, mu)
         # model.py:21: mu, var = moments(y)
-        y_bar_part = moments_pullback((mu_bar, var_bar))[0]
+        y_bar_part = moments_pullback((mu_bar, y_add_bar))[0]
         y_bar = y_bar + y_bar_part
         # model.py:20: y = affine(x, w, scale=2.0)
         x_bar, w_bar, _, _ = affine_pullback(y_bar)
@@ -124,11 +123,15 @@ def normalize_grad(x, w, steps=2):
 
 def _unbroadcast(g, x):
     """Sum the cotangent `g` over the axes broadcasting added to `x`'s shape."""
-    # Attribute access first: this runs once per operand per step in a loop's pullback.
+    # Cheap tests first: this runs once per operand per step in a loop's pullback.
+    if not isinstance(g, np.ndarray) and not isinstance(x, np.ndarray):
+        return g  # scalars (np.shape would turn each into an array just to compare)
     shape = x.shape if isinstance(x, np.ndarray) else np.shape(x)
     if (g.shape if isinstance(g, np.ndarray) else np.shape(g)) == shape:
         return g
-    g = np.sum(g, axis=tuple(range(np.ndim(g) - len(shape))))
+    leading = np.ndim(g) - len(shape)
+    if leading:  # np.sum over no axes would still copy g
+        g = np.sum(g, axis=tuple(range(leading)))
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
     return np.sum(g, axis=stretched, keepdims=True) if stretched else g
 

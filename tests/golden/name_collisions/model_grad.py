@@ -59,9 +59,8 @@ def f_vjp(x, x_bar, f_vjp):
 
     def f_pullback_2(out_bar):
         # model.py:17: return f_pullback(h_2, x_bar) + np.sum(h)
-        out_f_pullback_bar = _unbroadcast(out_bar, out_f_pullback)
-        out_sum_bar = _unbroadcast(out_bar, out_sum)
-        h_3_bar = _unreduce(out_sum_bar, h_3, None, False)
+        out_f_pullback_bar = out_bar
+        h_3_bar = _unreduce(out_bar, h_3, None, False)
         h_2_bar, x_bar_bar = f_pullback_pullback(out_f_pullback_bar)
         # model.py:16: h_2 = h + 1.0
         h_3_bar = h_3_bar + h_2_bar
@@ -90,11 +89,15 @@ def f_grad(x, x_bar, f_vjp):
 
 def _unbroadcast(g, x):
     """Sum the cotangent `g` over the axes broadcasting added to `x`'s shape."""
-    # Attribute access first: this runs once per operand per step in a loop's pullback.
+    # Cheap tests first: this runs once per operand per step in a loop's pullback.
+    if not isinstance(g, np.ndarray) and not isinstance(x, np.ndarray):
+        return g  # scalars (np.shape would turn each into an array just to compare)
     shape = x.shape if isinstance(x, np.ndarray) else np.shape(x)
     if (g.shape if isinstance(g, np.ndarray) else np.shape(g)) == shape:
         return g
-    g = np.sum(g, axis=tuple(range(np.ndim(g) - len(shape))))
+    leading = np.ndim(g) - len(shape)
+    if leading:  # np.sum over no axes would still copy g
+        g = np.sum(g, axis=tuple(range(leading)))
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
     return np.sum(g, axis=stretched, keepdims=True) if stretched else g
 

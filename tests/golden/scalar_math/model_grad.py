@@ -174,10 +174,14 @@ def special_grad(x, y):
 
 def _unbroadcast(g, x):
     """Sum the cotangent `g` over the axes broadcasting added to `x`'s shape."""
-    # Attribute access first: this runs once per operand per step in a loop's pullback.
+    # Cheap tests first: this runs once per operand per step in a loop's pullback.
+    if not isinstance(g, np.ndarray) and not isinstance(x, np.ndarray):
+        return g  # scalars (np.shape would turn each into an array just to compare)
     shape = x.shape if isinstance(x, np.ndarray) else np.shape(x)
     if (g.shape if isinstance(g, np.ndarray) else np.shape(g)) == shape:
         return g
-    g = np.sum(g, axis=tuple(range(np.ndim(g) - len(shape))))
+    leading = np.ndim(g) - len(shape)
+    if leading:  # np.sum over no axes would still copy g
+        g = np.sum(g, axis=tuple(range(leading)))
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
     return np.sum(g, axis=stretched, keepdims=True) if stretched else g
