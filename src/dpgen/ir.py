@@ -233,6 +233,7 @@ class SetAdjoint:
     value: Template
     accumulate: bool
     is_dict: bool = False  #: a dict of cotangents: accumulate key by key
+    in_place: bool = False  #: accumulate as ``target += value``: the pullback owns target's array
 
 
 @dataclass(frozen=True)

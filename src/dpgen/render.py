@@ -328,6 +328,8 @@ class Renderer:
             if stmt.accumulate and stmt.is_dict:
                 part = ast.unparse(value)
                 return [f"{stmt.target} = {{key: {stmt.target}[key] + ({part})[key] for key in {stmt.target}}}"]
+            if stmt.in_place:
+                return [ast.unparse(ast.AugAssign(ast.Name(stmt.target), ast.Add(), value))]
             if stmt.accumulate:
                 value = ast.BinOp(ast.Name(stmt.target), ast.Add(), value)
             return [ast.unparse(ast.Assign([ast.Name(stmt.target)], value, lineno=0))]

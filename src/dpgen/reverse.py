@@ -226,8 +226,14 @@ class _Adjoints:
             self.stmts.append(SetAdjoint(self.bar[var], value, accumulate=False))
             self.owned.discard(var)
         else:
-            self.stmts.append(SetAdjoint(self.bar[var], value, accumulate=True, is_dict=var in self.dicts))
+            self.stmts.append(self._accumulate(var, value))
             self.owned.add(var)  # `x_bar + c` is a new array
+
+    def _accumulate(self, var: str, value: Template) -> SetAdjoint:
+        """``x_bar = x_bar + value``; in place when no other name can hold x_bar's array (it
+        is a sum or a buffer this pullback made, and x's adjoint is read only once complete)."""
+        is_dict = var in self.dicts
+        return SetAdjoint(self.bar[var], value, accumulate=True, is_dict=is_dict, in_place=var in self.owned and not is_dict)
 
     def target_for(self, var: str) -> str | None:
         """Where an unpacked cotangent for `var` lands: its adjoint, or a temporary to add in."""
@@ -242,7 +248,7 @@ class _Adjoints:
         for var, target in vars_and_targets:
             self.zero_entries.pop(var, None)
             if target is not None and target != self.bar[var]:
-                self.stmts.append(SetAdjoint(self.bar[var], Template("part", (("part", Var(target)),)), accumulate=True, is_dict=var in self.dicts))
+                self.stmts.append(self._accumulate(var, Template("part", (("part", Var(target)),))))
                 self.owned.add(var)
 
 
@@ -264,6 +270,8 @@ class _Reverse:
 
     def function(self, f: Function) -> VjpFunction:
         self.current = f
+        # Values the forward sweep computes, for rules that need one of them again (sin needs cos).
+        self.computed = {(s.op, s.args): s.outs[0] for s in f.body if isinstance(s, Eqn) and len(s.outs) == 1 and not s.kwargs}
         names = NameAllocator(f.taken_names)
         varied = _varied(f, self.active_params, self.functions)
         useful = _useful(f, self.active_params, self.functions)
@@ -369,8 +377,8 @@ class _Reverse:
                 if value.name in adj.active:
                     text = template(bound) if callable(template) else template
                     if self._no_broadcast(rule, bound, param, adj):
-                        text = _without_unbroadcast(text)
-                    adj.contribute(value.name, Template(text, tuple(bindings.items())))
+                        text = _without_unbroadcast(text, param)
+                    adj.contribute(value.name, self._reuse_forward(text, bindings))
                 continue
             if not isinstance(value, (tuple, Seq)):
                 continue  # a constant: no adjoint
@@ -386,6 +394,33 @@ class _Reverse:
                 targets = [adj.target_for(v.name) if isinstance(v, Var) else None for v in items]
                 adj.stmts.append(UnpackAdjoints(tuple(targets), Template(text, tuple(bindings.items()))))
                 adj.add_parts([(v.name, t) for v, t in zip(items, targets) if isinstance(v, Var)])
+
+    def _reuse_forward(self, text: str, bindings: dict[str, Atom]) -> Template:
+        """The rule's expression, reading ``np.cos(x)`` from the forward sweep when it computed
+        exactly that: the pullback holds the value instead of computing it again."""
+        computed = self.computed
+        reused: dict[str, Atom] = {}
+
+        class Reuse(ast.NodeTransformer):
+            def visit_Call(self, node: ast.Call) -> ast.AST:
+                node = self.generic_visit(node)
+                func = node.func
+                if node.keywords or not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in ("np", "math")):
+                    return node
+                if not all(isinstance(a, ast.Name) and isinstance(bindings.get(a.id), (Var, Const)) for a in node.args):
+                    return node
+                op = f"{'numpy' if func.value.id == 'np' else 'math'}.{func.attr}"
+                out = computed.get((op, tuple(bindings[a.id] for a in node.args)))
+                if out is None:
+                    return node
+                name = f"forward_{len(reused)}"
+                reused[name] = Var(out)
+                return ast.Name(name)
+
+        tree = Reuse().visit(ast.parse(text, mode="eval"))
+        if reused:
+            text = ast.unparse(tree)
+        return Template(text, tuple(bindings.items()) + tuple(reused.items()))
 
     def _no_broadcast(self, rule: rules.Rule, bound: rules.Bound, param: str, adj: _Adjoints) -> bool:
         """Whether the output provably has `param`'s shape: every other operand is a
@@ -567,12 +602,17 @@ def _seed_targets(result: Seq, adj: "_Adjoints", parts: list) -> tuple:
     return tuple(targets)
 
 
-def _without_unbroadcast(text: str) -> str:
-    """``unbroadcast(E, x)`` -> ``E``, for an operand broadcasting cannot have grown."""
-    node = ast.parse(text, mode="eval").body
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "unbroadcast":
-        return ast.unparse(node.args[0])
-    return text
+def _without_unbroadcast(text: str, param: str) -> str:
+    """``unbroadcast(E, x)`` -> ``E``, for an operand `x` broadcasting cannot have grown."""
+
+    class Strip(ast.NodeTransformer):
+        def visit_Call(self, node: ast.Call) -> ast.AST:
+            node = self.generic_visit(node)
+            if isinstance(node.func, ast.Name) and node.func.id == "unbroadcast" and len(node.args) == 2 and isinstance(node.args[1], ast.Name) and node.args[1].id == param:
+                return node.args[0]
+            return node
+
+    return ast.unparse(Strip().visit(ast.parse(text, mode="eval")))
 
 
 def reverse(module: Module, sink: DiagnosticSink) -> VjpModule:

@@ -9,7 +9,7 @@ from dpgen.rules import alias, defvjp
 
 # ------------------------------------------------------------------ arithmetic
 defvjp("numpy.add(x1, x2)", x1="unbroadcast(g, x1)", x2="unbroadcast(g, x2)")
-defvjp("numpy.subtract(x1, x2)", x1="unbroadcast(g, x1)", x2="unbroadcast(-g, x2)")
+defvjp("numpy.subtract(x1, x2)", x1="unbroadcast(g, x1)", x2="-unbroadcast(g, x2)")  # negate after reducing
 defvjp("numpy.multiply(x1, x2)", x1="unbroadcast(g * x2, x1)", x2="unbroadcast(g * x1, x2)")
 defvjp("numpy.divide(x1, x2)", x1="unbroadcast(g / x2, x1)", x2="unbroadcast(-g * ans / x2, x2)")
 defvjp(
