@@ -69,7 +69,11 @@ def _predict_line16_for_vjp(x, h, outs, p):
         outs_add_bar = outs_2_bar[-1]
         outs_matmul_bar = _unbroadcast(outs_add_bar, outs_matmul)
         p_bo_bar = _unbroadcast(outs_add_bar, p_bo)
-        p_bar = {key: _zeros_like(value) for key, value in p.items()}
+        p_bar = {
+            key: _zeros_like(value)
+            for key, value in p.items()
+            if key not in ("bo", "Wo", "b", "Wh", "Wx")
+        }
         p_bar["bo"] = p_bo_bar
         h_2_bar = h_2_bar + _matmul_vjp_lhs(outs_matmul_bar, h_2, p_Wo)
         p_Wo_bar = _matmul_vjp_rhs(outs_matmul_bar, h_2, p_Wo)
@@ -127,6 +131,8 @@ def loss_grad(xs, ys, h0, p):
 
 def _zeros_like(x):
     """Zeros shaped like `x`, in the floating type of its cotangent (integers give floats)."""
+    if isinstance(x, np.ndarray) and x.dtype.kind in "fc":  # the common case, first
+        return np.zeros(x.shape, dtype=x.dtype)
     dtype = np.result_type(np.asarray(x), 0.0)
     if np.ndim(x) == 0 and not isinstance(x, np.ndarray):
         return dtype.type(0)  # a Python scalar's cotangent stays a scalar

@@ -251,6 +251,7 @@ class ZerosAdjoint:
     target: str
     like: Var
     is_dict: bool = False  #: zeros for every value of a dict
+    assigned: tuple[str, ...] = ()  #: dict keys (source text) whose first contribution replaces the zeros: none made
 
 
 @dataclass(frozen=True)

@@ -343,6 +343,10 @@ class Renderer:
         if isinstance(stmt, ZerosAdjoint):
             # Integer inputs still get floating-point cotangents, so the buffer cannot use x's dtype.
             self.use_helper("_zeros_like")
+            if stmt.is_dict and stmt.assigned:
+                skip = ", ".join(stmt.assigned) + ("," if len(stmt.assigned) == 1 else "")
+                items = f"{stmt.like.name}.items()"
+                return [f"{stmt.target} = {{key: _zeros_like(value) for key, value in {items} if key not in ({skip})}}"]
             if stmt.is_dict:
                 return [f"{stmt.target} = {{key: _zeros_like(value) for key, value in {stmt.like.name}.items()}}"]
             return [f"{stmt.target} = _zeros_like({stmt.like.name})"]

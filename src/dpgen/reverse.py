@@ -15,6 +15,7 @@ with another (a pass-through like ``unbroadcast`` can return its input) is copie
 from __future__ import annotations
 
 import ast
+import dataclasses
 from dataclasses import dataclass, field
 
 from dpgen import rules
@@ -339,6 +340,7 @@ class _Reverse:
                 adj.bar[p.name] = names.fresh(f"{p.name}_bar")
                 adj.stmts.append(ZerosAdjoint(adj.bar[p.name], Var(p.name), is_dict=p.name in adj.dicts))
         cotangents = tuple(adj.bar[p.name] if p.name in active else None for p in f.params)
+        backward = _skip_assigned_zeros(adj.stmts)
         return VjpFunction(
             source=f,
             name=f"{f.name}_vjp",
@@ -347,7 +349,7 @@ class _Reverse:
             forward=tuple(forward),
             seed=seed,
             seed_unpack=seed_unpack,
-            backward=tuple(adj.stmts),
+            backward=backward,
             cotangents=cotangents,
         )
 
@@ -586,6 +588,24 @@ class _Reverse:
             adj.owned.add(var.name)
             adj.shared_entries.discard(var.name)
             adj.zero_entries.pop(var.name, None)
+
+
+def _skip_assigned_zeros(stmts: list[AdjointStmt]) -> tuple[AdjointStmt, ...]:
+    """Dict adjoints: no zeros for the entries a first contribution replaces anyway.
+
+    An entry is first (`KeyAddAdjoint.first`) only while nothing has read the dict as a
+    whole, so leaving it out of the zeros until then changes no value (only key order).
+    """
+    first = {}
+    for stmt in stmts:
+        if isinstance(stmt, KeyAddAdjoint) and stmt.first:
+            first.setdefault(stmt.target, []).append(stmt.key.text)
+    return tuple(
+        dataclasses.replace(stmt, assigned=tuple(first[stmt.target]))
+        if isinstance(stmt, ZerosAdjoint) and stmt.is_dict and stmt.target in first
+        else stmt
+        for stmt in stmts
+    )
 
 
 def _seed_targets(result: Seq, adj: "_Adjoints", parts: list) -> tuple:

@@ -248,6 +248,8 @@ def _loss_line35_for_vjp(_, x, y, alpha, beta, gamma, delta):
 
 def _zeros_like(x):
     """Zeros shaped like `x`, in the floating type of its cotangent (integers give floats)."""
+    if isinstance(x, np.ndarray) and x.dtype.kind in "fc":  # the common case, first
+        return np.zeros(x.shape, dtype=x.dtype)
     dtype = np.result_type(np.asarray(x), 0.0)
     if np.ndim(x) == 0 and not isinstance(x, np.ndarray):
         return dtype.type(0)  # a Python scalar's cotangent stays a scalar
