@@ -64,11 +64,10 @@ def _simulate_line17_for_vjp(_, u, k):
         tmp_mul_2_bar = _unbroadcast(tmp_add_2_bar, tmp_mul_2)
         k_bar = _unbroadcast(tmp_mul_2_bar * tmp_add, k)
         tmp_add_bar = _unbroadcast(tmp_mul_2_bar * k, tmp_add)
-        tmp_sub_bar = _unbroadcast(tmp_add_bar, tmp_sub)
-        tmp_item_4_bar = _unbroadcast(tmp_add_bar, tmp_item_4)
-        u_bar[:-2] += tmp_item_4_bar
-        tmp_item_2_bar = _unbroadcast(tmp_sub_bar, tmp_item_2)
-        tmp_mul_bar = -_unbroadcast(tmp_sub_bar, tmp_mul)
+        tmp_sub_bar = tmp_add_bar
+        u_bar[:-2] += tmp_add_bar
+        tmp_item_2_bar = tmp_sub_bar
+        tmp_mul_bar = -tmp_sub_bar
         tmp_item_3_bar = tmp_mul_bar * 2
         u_bar[1:-1] += tmp_item_3_bar
         u_bar[2:] += tmp_item_2_bar
@@ -122,8 +121,8 @@ def roughness_vjp(u0):
             np.size(out) / np.size(out_pow)
         )
         out_sub_bar = out_pow_bar * 2 * out_sub
-        out_item_bar = _unbroadcast(out_sub_bar, out_item)
-        out_item_2_bar = -_unbroadcast(out_sub_bar, out_item_2)
+        out_item_bar = out_sub_bar
+        out_item_2_bar = -out_sub_bar
         u0_bar = _zeros_like(u0)
         u0_bar[:-1] += out_item_2_bar
         u0_bar[1:] += out_item_bar
@@ -152,9 +151,8 @@ def objective_vjp(u0, target, k, steps, alpha):
     def objective_pullback(out_bar):
         # model.py:32: return misfit(u0, target, k, steps) + alpha * roughness(u0)
         out_misfit_bar = _unbroadcast(out_bar, out_misfit)
-        out_mul_bar = _unbroadcast(out_bar, out_mul)
-        alpha_bar = _unbroadcast(out_mul_bar * out_roughness, alpha)
-        out_roughness_bar = _unbroadcast(out_mul_bar * alpha, out_roughness)
+        alpha_bar = out_bar * out_roughness
+        out_roughness_bar = _unbroadcast(out_bar * alpha, out_roughness)
         u0_bar = roughness_pullback(out_roughness_bar)[0]
         u0_bar_part, target_bar, k_bar, _ = misfit_pullback(out_misfit_bar)
         u0_bar = u0_bar + u0_bar_part

@@ -54,7 +54,7 @@ from dpgen.ir import (
     ZerosAdjoint,
 )
 from dpgen.names import NameAllocator
-from dpgen.scalars import is_scalar_constant, module_scalars, scalar_constants
+from dpgen.scalars import is_scalar_constant, module_scalars, scalar_constants, shape_classes
 
 # ------------------------------------------------------------------ activity
 
@@ -213,6 +213,7 @@ class _Adjoints:
     names: NameAllocator
     active: set[str]  #: variables that get adjoints
     scalars: frozenset[str]  #: variables that provably hold scalars
+    shapes: dict[str, tuple] = field(default_factory=dict)  #: variable -> key; equal keys, equal shapes
     dicts: set[str] = field(default_factory=set)  #: variables holding dicts of parameters
     zero_entries: dict[str, set[str]] = field(default_factory=dict)  #: dict adjoint -> keys still holding its zeros
     shared_entries: set[str] = field(default_factory=set)  #: dict adjoints with entries that are other adjoints
@@ -276,7 +277,7 @@ class _Reverse:
         names = NameAllocator(f.taken_names)
         varied = _varied(f, self.active_params, self.functions)
         useful = _useful(f, self.active_params, self.functions)
-        adj = _Adjoints(names, varied & useful, self.scalars[f.name], self.dicts[f.name])
+        adj = _Adjoints(names, varied & useful, self.scalars[f.name], shape_classes(f, self.scalars[f.name], self.constants), self.dicts[f.name])
 
         # Forward sweep: module calls go through the callee's vjp to keep its pullback.
         forward: list[Eqn | VjpCall] = []
@@ -378,7 +379,8 @@ class _Reverse:
             if isinstance(value, Var):
                 if value.name in adj.active:
                     text = template(bound) if callable(template) else template
-                    if self._no_broadcast(rule, bound, param, adj):
+                    same_shape = value.name in adj.shapes and adj.shapes[value.name] == adj.shapes.get(out)
+                    if same_shape or self._no_broadcast(rule, bound, param, adj):
                         text = _without_unbroadcast(text, param)
                     adj.contribute(value.name, self._reuse_forward(text, bindings))
                 continue

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 
-from dpgen.ir import Branch, Call, Const, Eqn, ForEach, ForRange, Function, Loop, Module, Seq, Var
+from dpgen.ir import Branch, Call, Const, Eqn, ForEach, ForRange, Function, Index, Loop, Module, Seq, SliceAtom, Var
 
 # Primitives whose result is a scalar whatever their arguments.
 _SCALAR_RESULTS = ("math.", "builtins.float", "builtins.int", "builtins.len", "numpy.ndim", "numpy.size")
@@ -157,3 +157,72 @@ def scalar_variables(
             if stmt.args and all(scalar(a) for a in stmt.args) and all(scalar(v) or k in ("dtype",) for k, v in stmt.kwargs):
                 scalars.add(stmt.outs[0])
     return frozenset(scalars)
+
+
+# ------------------------------------------------------------------ equal shapes
+
+# Broadcasting binary ufuncs, and unary ones: the result has the operands' shape when they agree.
+_BINARY = {"numpy.add", "numpy.subtract", "numpy.multiply", "numpy.divide", "numpy.power", "numpy.maximum", "numpy.minimum", "numpy.arctan2", "numpy.hypot"}
+_UNARY = {"numpy.negative", "numpy.sin", "numpy.cos", "numpy.tan", "numpy.exp", "numpy.log", "numpy.tanh", "numpy.sqrt", "numpy.abs", "numpy.absolute", "numpy.log1p", "numpy.expm1", "numpy.square"}
+
+
+def shape_classes(function: Function, scalars: frozenset[str], constants: frozenset[str]) -> dict[str, tuple]:
+    """Variables grouped by a key that equal keys mean equal shapes, so a cotangent flowing
+    between them needs no `unbroadcast`. Keys: a variable of unknown shape is its own class;
+    ``u[s:-e]`` (constant bounds on the first axis) is (u's class, s + e), since every such slice
+    has len(u) - s - e rows (or none); setitem and same-shape elementwise results keep theirs."""
+    classes: dict[str, tuple] = {p.name: ("var", p.name) for p in function.params}
+
+    def key(atom: object) -> tuple | None:
+        if isinstance(atom, Var):
+            return classes.get(atom.name)
+        return None
+
+    def scalar(atom: object) -> bool:
+        return (isinstance(atom, Var) and atom.name in scalars) or is_scalar_constant(atom, constants)
+
+    for stmt in function.body:
+        if not isinstance(stmt, Eqn) or len(stmt.outs) != 1 or stmt.kwargs:
+            for out in stmt.outs:
+                classes[out] = ("var", out)
+            continue
+        out, args = stmt.outs[0], stmt.args
+        found = None
+        if stmt.op == "dpgen.getitem" and key(args[0]) is not None:
+            found = _slice_class(key(args[0]), args[1])
+        elif stmt.op == "dpgen.setitem":
+            found = key(args[0])
+        elif stmt.op in _UNARY and len(args) == 1:
+            found = key(args[0])
+        elif stmt.op in _BINARY and len(args) == 2:
+            a, b = key(args[0]), key(args[1])
+            if a is not None and (a == b or scalar(args[1])):
+                found = a
+            elif b is not None and scalar(args[0]):
+                found = b
+        classes[out] = found if found is not None else ("var", out)
+    return classes
+
+
+def _slice_class(base: tuple, index: object) -> tuple | None:
+    """``x[s:-e]``: rows s .. len-e of x's first axis, so the class of (x, s + e)."""
+    if not isinstance(index, Index) or len(index.items) != 1 or not isinstance(index.items[0], SliceAtom):
+        return None
+    part = index.items[0]
+    if part.step is not None:
+        return None
+    start = _int(part.start) if part.start is not None else 0
+    stop = _int(part.stop) if part.stop is not None else 0
+    if start is None or stop is None or start < 0 or stop >= 0 and part.stop is not None:
+        return None  # a stop of 0 or beyond counts from the front
+    return ("slice", base, start - stop)
+
+
+def _int(atom: object) -> int | None:
+    if isinstance(atom, Const):
+        try:
+            value = ast.literal_eval(atom.text)
+        except (ValueError, SyntaxError):
+            return None
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return None

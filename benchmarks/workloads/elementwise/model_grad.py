@@ -26,12 +26,11 @@ def loss_vjp(x):
     def loss_pullback(out_bar):
         # model.py:11: return np.sum(np.sin(x) * np.exp(-(x**2)) + np.log1p(x**2))
         out_add_bar = _unreduce(out_bar, out_add, None, False)
-        out_mul_bar = _unbroadcast(out_add_bar, out_mul)
-        out_log1p_bar = _unbroadcast(out_add_bar, out_log1p)
-        out_pow_2_bar = out_log1p_bar / (1 + out_pow_2)
+        out_mul_bar = out_add_bar
+        out_pow_2_bar = out_add_bar / (1 + out_pow_2)
         x_bar = out_pow_2_bar * 2 * x
-        out_sin_bar = _unbroadcast(out_mul_bar * out_exp, out_sin)
-        out_exp_bar = _unbroadcast(out_mul_bar * out_sin, out_exp)
+        out_sin_bar = out_mul_bar * out_exp
+        out_exp_bar = out_mul_bar * out_sin
         out_neg_bar = out_exp_bar * out_exp
         out_pow_bar = -out_neg_bar
         x_bar = x_bar + out_pow_bar * 2 * x
@@ -50,21 +49,6 @@ def loss_grad(x):
 
 
 # Helpers used by the pullbacks above.
-
-
-def _unbroadcast(g, x):
-    """Sum the cotangent `g` over the axes broadcasting added to `x`'s shape."""
-    # Cheap tests first: this runs once per operand per step in a loop's pullback.
-    if not isinstance(g, np.ndarray) and not isinstance(x, np.ndarray):
-        return g  # scalars (np.shape would turn each into an array just to compare)
-    shape = x.shape if isinstance(x, np.ndarray) else np.shape(x)
-    if (g.shape if isinstance(g, np.ndarray) else np.shape(g)) == shape:
-        return g
-    leading = np.ndim(g) - len(shape)
-    if leading:  # np.sum over no axes would still copy g
-        g = np.sum(g, axis=tuple(range(leading)))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
-    return np.sum(g, axis=stretched, keepdims=True) if stretched else g
 
 
 def _unreduce(g, x, axis, keepdims):

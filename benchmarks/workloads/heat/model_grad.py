@@ -64,11 +64,10 @@ def _simulate_line14_for_vjp(_, u, k):
         tmp_mul_2_bar = _unbroadcast(tmp_add_2_bar, tmp_mul_2)
         k_bar = _unbroadcast(tmp_mul_2_bar * tmp_add, k)
         tmp_add_bar = _unbroadcast(tmp_mul_2_bar * k, tmp_add)
-        tmp_sub_bar = _unbroadcast(tmp_add_bar, tmp_sub)
-        tmp_item_4_bar = _unbroadcast(tmp_add_bar, tmp_item_4)
-        u_bar[:-2] += tmp_item_4_bar
-        tmp_item_2_bar = _unbroadcast(tmp_sub_bar, tmp_item_2)
-        tmp_mul_bar = -_unbroadcast(tmp_sub_bar, tmp_mul)
+        tmp_sub_bar = tmp_add_bar
+        u_bar[:-2] += tmp_add_bar
+        tmp_item_2_bar = tmp_sub_bar
+        tmp_mul_bar = -tmp_sub_bar
         tmp_item_3_bar = tmp_mul_bar * 2
         u_bar[1:-1] += tmp_item_3_bar
         u_bar[2:] += tmp_item_2_bar

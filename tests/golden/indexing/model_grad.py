@@ -29,9 +29,8 @@ def slices_vjp(x):
     def slices_pullback(out_bar):
         # model.py:10
         out_add_bar = _unbroadcast(out_bar, out_add)
-        out_mul_bar = _unbroadcast(out_bar, out_mul)
-        last_bar = _unbroadcast(out_mul_bar * out_sum_3, last)
-        out_sum_3_bar = _unbroadcast(out_mul_bar * last, out_sum_3)
+        last_bar = out_bar * out_sum_3
+        out_sum_3_bar = _unbroadcast(out_bar * last, out_sum_3)
         out_item_2_bar = _unreduce(out_sum_3_bar, out_item_2, None, False)
         out_item_bar = _zeros_like(out_item)
         out_item_bar[None, :] += out_item_2_bar
@@ -76,8 +75,8 @@ def gather_vjp(x, idx):
         x_bar = _zeros_like(x)
         np.add.at(x_bar, [0, 0, 2], out_item_bar)
         out_mul_bar = _unreduce(out_sum_bar, out_mul, None, False)
-        picked_bar = _unbroadcast(out_mul_bar * picked, picked)
-        picked_bar = picked_bar + _unbroadcast(out_mul_bar * picked, picked)
+        picked_bar = out_mul_bar * picked
+        picked_bar = picked_bar + out_mul_bar * picked
         # model.py:14: picked = x[idx]
         np.add.at(x_bar, idx, picked_bar)
         return (x_bar, None)

@@ -25,7 +25,7 @@ def rnn_loss_vjp(xs, h, Wx, Wh, b, w_out, ys):
 
     def rnn_loss_pullback(out_bar):
         # model.py:11: return loss / len(xs)
-        loss_bar = _unbroadcast(out_bar / out_len, loss)
+        loss_bar = out_bar / out_len
         # model.py:8: for x, y in zip(xs, ys):
         h_bar = _zeros_like(h)
         xs_bar = _zeros_like(xs)
@@ -82,7 +82,7 @@ def _rnn_loss_line8_for_vjp(x, y, h, loss, Wx, Wh, b, w_out):
     def _rnn_loss_line8_for_pullback(out_bar):
         h_2_bar, loss_2_bar = out_bar
         # model.py:10: loss = loss + np.mean((h @ w_out - y) ** 2)
-        loss_bar = _unbroadcast(loss_2_bar, loss)
+        loss_bar = loss_2_bar
         loss_mean_bar = _unbroadcast(loss_2_bar, loss_mean)
         loss_pow_bar = _unreduce(loss_mean_bar, loss_pow, None, False) * (
             np.size(loss_mean) / np.size(loss_pow)

@@ -95,14 +95,14 @@ def special_vjp(x, y):
 
     def special_pullback(out_bar):
         # model.py:17
-        out_add_5_bar = _unbroadcast(out_bar, out_add_5)
+        out_add_5_bar = out_bar
         out_expm1_bar = -_unbroadcast(out_bar, out_expm1)
         out_neg_bar = out_expm1_bar * (out_expm1 + 1)
         y_bar = -out_neg_bar
-        out_add_4_bar = _unbroadcast(out_add_5_bar, out_add_4)
+        out_add_4_bar = out_add_5_bar
         out_log1p_bar = _unbroadcast(out_add_5_bar, out_log1p)
         x_bar = out_log1p_bar / (1 + x)
-        out_add_3_bar = _unbroadcast(out_add_4_bar, out_add_3)
+        out_add_3_bar = out_add_4_bar
         out_pow_2_bar = _unbroadcast(out_add_4_bar, out_pow_2)
         y_bar = y_bar + out_pow_2_bar * x * y ** (x - 1)
         x_bar = x_bar + out_pow_2_bar * out_pow_2 * math.log(y)
@@ -110,11 +110,10 @@ def special_vjp(x, y):
         out_pow_bar = _unbroadcast(out_add_3_bar, out_pow)
         x_bar += out_pow_bar * 2.5 * x**1.5
         out_add_bar = _unbroadcast(out_add_2_bar, out_add)
-        c_bar = _unbroadcast(out_add_2_bar, c)
         a_bar = out_add_bar
         # model.py:16: c = abs(x - y) + max(x, y) - min(x * y, 1.0) + float(x) ** 3
-        c_sub_2_bar = _unbroadcast(c_bar, c_sub_2)
-        c_pow_bar = _unbroadcast(c_bar, c_pow)
+        c_sub_2_bar = out_add_2_bar
+        c_pow_bar = _unbroadcast(out_add_2_bar, c_pow)
         c_float_bar = c_pow_bar * 3 * c_float**2
         x_bar += c_float_bar
         c_add_bar = _unbroadcast(c_sub_2_bar, c_add)
