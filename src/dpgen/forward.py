@@ -209,7 +209,7 @@ class _Forward:
             referenced = set()
             for p in with_tangent:
                 template = rule.vjp[p]
-                text = _without_unbroadcast(template(bound) if callable(template) else template)
+                text = _without_unbroadcast(template(bound) if callable(template) else template, p)
                 terms.append(Template(text, tuple({**bindings, "g": tan.atom(bound[p])}.items())))
                 referenced |= _names(text) | {p}
             if "ans" not in referenced and not self._covers(rule, bound, referenced, tan):

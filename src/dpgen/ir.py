@@ -233,6 +233,7 @@ class SetAdjoint:
     value: Template
     accumulate: bool
     is_dict: bool = False  #: a dict of cotangents: accumulate key by key
+    in_place: bool = False  #: accumulate as ``target += value``: the pullback owns target's array
 
 
 @dataclass(frozen=True)
@@ -250,6 +251,7 @@ class ZerosAdjoint:
     target: str
     like: Var
     is_dict: bool = False  #: zeros for every value of a dict
+    assigned: tuple[str, ...] = ()  #: dict keys (source text) whose first contribution replaces the zeros: none made
 
 
 @dataclass(frozen=True)

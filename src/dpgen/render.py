@@ -343,6 +343,8 @@ class Renderer(JvpRendering):
             if stmt.accumulate and stmt.is_dict:
                 part = ast.unparse(value)
                 return [f"{stmt.target} = {{key: {stmt.target}[key] + ({part})[key] for key in {stmt.target}}}"]
+            if stmt.in_place:
+                return [ast.unparse(ast.AugAssign(ast.Name(stmt.target), ast.Add(), value))]
             if stmt.accumulate:
                 value = ast.BinOp(ast.Name(stmt.target), ast.Add(), value)
             return [ast.unparse(ast.Assign([ast.Name(stmt.target)], value, lineno=0))]
@@ -356,6 +358,10 @@ class Renderer(JvpRendering):
         if isinstance(stmt, ZerosAdjoint):
             # Integer inputs still get floating-point cotangents, so the buffer cannot use x's dtype.
             self.use_helper("_zeros_like")
+            if stmt.is_dict and stmt.assigned:
+                skip = ", ".join(stmt.assigned) + ("," if len(stmt.assigned) == 1 else "")
+                items = f"{stmt.like.name}.items()"
+                return [f"{stmt.target} = {{key: _zeros_like(value) for key, value in {items} if key not in ({skip})}}"]
             if stmt.is_dict:
                 return [f"{stmt.target} = {{key: _zeros_like(value) for key, value in {stmt.like.name}.items()}}"]
             return [f"{stmt.target} = _zeros_like({stmt.like.name})"]

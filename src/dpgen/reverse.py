@@ -15,6 +15,7 @@ with another (a pass-through like ``unbroadcast`` can return its input) is copie
 from __future__ import annotations
 
 import ast
+import dataclasses
 from dataclasses import dataclass, field
 
 from dpgen import rules
@@ -53,7 +54,7 @@ from dpgen.ir import (
     ZerosAdjoint,
 )
 from dpgen.names import NameAllocator
-from dpgen.scalars import is_scalar_constant, scalar_variables
+from dpgen.scalars import is_scalar_constant, module_scalars, scalar_constants, shape_classes
 
 # ------------------------------------------------------------------ activity
 
@@ -212,6 +213,7 @@ class _Adjoints:
     names: NameAllocator
     active: set[str]  #: variables that get adjoints
     scalars: frozenset[str]  #: variables that provably hold scalars
+    shapes: dict[str, tuple] = field(default_factory=dict)  #: variable -> key; equal keys, equal shapes
     dicts: set[str] = field(default_factory=set)  #: variables holding dicts of parameters
     zero_entries: dict[str, set[str]] = field(default_factory=dict)  #: dict adjoint -> keys still holding its zeros
     shared_entries: set[str] = field(default_factory=set)  #: dict adjoints with entries that are other adjoints
@@ -226,8 +228,14 @@ class _Adjoints:
             self.stmts.append(SetAdjoint(self.bar[var], value, accumulate=False))
             self.owned.discard(var)
         else:
-            self.stmts.append(SetAdjoint(self.bar[var], value, accumulate=True, is_dict=var in self.dicts))
+            self.stmts.append(self._accumulate(var, value))
             self.owned.add(var)  # `x_bar + c` is a new array
+
+    def _accumulate(self, var: str, value: Template) -> SetAdjoint:
+        """``x_bar = x_bar + value``; in place when no other name can hold x_bar's array (it
+        is a sum or a buffer this pullback made, and x's adjoint is read only once complete)."""
+        is_dict = var in self.dicts
+        return SetAdjoint(self.bar[var], value, accumulate=True, is_dict=is_dict, in_place=var in self.owned and not is_dict)
 
     def target_for(self, var: str) -> str | None:
         """Where an unpacked cotangent for `var` lands: its adjoint, or a temporary to add in."""
@@ -242,7 +250,7 @@ class _Adjoints:
         for var, target in vars_and_targets:
             self.zero_entries.pop(var, None)
             if target is not None and target != self.bar[var]:
-                self.stmts.append(SetAdjoint(self.bar[var], Template("part", (("part", Var(target)),)), accumulate=True, is_dict=var in self.dicts))
+                self.stmts.append(self._accumulate(var, Template("part", (("part", Var(target)),))))
                 self.owned.add(var)
 
 
@@ -253,6 +261,8 @@ class _Reverse:
         self.functions = {f.name: f for f in module.functions}
         self.active_params = active_parameters(module)
         self.dicts = dict_variables(module)
+        self.scalars = module_scalars(module)
+        self.constants = scalar_constants(module)
         # For internal functions: positions of result items that can carry a derivative.
         self.varied_results = {}
         for f in module.functions:
@@ -262,11 +272,12 @@ class _Reverse:
 
     def function(self, f: Function) -> VjpFunction:
         self.current = f
+        # Values the forward sweep computes, for rules that need one of them again (sin needs cos).
+        self.computed = {(s.op, s.args): s.outs[0] for s in f.body if isinstance(s, Eqn) and len(s.outs) == 1 and not s.kwargs}
         names = NameAllocator(f.taken_names)
         varied = _varied(f, self.active_params, self.functions)
         useful = _useful(f, self.active_params, self.functions)
-        scalar_params = frozenset(p.name for p in f.params if p.scalar)
-        adj = _Adjoints(names, varied & useful, scalar_variables(f, scalar_params), self.dicts[f.name])
+        adj = _Adjoints(names, varied & useful, self.scalars[f.name], shape_classes(f, self.scalars[f.name], self.constants), self.dicts[f.name])
 
         # Forward sweep: module calls go through the callee's vjp to keep its pullback.
         forward: list[Eqn | VjpCall] = []
@@ -330,6 +341,7 @@ class _Reverse:
                 adj.bar[p.name] = names.fresh(f"{p.name}_bar")
                 adj.stmts.append(ZerosAdjoint(adj.bar[p.name], Var(p.name), is_dict=p.name in adj.dicts))
         cotangents = tuple(adj.bar[p.name] if p.name in active else None for p in f.params)
+        backward = _skip_assigned_zeros(adj.stmts)
         return VjpFunction(
             source=f,
             name=f"{f.name}_vjp",
@@ -338,7 +350,7 @@ class _Reverse:
             forward=tuple(forward),
             seed=seed,
             seed_unpack=seed_unpack,
-            backward=tuple(adj.stmts),
+            backward=backward,
             cotangents=cotangents,
         )
 
@@ -367,9 +379,10 @@ class _Reverse:
             if isinstance(value, Var):
                 if value.name in adj.active:
                     text = template(bound) if callable(template) else template
-                    if self._no_broadcast(rule, bound, param, adj):
-                        text = _without_unbroadcast(text)
-                    adj.contribute(value.name, Template(text, tuple(bindings.items())))
+                    same_shape = value.name in adj.shapes and adj.shapes[value.name] == adj.shapes.get(out)
+                    if same_shape or self._no_broadcast(rule, bound, param, adj):
+                        text = _without_unbroadcast(text, param)
+                    adj.contribute(value.name, self._reuse_forward(text, bindings))
                 continue
             if not isinstance(value, (tuple, Seq)):
                 continue  # a constant: no adjoint
@@ -386,13 +399,40 @@ class _Reverse:
                 adj.stmts.append(UnpackAdjoints(tuple(targets), Template(text, tuple(bindings.items()))))
                 adj.add_parts([(v.name, t) for v, t in zip(items, targets) if isinstance(v, Var)])
 
+    def _reuse_forward(self, text: str, bindings: dict[str, Atom]) -> Template:
+        """The rule's expression, reading ``np.cos(x)`` from the forward sweep when it computed
+        exactly that: the pullback holds the value instead of computing it again."""
+        computed = self.computed
+        reused: dict[str, Atom] = {}
+
+        class Reuse(ast.NodeTransformer):
+            def visit_Call(self, node: ast.Call) -> ast.AST:
+                node = self.generic_visit(node)
+                func = node.func
+                if node.keywords or not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in ("np", "math")):
+                    return node
+                if not all(isinstance(a, ast.Name) and isinstance(bindings.get(a.id), (Var, Const)) for a in node.args):
+                    return node
+                op = f"{'numpy' if func.value.id == 'np' else 'math'}.{func.attr}"
+                out = computed.get((op, tuple(bindings[a.id] for a in node.args)))
+                if out is None:
+                    return node
+                name = f"forward_{len(reused)}"
+                reused[name] = Var(out)
+                return ast.Name(name)
+
+        tree = Reuse().visit(ast.parse(text, mode="eval"))
+        if reused:
+            text = ast.unparse(tree)
+        return Template(text, tuple(bindings.items()) + tuple(reused.items()))
+
     def _no_broadcast(self, rule: rules.Rule, bound: rules.Bound, param: str, adj: _Adjoints) -> bool:
         """Whether the output provably has `param`'s shape: every other operand is a
         scalar constant, or every operand is a scalar."""
         others = [bound[q] for q in rule.params if q != param]
-        if all(is_scalar_constant(a) for a in others):
+        if all(is_scalar_constant(a, self.constants) for a in others):
             return True
-        return all(is_scalar_constant(a) or (isinstance(a, Var) and a.name in adj.scalars) for a in [bound[param], *others])
+        return all(is_scalar_constant(a, self.constants) or (isinstance(a, Var) and a.name in adj.scalars) for a in [bound[param], *others])
 
     def getitem(self, base: Atom, index: Index, g: Var, adj: _Adjoints) -> None:
         if not isinstance(base, Var) or base.name not in adj.active:
@@ -552,6 +592,24 @@ class _Reverse:
             adj.zero_entries.pop(var.name, None)
 
 
+def _skip_assigned_zeros(stmts: list[AdjointStmt]) -> tuple[AdjointStmt, ...]:
+    """Dict adjoints: no zeros for the entries a first contribution replaces anyway.
+
+    An entry is first (`KeyAddAdjoint.first`) only while nothing has read the dict as a
+    whole, so leaving it out of the zeros until then changes no value (only key order).
+    """
+    first = {}
+    for stmt in stmts:
+        if isinstance(stmt, KeyAddAdjoint) and stmt.first:
+            first.setdefault(stmt.target, []).append(stmt.key.text)
+    return tuple(
+        dataclasses.replace(stmt, assigned=tuple(first[stmt.target]))
+        if isinstance(stmt, ZerosAdjoint) and stmt.is_dict and stmt.target in first
+        else stmt
+        for stmt in stmts
+    )
+
+
 def _seed_targets(result: Seq, adj: "_Adjoints", parts: list) -> tuple:
     """Unpacking targets mirroring a tuple result (nested for lists inside it); None: no adjoint."""
     targets = []
@@ -566,12 +624,17 @@ def _seed_targets(result: Seq, adj: "_Adjoints", parts: list) -> tuple:
     return tuple(targets)
 
 
-def _without_unbroadcast(text: str) -> str:
-    """``unbroadcast(E, x)`` -> ``E``, for an operand broadcasting cannot have grown."""
-    node = ast.parse(text, mode="eval").body
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "unbroadcast":
-        return ast.unparse(node.args[0])
-    return text
+def _without_unbroadcast(text: str, param: str) -> str:
+    """``unbroadcast(E, x)`` -> ``E``, for an operand `x` broadcasting cannot have grown."""
+
+    class Strip(ast.NodeTransformer):
+        def visit_Call(self, node: ast.Call) -> ast.AST:
+            node = self.generic_visit(node)
+            if isinstance(node.func, ast.Name) and node.func.id == "unbroadcast" and len(node.args) == 2 and isinstance(node.args[1], ast.Name) and node.args[1].id == param:
+                return node.args[0]
+            return node
+
+    return ast.unparse(Strip().visit(ast.parse(text, mode="eval")))
 
 
 def reverse(module: Module, sink: DiagnosticSink) -> VjpModule:

@@ -87,7 +87,7 @@ def _rename(stmt: AdjointStmt, old: str, new: str) -> AdjointStmt:
     if isinstance(stmt, (SetAdjoint, UnpackAdjoints)):
         value = Template(stmt.value.text, tuple((k, swap(v)) for k, v in stmt.value.bindings))
         if isinstance(stmt, SetAdjoint):
-            return SetAdjoint(new if stmt.target == old else stmt.target, value, stmt.accumulate)
+            return dataclasses.replace(stmt, target=new if stmt.target == old else stmt.target, value=value)
         return UnpackAdjoints(tuple(new if t == old else t for t in stmt.targets), value)
     if isinstance(stmt, (ZerosAdjoint, CopyAdjoint)):
         return dataclasses.replace(stmt, target=new if stmt.target == old else stmt.target)

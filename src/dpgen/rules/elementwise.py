@@ -10,7 +10,7 @@ from dpgen.rules import alias, defelementwise
 
 # ------------------------------------------------------------------ arithmetic
 defelementwise("numpy.add(x1, x2)", x1="unbroadcast(g, x1)", x2="unbroadcast(g, x2)")
-defelementwise("numpy.subtract(x1, x2)", x1="unbroadcast(g, x1)", x2="unbroadcast(-g, x2)")
+defelementwise("numpy.subtract(x1, x2)", x1="unbroadcast(g, x1)", x2="-unbroadcast(g, x2)")  # negate after reducing
 defelementwise("numpy.multiply(x1, x2)", x1="unbroadcast(g * x2, x1)", x2="unbroadcast(g * x1, x2)")
 defelementwise("numpy.divide(x1, x2)", x1="unbroadcast(g / x2, x1)", x2="unbroadcast(-g * ans / x2, x2)")
 defelementwise(
