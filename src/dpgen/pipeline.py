@@ -87,7 +87,7 @@ def generate(source: Source, options: Options = Options()) -> Stages:
     if "hvp" in modes:  # reverse over forward: the forward-mode module, differentiated again
         inner = jvp or prune(forward(lowered, sink))
         inner_header = Header(source.name, __version__, RULES_VERSION, Options("forward", options.backend), source.sha256)
-        hessian = hvp(lowered, inner, render(lowered, None, inner, backend, inner_header.render()))
+        hessian = hvp(lowered, inner, render(lowered, None, inner, backend, inner_header.render()), source.path)
     header = Header(source.name, __version__, RULES_VERSION, Options(",".join(modes), options.backend), source.sha256)
     text = format_code(render(lowered, vjp, jvp, backend, header.render(), hessian))
     return Stages(lowered, vjp, jvp, hessian, text)
