@@ -97,7 +97,10 @@ class JvpRendering:
         value = None
         for term in stmt.terms:
             part = self.template(term) if isinstance(term, Template) else self.call_expr(term.op, term.args, term.kwargs)
-            value = part if value is None else ast.BinOp(value, ast.Add(), part)
+            if value is not None and isinstance(part, ast.UnaryOp) and isinstance(part.op, ast.USub):
+                value = ast.BinOp(value, ast.Sub(), part.operand)  # `a - b`, not `a + -b`
+            else:
+                value = part if value is None else ast.BinOp(value, ast.Add(), part)
         if stmt.like is not None:
             self.use_helper("_broadcast_like")
             value = ast.Call(ast.Name("_broadcast_like"), [value, ast.Name(stmt.like.name)], [])

@@ -27,7 +27,7 @@ def binary_jvp(x, row, col, s, dx, drow, dcol, ds):
     a_div = col / a_add
     da_div = dcol / a_add + -da_add * a_div / a_add
     a = a_mul - a_div
-    da = da_mul + -da_div
+    da = da_mul - da_div
     b_pow = row**2
     db_pow = drow * 2 * row
     b_mul = s * col
@@ -43,7 +43,7 @@ def binary_jvp(x, row, col, s, dx, drow, dcol, ds):
     out_minimum = np.minimum(col, 0.5)
     dout_minimum = dcol * (col <= 0.5)
     out_sub = out_add - out_minimum
-    dout_sub = dout_add + -dout_minimum
+    dout_sub = dout_add - dout_minimum
     out_hypot = np.hypot(x, s)
     dout_hypot = dx * x / out_hypot + ds * s / out_hypot
     out_add_2 = out_sub + out_hypot

@@ -38,7 +38,7 @@ def moments_jvp(x, dx):
     mean = np.mean(x, axis=0)
     dmean = np.mean(dx, axis=0)
     spread_sub = x - mean
-    dspread_sub = dx + -dmean
+    dspread_sub = dx - dmean
     spread_pow = spread_sub**2
     dspread_pow = dspread_sub * 2 * spread_sub
     spread = np.mean(spread_pow, axis=0)
@@ -55,7 +55,7 @@ def normalize_jvp(x, w, steps=2, dx=None, dw=None, dsteps=None):
     y, dy = affine_jvp(x, w, scale=2.0, dx=dx, dw=dw, db=None, dscale=None)
     (mu, var), (dmu, dvar) = moments_jvp(y, dx=dy)
     y_sub = y - mu
-    dy_sub = dy + -dmu
+    dy_sub = dy - dmu
     y_add = var + EPS
     dy_add = _broadcast_like(dvar, y_add)
     y_sqrt = np.sqrt(y_add)

@@ -48,7 +48,7 @@ def _final_energy_line8_for_jvp(_, u, k, du, dk):
     tmp_mul = 2 * tmp_item_3
     dtmp_mul = dtmp_item_3 * 2
     tmp_sub = tmp_item_2 - tmp_mul
-    dtmp_sub = dtmp_item_2 + -dtmp_mul
+    dtmp_sub = dtmp_item_2 - dtmp_mul
     tmp_item_4 = u[:-2]
     dtmp_item_4 = du[:-2]
     tmp_add = tmp_sub + tmp_item_4

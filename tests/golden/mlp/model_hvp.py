@@ -275,8 +275,7 @@ def loss_jvp_vjp(x, y, W1, b1, W2, b2, dx, dy, dW1, db1, dW2, db2):
         x, W1, b1, W2, b2, dx=dx_2, dW1=dW1_2, db1=db1_2, dW2=dW2_2, db2=db2_2
     )
     out_sub = pred - y
-    dout_sub_neg = -dy_2
-    dout_sub = dpred + dout_sub_neg
+    dout_sub = dpred - dy_2
     out_pow = out_sub**2
     dout_pow_mul = dout_sub * 2
     dout_pow = dout_pow_mul * out_sub
@@ -299,10 +298,9 @@ def loss_jvp_vjp(x, y, W1, b1, W2, b2, dx, dy, dW1, db1, dW2, db2):
         dout_sub_bar = dout_pow_mul_bar * 2
         # model_jvp.py:55: out_pow = out_sub ** 2
         out_sub_bar = out_sub_bar + out_pow_bar * 2 * out_sub
-        # model_jvp.py:54: dout_sub = dpred + -dy
+        # model_jvp.py:54: dout_sub = dpred - dy
         dpred_bar = _unbroadcast(dout_sub_bar, dpred)
-        dout_sub_neg_bar = _unbroadcast(dout_sub_bar, dout_sub_neg)
-        dy_2_bar = -dout_sub_neg_bar
+        dy_2_bar = -_unbroadcast(dout_sub_bar, dy_2)
         # model_jvp.py:53: out_sub = pred - y
         pred_bar = _unbroadcast(out_sub_bar, pred)
         y_bar = -_unbroadcast(out_sub_bar, y)

@@ -53,7 +53,7 @@ def loss_jvp(x, y, W1, b1, W2, b2, dx, dy, dW1, db1, dW2, db2):
         x, W1, b1, W2, b2, dx=dx, dW1=dW1, db1=db1, dW2=dW2, db2=db2
     )
     out_sub = pred - y
-    dout_sub = dpred + -dy
+    dout_sub = dpred - dy
     out_pow = out_sub**2
     dout_pow = dout_sub * 2 * out_sub
     out = np.mean(out_pow)

@@ -119,8 +119,7 @@ def _cube_root_line9_while_jvp_vjp(step, x, a, tol, dstep, dx, da):
     dstep_pow_pow = x**2
     dstep_pow = dstep_pow_mul * dstep_pow_pow
     step_sub = step_pow - a
-    dstep_sub_neg = -da
-    dstep_sub = dstep_pow + dstep_sub_neg
+    dstep_sub = dstep_pow - da
     step_pow_2 = x**2
     dstep_pow_2_mul = dx * 2
     dstep_pow_2 = dstep_pow_2_mul * x
@@ -133,15 +132,13 @@ def _cube_root_line9_while_jvp_vjp(step, x, a, tol, dstep, dx, da):
     dstep_2_div_2 = dstep_2_mul / step_mul
     dstep_2 = dstep_2_div + dstep_2_div_2
     x_2 = x - step_2
-    dx_2_neg = -dstep_2
-    dx_2 = dx + dx_2_neg
+    dx_2 = dx - dstep_2
 
     def _cube_root_line9_while_jvp_pullback(out_bar):
         step_2_bar, x_2_bar, dstep_2_bar, dx_2_bar = out_bar
-        # model_jvp.py:41: dx_2 = dx + -dstep_2
+        # model_jvp.py:41: dx_2 = dx - dstep_2
         dx_bar = _unbroadcast(dx_2_bar, dx)
-        dx_2_neg_bar = _unbroadcast(dx_2_bar, dx_2_neg)
-        dstep_2_bar = dstep_2_bar + -dx_2_neg_bar
+        dstep_2_bar = dstep_2_bar + -_unbroadcast(dx_2_bar, dstep_2)
         # model_jvp.py:40: x_2 = x - step_2
         x_bar = _unbroadcast(x_2_bar, x)
         step_2_bar = step_2_bar + -_unbroadcast(x_2_bar, step_2)
@@ -172,10 +169,9 @@ def _cube_root_line9_while_jvp_vjp(step, x, a, tol, dstep, dx, da):
         dx_bar = dx_bar + dstep_pow_2_mul_bar * 2
         # model_jvp.py:34: step_pow_2 = x ** 2
         x_bar += step_pow_2_bar * 2 * x
-        # model_jvp.py:33: dstep_sub = dstep_pow + -da
+        # model_jvp.py:33: dstep_sub = dstep_pow - da
         dstep_pow_bar = _unbroadcast(dstep_sub_bar, dstep_pow)
-        dstep_sub_neg_bar = _unbroadcast(dstep_sub_bar, dstep_sub_neg)
-        da_bar = -dstep_sub_neg_bar
+        da_bar = -_unbroadcast(dstep_sub_bar, da)
         # model_jvp.py:32: step_sub = step_pow - a
         step_pow_bar = _unbroadcast(step_sub_bar, step_pow)
         a_bar = -_unbroadcast(step_sub_bar, a)

@@ -32,7 +32,7 @@ def _cube_root_line9_while_jvp(step, x, a, tol, dstep, dx, da):
     step_pow = x**3
     dstep_pow = dx * 3 * x**2
     step_sub = step_pow - a
-    dstep_sub = dstep_pow + -da
+    dstep_sub = dstep_pow - da
     step_pow_2 = x**2
     dstep_pow_2 = dx * 2 * x
     step_mul = 3 * step_pow_2
@@ -40,7 +40,7 @@ def _cube_root_line9_while_jvp(step, x, a, tol, dstep, dx, da):
     step_2 = step_sub / step_mul
     dstep_2 = dstep_sub / step_mul + -dstep_mul * step_2 / step_mul
     x_2 = x - step_2
-    dx_2 = dx + -dstep_2
+    dx_2 = dx - dstep_2
     return (step_2, x_2, dstep_2, dx_2)
 
 

@@ -415,8 +415,7 @@ def _rnn_loss_line8_for_jvp_vjp(
     dloss_matmul_matmul_2 = h_2 @ dw_out
     dloss_matmul = dloss_matmul_matmul + dloss_matmul_matmul_2
     loss_sub = loss_matmul - y
-    dloss_sub_neg = -dy
-    dloss_sub = dloss_matmul + dloss_sub_neg
+    dloss_sub = dloss_matmul - dy
     loss_pow = loss_sub**2
     dloss_pow_mul = dloss_sub * 2
     dloss_pow = dloss_pow_mul * loss_sub
@@ -447,10 +446,9 @@ def _rnn_loss_line8_for_jvp_vjp(
         dloss_sub_bar = dloss_pow_mul_bar * 2
         # model_jvp.py:57: loss_pow = loss_sub ** 2
         loss_sub_bar = loss_sub_bar + loss_pow_bar * 2 * loss_sub
-        # model_jvp.py:56: dloss_sub = dloss_matmul + -dy
+        # model_jvp.py:56: dloss_sub = dloss_matmul - dy
         dloss_matmul_bar = _unbroadcast(dloss_sub_bar, dloss_matmul)
-        dloss_sub_neg_bar = _unbroadcast(dloss_sub_bar, dloss_sub_neg)
-        dy_bar = -dloss_sub_neg_bar
+        dy_bar = -_unbroadcast(dloss_sub_bar, dy)
         # model_jvp.py:55: loss_sub = loss_matmul - y
         loss_matmul_bar = _unbroadcast(loss_sub_bar, loss_matmul)
         y_bar = -_unbroadcast(loss_sub_bar, y)

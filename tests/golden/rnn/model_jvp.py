@@ -72,7 +72,7 @@ def _rnn_loss_line8_for_jvp(
     loss_matmul = h_2 @ w_out
     dloss_matmul = dh_2 @ w_out + h_2 @ dw_out
     loss_sub = loss_matmul - y
-    dloss_sub = dloss_matmul + -dy
+    dloss_sub = dloss_matmul - dy
     loss_pow = loss_sub**2
     dloss_pow = dloss_sub * 2 * loss_sub
     loss_mean = np.mean(loss_pow)

@@ -79,7 +79,7 @@ def special_jvp(x, y, dx, dy):
     b = b_add_2 + b_log
     db = db_add_2 + db_log
     c_sub = x - y
-    dc_sub = dx + -dy
+    dc_sub = dx - dy
     c_abs = abs(c_sub)
     dc_abs = dc_sub * np.sign(c_sub)
     c_max = max(x, y)
@@ -91,7 +91,7 @@ def special_jvp(x, y, dx, dy):
     c_min = min(c_mul, 1.0)
     dc_min = dc_mul * (c_mul <= 1.0)
     c_sub_2 = c_add - c_min
-    dc_sub_2 = dc_add + -dc_min
+    dc_sub_2 = dc_add - dc_min
     c_float = float(x)
     dc_float = dx
     c_pow = c_float**3
@@ -119,7 +119,7 @@ def special_jvp(x, y, dx, dy):
     out_expm1 = math.expm1(out_neg)
     dout_expm1 = dout_neg * (out_expm1 + 1)
     out = out_add_5 - out_expm1
-    dout = dout_add_5 + -dout_expm1
+    dout = dout_add_5 - dout_expm1
     return (out, dout)
 
 

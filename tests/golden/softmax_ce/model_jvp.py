@@ -17,7 +17,7 @@ def logsumexp_jvp(z, dz):
     m = np.max(z, axis=1, keepdims=True)
     dm = _extremum_jvp(dz, m, z, 1, True)
     out_sub = z - m
-    dout_sub = dz + -dm
+    dout_sub = dz - dm
     out_exp = np.exp(out_sub)
     dout_exp = dout_sub * out_exp
     out_sum = np.sum(out_exp, axis=1, keepdims=True)
@@ -37,7 +37,7 @@ def cross_entropy_jvp(logits, onehot, dlogits, donehot):
         donehot = _zero_tangent(onehot)
     log_probs_logsumexp, dlog_probs_logsumexp = logsumexp_jvp(logits, dz=dlogits)
     log_probs = logits - log_probs_logsumexp
-    dlog_probs = dlogits + -dlog_probs_logsumexp
+    dlog_probs = dlogits - dlog_probs_logsumexp
     out_mul = onehot * log_probs
     dout_mul = donehot * log_probs + dlog_probs * onehot
     out_sum = np.sum(out_mul, axis=1)
