@@ -132,7 +132,7 @@ def main() -> None:
     help="reverse (f_vjp, f_grad), forward (f_jvp), hvp (f_hvp), or several: reverse,forward.",
 )
 @click.option("--backend", default="numpy", show_default=True, callback=_check_choice(_backends), help="Array library of the generated code.")
-@click.option("--dump-ir", is_flag=True, help="Print the lowered IR and the reverse-mode IR instead of code.")
+@click.option("--dump-ir", is_flag=True, help="Print the lowered IR and each mode's IR instead of code.")
 def diff(source: str, output: str | None, mode: str, backend: str, dump_ir: bool) -> None:
     """Differentiate SOURCE without importing or running it."""
     from dpgen.pipeline import generate

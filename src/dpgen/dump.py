@@ -1,4 +1,4 @@
-"""`dpgen diff --dump-ir`: the lowered IR and the reverse-mode IR as readable text."""
+"""`dpgen diff --dump-ir`: the lowered IR and the reverse- and forward-mode IR as readable text."""
 
 from __future__ import annotations
 
@@ -29,6 +29,10 @@ def _lines(value: object, indent: int = 0) -> list[str]:
 
 
 def dump(stages) -> str:
-    """Both IR stages, one equation per line."""
-    parts = ["# lowered", *_lines(stages.lowered), "", "# reverse", *_lines(stages.reversed)]
+    """The lowered IR and the IR of each mode generated, one equation per line."""
+    parts = ["# lowered", *_lines(stages.lowered)]
+    if stages.reversed is not None:
+        parts += ["", "# reverse", *_lines(stages.reversed)]
+    if stages.forward is not None:
+        parts += ["", "# forward", *_lines(stages.forward)]
     return "\n".join(parts) + "\n"
