@@ -70,7 +70,9 @@ class DiagnosticSink:
         self.diagnostics: list[Diagnostic] = []
 
     def error(self, span: Span, message: str) -> None:
-        self.diagnostics.append(Diagnostic(self.path, span, message))
+        diagnostic = Diagnostic(self.path, span, message)
+        if diagnostic not in self.diagnostics:  # the reverse and forward passes may both see it
+            self.diagnostics.append(diagnostic)
 
     def raise_if_any(self) -> None:
         if self.diagnostics:

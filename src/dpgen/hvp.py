@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from dpgen.errors import DiagnosticSink, Span
 from dpgen.fence import fence
-from dpgen.ir import Function, JvpModule, Module, Seq, VjpModule
+from dpgen.ir import DefaultTangent, Function, JvpFunction, JvpModule, Module, Seq, VjpModule
 from dpgen.lower import lower
 from dpgen.own_helpers import own_helpers
 from dpgen.reverse import reverse
@@ -71,8 +71,6 @@ def hvp(module: Module, jvp: JvpModule, jvp_text: str, source_path: str) -> HvpM
     return HvpModule(inner, tuple(functions))
 
 
-def _tangent_params(fn) -> set[str]:
+def _tangent_params(fn: JvpFunction) -> set[str]:
     """The parameters whose tangents f_jvp reads (its None checks say which)."""
-    from dpgen.ir import DefaultTangent
-
     return {stmt.like.name for stmt in fn.body if isinstance(stmt, DefaultTangent)}
