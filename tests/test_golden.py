@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from support import check_vjp, load, load_source
-from test_forward import check_jvp, inner, random_tangent
+from test_forward import assert_close, check_jvp, difference, inner, random_tangent, shifted
 from dpgen.header import Options
 from dpgen.pipeline import generate
 from dpgen.source import Source
@@ -89,34 +89,17 @@ def test_golden_hvp_matches_gradient_differences_and_is_symmetric(case):
         u = [random_tangent(a, rng) for a in args]
         hv, hu = _as_tuple(hvp(*args, *v)), _as_tuple(hvp(*args, *u))
         eps = 1e-5
-        plus = _as_tuple(grad(*_shift(args, v, eps)))
-        minus = _as_tuple(grad(*_shift(args, v, -eps)))
+        plus = _as_tuple(grad(*[shifted(a, t, eps) for a, t in zip(args, v)]))
+        minus = _as_tuple(grad(*[shifted(a, t, -eps) for a, t in zip(args, v)]))
         for k, got in enumerate(hv):
             if got is not None:
-                expected = _tree(lambda a, b: (np.asarray(a) - np.asarray(b)) / (2 * eps), plus[k], minus[k])
-                _assert_tree_close(got, expected, f"{name}: H v, parameter {k}")
+                assert_close(got, difference(plus[k], minus[k], eps), 2e-5, 2e-6, f"{name}: H v, parameter {k}")
         lhs, rhs = inner(list(u), list(hv)), inner(list(v), list(hu))
         assert abs(lhs - rhs) <= 1e-8 * max(1.0, abs(lhs)), f"{name}: <u, Hv> = {lhs} but <v, Hu> = {rhs}"
 
 
 def _as_tuple(value) -> tuple:
     return value if isinstance(value, tuple) else (value,)
-
-
-def _tree(fn, a, b):
-    if isinstance(a, dict):
-        return {k: _tree(fn, a[k], b[k]) for k in a}
-    if isinstance(a, (list, tuple)):
-        return type(a)(_tree(fn, x, y) for x, y in zip(a, b))
-    return fn(a, b)
-
-
-def _shift(args, v, eps):
-    return [_tree(lambda a, t: a if t is None else a + eps * t, a, t) if t is not None else a for a, t in zip(args, v)]
-
-
-def _assert_tree_close(got, expected, what):
-    _tree(lambda g, e: np.testing.assert_allclose(g, e, rtol=2e-5, atol=2e-6, err_msg=what), got, expected)
 
 
 def test_every_golden_function_has_inputs():

@@ -20,7 +20,7 @@ import test_control_flow as flow
 from dpgen.errors import SourceErrors
 from dpgen.header import Options
 from support import generated_text, load
-from test_forward import inner, random_tangent
+from test_forward import assert_close, difference, inner, random_tangent, shifted
 
 BOTH = Options(mode="reverse,hvp")
 
@@ -81,18 +81,6 @@ def test_second_derivative_of_a_scalar_function():
 SCALAR_CASES = [c for c in flow.CASES[::4]]
 
 
-def _shift(args, v, eps):
-    def one(a, t):
-        if t is None:
-            return a
-        if isinstance(a, dict):
-            return {k: one(a[k], t[k]) for k in a}
-        if isinstance(a, (list, tuple)):
-            return type(a)(one(x, y) for x, y in zip(a, t))
-        return a + eps * t
-    return [one(a, t) for a, t in zip(args, v)]
-
-
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.id, marks=c.marks) for c in SCALAR_CASES])
 def test_hvp_matches_gradient_differences_and_is_symmetric(case):
     source = flow.HEADER + textwrap.dedent(case.source)
@@ -119,37 +107,18 @@ def test_hvp_matches_gradient_differences_and_is_symmetric(case):
         hv, hu = hvp(*args, *v), hvp(*args, *u)
         hv, hu = (hv, hu) if isinstance(hv, tuple) else ((hv,), (hu,))
         eps = 1e-5
-        plus, minus = vjp(*_shift(args, v, eps))[1](1.0), vjp(*_shift(args, v, -eps))[1](1.0)
+        plus = vjp(*[shifted(a, t, eps) for a, t in zip(args, v)])[1](1.0)
+        minus = vjp(*[shifted(a, t, -eps) for a, t in zip(args, v)])[1](1.0)
         for k, got in enumerate(hv):
             if got is None:
                 continue
-            expected = flow_difference(plus[k], minus[k], eps)
-            flow_assert_close(got, expected, f"H v, parameter {k}")
+            assert_close(got, difference(plus[k], minus[k], eps), 1e-4, 1e-5, f"H v, parameter {k}")
         hv_full = [h for h, c in zip(hv, cotangents) if c is not None] if len(hv) == len(args) else list(hv)
         hu_full = [h for h, c in zip(hu, cotangents) if c is not None] if len(hu) == len(args) else list(hu)
         u_active = [t for t, c in zip(u, cotangents) if c is not None]
         v_active = [t for t, c in zip(v, cotangents) if c is not None]
         lhs, rhs = inner(u_active, hv_full), inner(v_active, hu_full)
         assert abs(lhs - rhs) <= 1e-7 * max(1.0, abs(lhs)), f"<u, Hv> = {lhs} but <v, Hu> = {rhs}"
-
-
-def flow_difference(a, b, eps):
-    if isinstance(a, dict):
-        return {k: flow_difference(a[k], b[k], eps) for k in a}
-    if isinstance(a, (list, tuple)):
-        return type(a)(flow_difference(x, y, eps) for x, y in zip(a, b))
-    return (np.asarray(a) - np.asarray(b)) / (2 * eps)
-
-
-def flow_assert_close(got, expected, what):
-    if isinstance(expected, dict):
-        for k in expected:
-            flow_assert_close(got[k], expected[k], f"{what}[{k!r}]")
-    elif isinstance(expected, (list, tuple)):
-        for k, (x, y) in enumerate(zip(got, expected)):
-            flow_assert_close(x, y, f"{what}[{k}]")
-    else:
-        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5, err_msg=what)
 
 
 # ------------------------------------------------------- dpgen on its own output

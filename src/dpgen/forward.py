@@ -13,7 +13,6 @@ zeros on entry, so the code below it never tests for None.
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 from dataclasses import dataclass, field
 
@@ -46,6 +45,7 @@ from dpgen.ir import (
 from dpgen.names import NameAllocator
 from dpgen.reverse import _bind_call, _loop_arguments, _vars_in, _without_unbroadcast, active_parameters
 from dpgen.scalars import is_scalar_constant, scalar_variables
+from dpgen.simplify import _template_names
 
 
 def _varied_atom(atom: object, varied: set[str]) -> bool:
@@ -211,7 +211,7 @@ class _Forward:
                 template = rule.vjp[p]
                 text = _without_unbroadcast(template(bound) if callable(template) else template, p)
                 terms.append(Template(text, tuple({**bindings, "g": tan.atom(bound[p])}.items())))
-                referenced |= _names(text) | {p}
+                referenced |= _template_names(text) | {p}
             if "ans" not in referenced and not self._covers(rule, bound, referenced, tan):
                 like = Var(out)
         elif rule.jvp_kind == "explicit":
@@ -293,10 +293,6 @@ class _Forward:
         tan.stmts.append(JvpLoop(loop, tuple(rows), dcarried, dinit, tuple(tangents), flag))
 
 
-def _names(text: str) -> set[str]:
-    return {node.id for node in ast.walk(ast.parse(text, mode="eval")) if isinstance(node, ast.Name)}
-
-
 def _substituted(rule: rules.Rule, eqn: Eqn, swap: dict[str, object]) -> tuple[tuple, tuple]:
     """The equation's arguments with the parameters in `swap` replaced (a * parameter by a tuple)."""
     args = list(eqn.args)
@@ -318,7 +314,7 @@ def _reads(stmt) -> set[str]:
         used = set(_vars_in(stmt.like)) if stmt.like else set()
         for term in stmt.terms:
             if isinstance(term, Template):
-                names = _names(term.text)
+                names = _template_names(term.text)
                 used |= {n for name, atom in term.bindings if name in names for n in _vars_in(atom)}
             else:
                 used |= set(_vars_in(term.args)) | set(_vars_in(tuple(v for _, v in term.kwargs)))
