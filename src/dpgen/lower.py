@@ -19,6 +19,7 @@ import libcst as cst
 
 from dpgen import rules
 from dpgen.errors import DiagnosticSink, Span
+from dpgen.escape import code_text
 from dpgen.ir import (
     Atom,
     Branch,
@@ -204,9 +205,10 @@ class Lowering:
                         names = [t.target.value for t in small.targets]
                         self.module_names.update(names)
                         if _is_literal(small.value):
-                            prelude.append(self.parsed.module.code_for_node(small).strip())
+                            value = code_text(self.parsed.module.code_for_node(small.value))
+                            prelude.append(" = ".join(names + [value]))
                             for name in names:
-                                self.constants[name] = self.parsed.module.code_for_node(small.value)
+                                self.constants[name] = value
         functions = []
         self.function_names = NameAllocator(self.module_names)
         for node in self.functions.values():
@@ -238,7 +240,7 @@ class Lowering:
             default = None
             if p.default is not None:
                 if _is_literal(p.default):
-                    default = Const(self.parsed.module.code_for_node(p.default))
+                    default = Const(code_text(self.parsed.module.code_for_node(p.default)))
                 else:
                     self.error(p.default, "a default value that is not a literal constant is not supported (use a number, string, True/False or None)")
             scope.env[name] = Var(name)
@@ -700,7 +702,7 @@ class Lowering:
         if isinstance(node, cst.Name):
             return self.name(node, scope)
         if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.ConcatenatedString)):
-            return Const(self.parsed.module.code_for_node(node))
+            return Const(code_text(self.parsed.module.code_for_node(node)))
         if isinstance(node, cst.Attribute):
             return self.attribute(node, scope, target)
         if isinstance(node, cst.BinaryOperation):
@@ -920,7 +922,7 @@ def lower(parsed: Parsed, sink: DiagnosticSink, skip: frozenset[str] = frozenset
 
 def _is_literal(node: cst.BaseExpression) -> bool:
     try:
-        ast.literal_eval(cst.Module([]).code_for_node(node))
+        ast.literal_eval(code_text(cst.Module([]).code_for_node(node)))
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return False
     return True

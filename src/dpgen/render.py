@@ -17,6 +17,7 @@ import re
 import jinja2
 
 from dpgen.backend import Backend
+from dpgen.escape import comment_text, docstring_text
 from dpgen.ir import (
     KeyAddAdjoint,
     ZeroIndexAdjoint,
@@ -82,6 +83,9 @@ _ENV = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+# Every docstring in the templates interpolates through `|doc`: user text (file names) and
+# dpgen's own descriptions alike, so none can close the docstring early.
+_ENV.filters["doc"] = docstring_text
 
 
 @functools.lru_cache(maxsize=None)
@@ -334,9 +338,10 @@ class Renderer(JvpRendering):
 
     def backward(self, stmt: AdjointStmt) -> list[str]:
         if isinstance(stmt, Comment):
-            text = f"# {stmt.text}"
+            # "model.py:12: <source statement>": user text, so one escaped line (dpgen.escape)
+            text = f"# {comment_text(stmt.text)}"
             if len(text) + 8 > COMMENT_WIDTH:
-                text = "# " + stmt.text.split(": ", 1)[0]
+                text = "# " + comment_text(stmt.text.split(": ", 1)[0])
             return [text]
         if isinstance(stmt, SetAdjoint):
             value = self.template(stmt.value)
