@@ -18,6 +18,7 @@ import click
 
 from dpgen import __version__
 from dpgen.errors import DpgenError, ExitCode, InputError, SourceErrors
+from dpgen.escape import message_text
 from dpgen.header import Options, read_header, without_version
 
 
@@ -174,7 +175,7 @@ def check(files: tuple[str, ...], show_diff: bool) -> None:
         expected = generate(read_source(source_path), header.options).text
         if without_version(expected) != without_version(generated):
             stale.append(generated_path)
-            click.echo(f"{generated_path}: stale (regenerate: dpgen diff {source_path} -o {generated_path})")
+            click.echo(message_text(f"{generated_path}: stale (regenerate: dpgen diff {source_path} -o {generated_path})"))
             if show_diff:
                 click.echo(
                     "".join(difflib.unified_diff(generated.splitlines(True), expected.splitlines(True), generated_path, f"{generated_path} (expected)")),

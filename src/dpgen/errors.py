@@ -10,6 +10,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from dpgen.escape import message_text
+
 
 class ExitCode(enum.IntEnum):
     OK = 0  #: success; `check`: every file is current
@@ -37,7 +39,8 @@ class Diagnostic:
     message: str  #: what is wrong, and a hint when there is one
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.span.line}:{self.span.col}: error: {self.message}"
+        # One line each, whatever the file name or the quoted source holds.
+        return f"{message_text(self.path)}:{self.span.line}:{self.span.col}: error: {message_text(self.message)}"
 
 
 class DpgenError(Exception):
@@ -47,9 +50,15 @@ class DpgenError(Exception):
 
 
 class InputError(DpgenError):
-    """A file cannot be read or written (missing, a directory, wrong encoding, ...)."""
+    """A file cannot be read or written (missing, a directory, wrong encoding, ...).
+
+    The message is one line (`path: error: ...`); odd characters of the path are escaped.
+    """
 
     exit_code = ExitCode.IO
+
+    def __init__(self, message: str):
+        super().__init__(message_text(message))
 
 
 class SourceErrors(DpgenError):

@@ -15,6 +15,7 @@ into a module that people import without reading.
 - `header_text` / `header_name`: the file name in the header, escaped reversibly so that
   `dpgen check` finds a source called ``a\\nb.py`` beside the generated file.
 
+- `message_text`: a path or message for the terminal, on one line (error messages).
 - `code_text`: a literal copied from the source (a constant, a default value) as code:
   verbatim when it is one plain line, else re-printed by `ast.unparse`, which writes
   strings through `repr` (so a string spread over lines or holding odd characters comes
@@ -90,6 +91,11 @@ def comment_text(text: str) -> str:
     """`text` as one line that is safe after ``#`` (line breaks folded into spaces)."""
     folded = _LINE_BREAK.sub(" ", text.strip())
     return "".join(_code(c) if _unsafe(c) else c for c in folded)
+
+
+def message_text(text: str) -> str:
+    """`text` for a one-line message on the terminal: unsafe characters escaped, nothing folded."""
+    return "".join(_code(c) if _unsafe(c) else c for c in text)
 
 
 def docstring_text(text: str) -> str:
