@@ -32,17 +32,37 @@ def _fail(exc: DpgenError) -> None:
 
 
 def _write_atomically(path: str, text: str, source: str) -> None:
-    """Write `text` to `path` via a temporary file and a rename: all or nothing."""
-    # A symlinked output is followed, so the link stays a link and its target is updated.
-    target = Path(os.path.realpath(path))
-    if target.is_dir():
-        raise InputError(f"{path}: error: is a directory; give a file name for the output")
-    if target.exists() and os.path.samefile(target, source):
-        raise InputError(f"{path}: error: is the source file; refusing to overwrite it with generated code")
+    """Write `text` to `path` via a temporary file and a rename: all or nothing.
+
+    Only a regular file (or a name that does not exist yet) is ever replaced: a FIFO or a
+    device given as the output (`-o /dev/null`) is refused, since the rename would replace
+    the node itself. A symlinked output is followed, so the link stays a link and its
+    target is updated (the target must be a regular file too).
+    """
+    from dpgen.source import file_kind, os_error_text
+
+    if "\0" in path:
+        raise InputError(f"{path}: error: the file name holds a null byte")
+    if path.endswith("/"):  # realpath would drop the slash and write 'out.py' for 'out.py/'
+        raise InputError(f"{path}: error: ends with '/', which names a directory; give a file name for the output")
+    try:
+        target = Path(os.path.realpath(path))
+        try:
+            kind = file_kind(os.stat(target).st_mode)
+        except FileNotFoundError:
+            kind = None
+        if kind == "a directory":
+            raise InputError(f"{path}: error: is a directory; give a file name for the output")
+        if kind is not None:
+            raise InputError(f"{path}: error: is {kind}, not a regular file; refusing to replace it (leave out -o to write to stdout)")
+        if target.exists() and os.path.samefile(target, source):
+            raise InputError(f"{path}: error: is the source file; refusing to overwrite it with generated code")
+    except OSError as exc:
+        raise InputError(f"{path}: error: {os_error_text(exc, 'write')}") from None
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:
-        raise InputError(f"{path}: error: cannot write: {exc.strerror or exc}") from None
+        raise InputError(f"{path}: error: {os_error_text(exc, 'write')}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             # mkstemp creates the file 0600; a generated module is an ordinary file, so give
@@ -52,7 +72,7 @@ def _write_atomically(path: str, text: str, source: str) -> None:
         os.replace(tmp, target)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise InputError(f"{path}: error: cannot write: {exc.strerror or exc}") from None
+        raise InputError(f"{path}: error: {os_error_text(exc, 'write')}") from None
     except BaseException:  # Ctrl-C mid-write: still leave no temporary file behind
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -66,6 +86,23 @@ def _mode_for(target: Path) -> int:
         umask = os.umask(0)  # the only way to read the umask is to set it
         os.umask(umask)
         return 0o666 & ~umask
+
+
+class _PathType(click.Path):
+    """click.Path that leaves every check of the file to dpgen (exit 3, one line).
+
+    click's own checks exit 2 as usage errors, and a null byte in the name escapes them as
+    a ValueError; dpgen's readers report both as I/O problems.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(readable=False, **kwargs)
+
+    def convert(self, value, param, ctx):
+        try:
+            return super().convert(value, param, ctx)
+        except ValueError:  # "embedded null byte" from os.stat
+            return value
 
 
 def _backends():
@@ -109,11 +146,30 @@ class _Group(click.Group):
             _fail(exc)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
-        except Exception as exc:  # a bug in dpgen: say so plainly, with what to report
-            # One line, no traceback: the user needs to know it is not their fault, not where.
-            detail = " ".join(str(exc).split())
-            click.echo(f"dpgen: internal error: {type(exc).__name__}: {detail} (please report this with the input file)", err=True)
-            sys.exit(int(ExitCode.INTERNAL))
+        except Exception as exc:  # a bug in dpgen (RecursionError, MemoryError included)
+            _internal_error(exc)
+
+
+def _internal_error(exc: BaseException) -> None:
+    """Say plainly that dpgen failed, on one line, and exit 70; this itself must never fail.
+
+    No traceback: the user needs to know it is not their fault, not where. The message is
+    cut short and escaped, and a failure while formatting it (a recursive __str__, no
+    memory left) falls back to a fixed text.
+    """
+    try:
+        detail = str(exc)[:300]
+        message = f"dpgen: internal error: {type(exc).__name__}: {message_text(' '.join(detail.split()))}"
+    except BaseException:  # noqa: BLE001 - formatting the message must not raise
+        message = f"dpgen: internal error: {type(exc).__name__}: (no message)"
+    try:
+        click.echo(f"{message} (please report this with the input file)", err=True)
+    except BaseException:  # noqa: BLE001 - stderr itself is broken: try the raw descriptor
+        try:
+            os.write(2, b"dpgen: internal error (please report this with the input file)\n")
+        except OSError:
+            pass
+    sys.exit(int(ExitCode.INTERNAL))
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -123,8 +179,8 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("source", type=click.Path(dir_okay=True))
-@click.option("-o", "--output", type=click.Path(), help="Where to write the generated module (default: stdout).")
+@click.argument("source", type=_PathType(dir_okay=True))
+@click.option("-o", "--output", type=_PathType(), help="Where to write the generated module (default: stdout).")
 @click.option(
     "--mode",
     default="reverse",
@@ -146,13 +202,16 @@ def diff(source: str, output: str | None, mode: str, backend: str, dump_ir: bool
         click.echo(dump(stages), nl=False)
         return
     if output is None:
-        click.echo(stages.text, nl=False)
+        try:
+            click.echo(stages.text, nl=False)
+        except OSError as exc:  # a closed pipe (`dpgen diff m.py | head -1`) or a full disk
+            raise InputError(f"<stdout>: error: cannot write: {exc.strerror or exc}") from None
     else:
         _write_atomically(output, stages.text, source)
 
 
 @main.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True))
+@click.argument("files", nargs=-1, required=True, type=_PathType(dir_okay=True))
 @click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff for each stale file.")
 def check(files: tuple[str, ...], show_diff: bool) -> None:
     """Exit 0 if every generated file is current, 1 if any is stale.

@@ -8,9 +8,14 @@ compiler checks the syntax first (compiling, never running), for its exact locat
 from __future__ import annotations
 
 import ast
+import bisect
+import errno
 import hashlib
+import io
 import os
 import re
+import stat
+import tokenize
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,16 +44,13 @@ class Source:
 
 
 def read_source(path: str) -> Source:
-    """Read a UTF-8 Python file, turning every failure into one clear InputError."""
-    p = Path(path)
-    if p.is_dir():
-        raise InputError(f"{path}: error: is a directory, not a Python file")
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: error: no such file") from None
-    except OSError as exc:
-        raise InputError(f"{path}: error: cannot read: {exc.strerror or exc}") from None
+    """Read a UTF-8 Python file, turning every failure into one clear InputError (exit 3).
+
+    Only regular files are read: the kind is checked with stat before opening, so a FIFO
+    (which would block forever), a device (/dev/zero never ends) or a directory is refused
+    at once; the opened file is checked again in case it was swapped in between.
+    """
+    data = _read_regular_file(path)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -56,6 +58,46 @@ def read_source(path: str) -> Source:
     # Python reads a lone carriage return as a line break too (even inside a string); making
     # it one here keeps libcst, black and every line cited in a comment in step with Python.
     return Source(path, text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def file_kind(mode: int) -> str | None:
+    """What a non-regular file is, for messages ("a FIFO"); None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    kinds = [(stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")]
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def os_error_text(exc: OSError, verb: str = "read") -> str:
+    """An OSError as a short reason: 'no such file', 'cannot read: file name too long', ..."""
+    if exc.errno == errno.ENOENT and verb == "read":
+        return "no such file"
+    if exc.errno == errno.ENOTDIR:
+        return f"cannot {verb}: a part of the path is not a directory"
+    return f"cannot {verb}: {(exc.strerror or str(exc)).lower()}"
+
+
+def _read_regular_file(path: str) -> bytes:
+    if "\0" in path:
+        raise InputError(f"{path}: error: the file name holds a null byte")
+    try:
+        kind = file_kind(os.stat(path).st_mode)
+        if kind is None:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+            try:
+                kind = file_kind(os.fstat(fd).st_mode)
+                if kind is None:
+                    with os.fdopen(fd, "rb", closefd=False) as f:
+                        return f.read()
+            finally:
+                os.close(fd)
+    except OSError as exc:
+        raise InputError(f"{path}: error: {os_error_text(exc)}") from None
+    except ValueError as exc:  # what os functions raise for what no file system holds
+        raise InputError(f"{path}: error: cannot read: {exc}") from None
+    if kind == "a directory":
+        raise InputError(f"{path}: error: is a directory, not a Python file")
+    raise InputError(f"{path}: error: is {kind}, not a regular file; dpgen reads only regular files")
 
 
 @dataclass(frozen=True)
@@ -112,6 +154,38 @@ def check_syntax(source: Source) -> None:
             compile(tree, source.path, "exec", dont_inherit=True)
         except SyntaxError as exc:  # from the symbol table or the compiler: offsets count UTF-8 bytes
             raise SourceErrors([_syntax_diagnostic(source, exc, offset_in_bytes=True)]) from None
+    if "\f" in source.text:
+        check_form_feeds(source)
+
+
+def check_form_feeds(source: Source) -> None:
+    """Refuse a form feed between tokens inside a line (exit 4, located).
+
+    Python skips one there like a space, and a form feed in indentation resets the column
+    ("undefined effect" in the language reference); tools that read the file again
+    (libcst, black, editors) need not agree. A page break on its own line or at the very
+    start of a line, and one inside a string or a comment, are fine.
+    """
+    inert = []  # (start, end) of strings and comments, in order: a form feed there is text
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source.text).readline):
+            if token.type in (tokenize.STRING, tokenize.COMMENT):
+                inert.append((token.start, token.end))
+    except (tokenize.TokenError, SyntaxError):
+        pass  # then no form feed counts as text: refusing is the safe side
+    starts = [start for start, _ in inert]
+    errors = []
+    for number, line in enumerate(source.text.split("\n"), start=1):
+        for col in (i for i, c in enumerate(line) if c == "\f"):
+            if line[: col + 1] == "\f" * (col + 1):
+                continue  # leading page break
+            i = bisect.bisect_right(starts, (number, col)) - 1
+            if i >= 0 and (number, col) < inert[i][1]:
+                continue
+            errors.append(Diagnostic(source.path, Span(number, col + 1), "a form feed inside a line is not supported (use spaces; a form feed may only start a line)"))
+            break  # one error per line is enough
+    if errors:
+        raise SourceErrors(errors)
 
 
 def _syntax_diagnostic(source: Source, exc: Exception, offset_in_bytes: bool) -> Diagnostic:
