@@ -122,7 +122,7 @@ CASES = [
     ("input /dev/null", lambda: ["diff", "/dev/null"], ExitCode.IO, "is a character device"),
     ("input directory", lambda: [os.mkdir("pkg"), "diff", "pkg"][1:], ExitCode.IO, "is a directory"),
     ("input trailing slash", lambda: ["diff", "model.py/"], ExitCode.IO, "a part of the path is not a directory"),
-    ("input too long a name", lambda: ["diff", long_name()], ExitCode.IO, "file name too long"),
+    ("input too long a name", lambda: ["diff", long_name()], ExitCode.IO, "cannot read: File name too long"),
     ("input too long a path", lambda: ["diff", long_path()], ExitCode.IO, "cannot read"),
     ("input null byte", lambda: ["diff", "mo\0del.py"], ExitCode.IO, "null byte"),
     ("input missing directory", lambda: ["diff", "nowhere/model.py"], ExitCode.IO, "no such file"),
@@ -130,7 +130,7 @@ CASES = [
     ("check pair with FIFO", lambda: ["check", "model.py", fifo()], ExitCode.IO, "is a FIFO"),
     ("output FIFO", lambda: ["diff", "model.py", "-o", fifo("out.py")], ExitCode.IO, "is a FIFO (named pipe), not a regular file; refusing to replace it"),
     ("output trailing slash", lambda: ["diff", "model.py", "-o", "out.py/"], ExitCode.IO, "ends with '/'"),
-    ("output too long a name", lambda: ["diff", "model.py", "-o", long_name()], ExitCode.IO, "cannot write: file name too long"),
+    ("output too long a name", lambda: ["diff", "model.py", "-o", long_name()], ExitCode.IO, "cannot write: File name too long"),
     ("output null byte", lambda: ["diff", "model.py", "-o", "o\0ut.py"], ExitCode.IO, "null byte"),
     ("output missing directory", lambda: ["diff", "model.py", "-o", "nowhere/out.py"], ExitCode.IO, "cannot write"),
     ("output hard link to the source", hard_link, ExitCode.IO, "is the source file"),
@@ -225,7 +225,7 @@ def test_an_unreadable_file_is_an_io_error_not_a_usage_error(monkeypatch):
         monkeypatch.setattr(os, "open", denied)
     result = run("diff", "model.py")
     assert_shape(result, ExitCode.IO)
-    assert result.stderr == "model.py: error: cannot read: permission denied\n"
+    assert result.stderr == "model.py: error: cannot read: Permission denied\n"
 
 
 def test_an_unreadable_existing_output_is_not_a_usage_error(monkeypatch):

@@ -69,12 +69,12 @@ def file_kind(mode: int) -> str | None:
 
 
 def os_error_text(exc: OSError, verb: str = "read") -> str:
-    """An OSError as a short reason: 'no such file', 'cannot read: file name too long', ..."""
+    """An OSError as a short reason: 'no such file', 'cannot read: File name too long', ..."""
     if exc.errno == errno.ENOENT and verb == "read":
         return "no such file"
     if exc.errno == errno.ENOTDIR:
         return f"cannot {verb}: a part of the path is not a directory"
-    return f"cannot {verb}: {(exc.strerror or str(exc)).lower()}"
+    return f"cannot {verb}: {exc.strerror or exc}"
 
 
 def _read_regular_file(path: str) -> bytes:
@@ -87,7 +87,7 @@ def _read_regular_file(path: str) -> bytes:
             try:
                 kind = file_kind(os.fstat(fd).st_mode)
                 if kind is None:
-                    with os.fdopen(fd, "rb", closefd=False) as f:
+                    with open(fd, "rb", closefd=False) as f:
                         return f.read()
             finally:
                 os.close(fd)
