@@ -157,3 +157,43 @@ def test_escaping_round_trips_and_stays_inert(text):
     code = f"# {comment_text(text)}\n# {escape(text)}\n"
     assert len(code.splitlines()) == 2
     assert compile(code, "<comment>", "exec").co_names == ()  # nothing but comments
+
+
+MULTI_LINE = (
+    "import numpy as np\n\nK = (\"a\"\n     \"b\")\n\n\n"
+    "def f(x, w, s=(\"c\"  # a comment inside the default\n              \"d\")):\n"
+    "    y = x * len(\"a\"\n                \"b\") * len(K)\n"
+    "    z = np.maximum(x,\n                   w)\n"
+    "    return np.sum(y * z) * len(s)\n"
+)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("newline", ["\n", "\r", "\r\n"], ids=["LF", "CR", "CRLF"])
+def test_statements_and_literals_over_several_lines(newline, mode, tmp_path):
+    """Implicit string concatenation over lines and calls split over lines (once internal
+    errors), with any line ending, a lone carriage return included."""
+    path = tmp_path / "model.py"
+    path.write_bytes(MULTI_LINE.replace("\n", newline).encode())
+    from dpgen.pipeline import generate
+    from dpgen.source import read_source
+
+    generated = generate(read_source(str(path)), Options(mode=mode)).text
+    module, primal = load(generated), load_source(MULTI_LINE)
+    assert module.K == "ab"
+    x, w = np.array([0.5, -1.0, 2.0]), np.array([1.0, 0.0, -3.0])
+    if mode == "reverse":
+        gx, gw, gs = module.f_grad(x, w)
+        assert gs is None
+        for i, (arg, got) in enumerate([(x, gx), (w, gw)]):
+            for e in np.eye(3):
+                args = [x, w]
+                plus, minus = list(args), list(args)
+                plus[i], minus[i] = arg + 1e-6 * e, arg - 1e-6 * e
+                assert got @ e == pytest.approx((primal.f(*plus) - primal.f(*minus)) / 2e-6, rel=1e-6)
+    elif mode == "forward":
+        out, dout = module.f_jvp(x, w, dx=np.ones(3), dw=np.ones(3))
+        assert out == pytest.approx(primal.f(x, w))
+        assert dout == pytest.approx((primal.f(x + 1e-6, w + 1e-6) - primal.f(x - 1e-6, w - 1e-6)) / 2e-6, rel=1e-6)
+    else:
+        module.f_hvp(x, w, vx=np.ones(3), vw=np.ones(3))
