@@ -57,7 +57,7 @@ def assert_shape(result, code: int) -> None:
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     lines = result.stderr.splitlines()
     if code in (ExitCode.OK, ExitCode.STALE):
-        assert lines == []
+        assert lines == [], lines
     elif code == ExitCode.USAGE:
         assert lines[0].startswith("Usage: dpgen") and lines[-1].startswith("Error: ")
     elif code == ExitCode.IO:
@@ -235,6 +235,16 @@ def test_an_unreadable_existing_output_is_not_a_usage_error(monkeypatch):
     assert_shape(result, ExitCode.OK)
 
 
+@pytest.mark.parametrize("named", ["/etc/hostname", "../model.py", ".."])
+def test_check_reads_only_a_bare_file_name_from_the_header(named):
+    """A hand-edited header cannot send check to read some other file."""
+    text = run("diff", "model.py").stdout
+    Path("g.py").write_text(text.replace("from model.py.", f"from {named}.", 1))
+    result = run("check", "g.py")
+    assert_shape(result, ExitCode.IO)
+    assert "not a file name" in result.stderr
+
+
 def test_a_closed_stdout_is_an_io_error(monkeypatch):
     import click
 
@@ -296,6 +306,25 @@ def test_the_internal_error_handler_never_fails(exc, monkeypatch):
     assert_shape(result, ExitCode.INTERNAL)
     assert len(result.stderr) < 500
     assert not Path("g.py").exists()
+
+
+DEEP = {
+    "500 chained .T": "def f(x):\n    return x" + ".T" * 500 + "\n",
+    "2000 and terms": "def f(x):\n    if " + " and ".join(["x > 0"] * 2000) + ":\n        return x\n    return x\n",
+    "500 nots": "def f(x):\n    if " + "not " * 500 + "x:\n        return x\n    return -x\n",
+}
+
+
+@pytest.mark.parametrize("name", list(DEEP))
+def test_deep_input_never_gives_a_traceback(name):
+    """Whatever dpgen makes of a deep input (code, a located refusal or an internal error),
+    it says so in the contract's shape (these printed 3,600-line tracebacks, exit 1)."""
+    Path("deep.py").write_text(DEEP[name])
+    result = run("diff", "deep.py")
+    assert result.exit_code in (ExitCode.OK, ExitCode.SOURCE, ExitCode.INTERNAL)
+    assert_shape(result, result.exit_code)
+    if result.exit_code == ExitCode.OK:
+        assert result.stderr == ""
 
 
 def test_deep_recursion_in_a_pass_is_an_internal_error_on_one_line(monkeypatch):
