@@ -78,6 +78,14 @@ def _write_atomically(path: str, text: str, source: str) -> None:
         raise
 
 
+def _to_stdout(text: str) -> None:
+    """Print the output; a closed pipe (`dpgen diff m.py | head -1`) or a full disk is exit 3."""
+    try:
+        click.echo(text, nl=False)
+    except OSError as exc:
+        raise InputError(f"<stdout>: error: cannot write: {exc.strerror or exc}") from None
+
+
 def _mode_for(target: Path) -> int:
     """The permission bits for the output: the existing file's, or 0666 minus the umask."""
     try:
@@ -199,13 +207,10 @@ def diff(source: str, output: str | None, mode: str, backend: str, dump_ir: bool
     if dump_ir:
         from dpgen.dump import dump
 
-        click.echo(dump(stages), nl=False)
+        _to_stdout(dump(stages))
         return
     if output is None:
-        try:
-            click.echo(stages.text, nl=False)
-        except OSError as exc:  # a closed pipe (`dpgen diff m.py | head -1`) or a full disk
-            raise InputError(f"<stdout>: error: cannot write: {exc.strerror or exc}") from None
+        _to_stdout(stages.text)
     else:
         _write_atomically(output, stages.text, source)
 
