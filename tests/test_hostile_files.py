@@ -228,6 +228,28 @@ def test_an_unreadable_file_is_an_io_error_not_a_usage_error(monkeypatch):
     assert result.stderr == "model.py: error: cannot read: Permission denied\n"
 
 
+@pytest.mark.parametrize("args", [["diff", "locked/model.py"], ["diff", "model.py", "-o", "locked/g.py"], ["check", "locked/model.py", "g.py"]])
+def test_a_file_in_an_unreadable_directory_is_an_io_error(args, monkeypatch):
+    os.mkdir("locked")
+    Path("locked/model.py").write_text(GOOD)
+    Path("g.py").write_text(run("diff", "model.py").stdout)
+    os.chmod("locked", 0)
+    if os.geteuid() == 0:  # root passes through: make the calls fail as they would for a user
+        for name in ("stat", "open", "lstat"):
+            real = getattr(os, name)
+
+            def denied(path, *a, _real=real, **k):
+                if str(path).startswith(("locked", os.path.abspath("locked"))):
+                    raise PermissionError(errno.EACCES, "Permission denied", path)
+                return _real(path, *a, **k)
+
+            monkeypatch.setattr(os, name, denied)
+    result = run(*args)
+    os.chmod("locked", 0o755)  # (os.chmod is not patched) so the tmp directory can be removed
+    assert_shape(result, ExitCode.IO)
+    assert "Permission denied" in result.stderr
+
+
 def test_an_unreadable_existing_output_is_not_a_usage_error(monkeypatch):
     Path("out.py").write_text("old\n")
     monkeypatch.setattr(os, "access", lambda *args, **kwargs: False)
