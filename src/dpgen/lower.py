@@ -145,6 +145,7 @@ VIEWS = {
     "numpy.expand_dims",
     "numpy.squeeze",
     "numpy.broadcast_to",
+    "numpy.asarray",
 }
 ROW = "<row>"  #: `shares` marker for a loop's row of an iterated array
 
@@ -511,6 +512,9 @@ class Lowering:
                 )
                 return
             right = self.expr(node.value, scope, node.target.value)
+            if self._is_list(left, scope) or self._is_list(right, scope):
+                self.error(node, "augmented assignment on a list or tuple is not supported (Python extends or repeats it; use append, or make it an array first: np.array([...]))")
+                return
             self.bind(node.target, self.emit(scope, op, (left, right), (), node.target.value), node.value, scope)
         elif isinstance(node, cst.Expr) and first and isinstance(node.value, (cst.SimpleString, cst.ConcatenatedString)):
             return  # docstring
@@ -711,6 +715,8 @@ class Lowering:
                 return self.unsupported(node, "this operator")
             if isinstance(left, Const) and isinstance(right, Const):
                 return _fold(node.operator, left, right)
+            if self._is_list(left, scope) or self._is_list(right, scope):
+                return self.unsupported(node, "an arithmetic operator on a list or tuple (Python concatenates or repeats it; make it an array first: np.array([...]))")
             return self.emit(scope, op, (left, right), (), target)
         if isinstance(node, cst.UnaryOperation):
             operand = self.expr(node.expression, scope, target)
@@ -883,6 +889,24 @@ class Lowering:
         if op in VIEWS and args and isinstance(args[0], Var):
             scope.shares.setdefault(out, set()).add(args[0].name)  # a NumPy view, or an item of a list or dict
         return Var(out)
+
+    def _is_list(self, atom: Atom, scope: _Scope) -> bool:
+        """Whether an operand is a list or tuple: a display, or a list built at run time
+        (appends, a display that crossed into a loop or call, a loop carrying either)."""
+        if isinstance(atom, Seq):
+            return True
+        if isinstance(atom, Const):
+            return atom.text.startswith(("(", "["))  # a tuple or list of constants
+        if not isinstance(atom, Var):
+            return False
+        for stmt in scope.body:
+            if atom.name in stmt.outs:
+                if isinstance(stmt, Eqn):
+                    return stmt.op == "dpgen.append" or (stmt.op == "dpgen.assign" and self._is_list(stmt.args[0], scope))
+                if isinstance(stmt, Loop):
+                    return self._is_list(stmt.init[stmt.carried.index(atom.name)], scope)
+                return False
+        return False
 
     def _is_module(self, node: cst.BaseExpression) -> bool:
         """Whether an expression names a module (``np``, ``np.linalg``) rather than a value."""

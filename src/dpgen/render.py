@@ -191,6 +191,19 @@ class Renderer(JvpRendering):
         renderer = self
 
         class _Substitute(ast.NodeTransformer):
+            def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
+                # A list display as an operand: `[da, db] * 2` would repeat the list.
+                for side in ("left", "right"):
+                    operand = getattr(node, side)
+                    if isinstance(operand, ast.Name) and isinstance(bindings.get(operand.id), Seq):
+                        setattr(node, side, renderer.as_array(bindings[operand.id]))
+                return self.generic_visit(node)
+
+            def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.expr:
+                if isinstance(node.operand, ast.Name) and isinstance(bindings.get(node.operand.id), Seq):
+                    node.operand = renderer.as_array(bindings[node.operand.id])
+                return self.generic_visit(node)
+
             def visit_Name(self, node: ast.Name) -> ast.expr:
                 if node.id in bindings:
                     return renderer.atom(bindings[node.id])
@@ -210,13 +223,19 @@ class Renderer(JvpRendering):
             for called in self.helpers[name][1]:
                 self.use_helper(called)
 
+    def as_array(self, atom: Seq) -> ast.expr:
+        """``np.asarray([a, b])``: a list display where an operator needs an array."""
+        return ast.Call(ast.Attribute(ast.Name(self.backend.alias), "asarray"), [self.atom(atom)], [])
+
     def call_expr(self, op: str, args: tuple[Atom, ...], kwargs: tuple[tuple[str, Atom], ...]) -> ast.expr:
         """The forward expression of one primitive, as the source would write it."""
-        if op in INFIX and len(args) == 2 and not kwargs:
+        # `np.multiply([a, b], 2)` keeps its call: the operator would repeat the list.
+        operator = not kwargs and not any(isinstance(a, Seq) for a in args)
+        if op in INFIX and len(args) == 2 and operator:
             return ast.BinOp(self.atom(args[0]), INFIX[op](), self.atom(args[1]))
         if op in COMPARE and len(args) == 2 and not kwargs:
             return ast.Compare(self.atom(args[0]), [COMPARE[op]()], [self.atom(args[1])])
-        if op == "numpy.negative" and len(args) == 1 and not kwargs:
+        if op == "numpy.negative" and len(args) == 1 and operator:
             return ast.UnaryOp(ast.USub(), self.atom(args[0]))
         if op in ("dpgen.and", "dpgen.or"):
             return ast.BoolOp(ast.And() if op == "dpgen.and" else ast.Or(), [self.atom(args[0]), self.atom(args[1])])

@@ -38,11 +38,13 @@ def binary_vjp(x, row, col, s):
         s_bar = _unbroadcast(out_hypot_bar * s / out_hypot, s)
         out_add_bar = _unbroadcast(out_sub_bar, out_add)
         out_minimum_bar = -_unbroadcast(out_sub_bar, out_minimum)
-        col_bar = out_minimum_bar * (col <= 0.5)
+        col_bar = out_minimum_bar * ((col < 0.5) + 0.5 * (col == 0.5))
         out_mul_bar = _unbroadcast(out_add_bar, out_mul)
         out_maximum_bar = _unbroadcast(out_add_bar, out_maximum)
-        x_bar = x_bar + _unbroadcast(out_maximum_bar * (x >= row), x)
-        row_bar = _unbroadcast(out_maximum_bar * (x < row), row)
+        x_bar = x_bar + _unbroadcast(
+            out_maximum_bar * ((x > row) + 0.5 * (x == row)), x
+        )
+        row_bar = _unbroadcast(out_maximum_bar * ((x < row) + 0.5 * (x == row)), row)
         a_bar = _unbroadcast(out_mul_bar * b, a)
         b_bar = _unbroadcast(out_mul_bar * a, b)
         # model.py:6: b = row**2 + s * col
@@ -135,8 +137,12 @@ def where_clip_vjp(x, y):
         out_mul_bar = _unbroadcast(out_add_bar, out_mul)
         out_clip_2_bar = _unbroadcast(out_mul_bar * y, out_clip_2)
         y_bar = _unbroadcast(out_mul_bar * out_clip_2, y)
-        x_bar = out_clip_2_bar * (out_clip_2 == x)
-        z_bar = out_clip_bar * (out_clip == z)
+        x_bar = (
+            out_clip_2_bar
+            * ((x > -1.0) + 0.5 * (x == -1.0))
+            * ((x < 1.0) + 0.5 * (x == 1.0))
+        )
+        z_bar = out_clip_bar * ((z > -0.5) + 0.5 * (z == -0.5))
         # model.py:15: z = np.where(x > 0, x * y, -y)
         z_mul_bar = _unbroadcast(np.where(z_greater, z_bar, 0.0), z_mul)
         z_neg_bar = _unbroadcast(np.where(z_greater, 0.0, z_bar), z_neg)

@@ -37,11 +37,13 @@ def binary_jvp(x, row, col, s, dx, drow, dcol, ds):
     out_mul = a * b
     dout_mul = da * b + db * a
     out_maximum = np.maximum(x, row)
-    dout_maximum = dx * (x >= row) + drow * (x < row)
+    dout_maximum = dx * ((x > row) + 0.5 * (x == row)) + drow * (
+        (x < row) + 0.5 * (x == row)
+    )
     out_add = out_mul + out_maximum
     dout_add = dout_mul + dout_maximum
     out_minimum = np.minimum(col, 0.5)
-    dout_minimum = dcol * (col <= 0.5)
+    dout_minimum = dcol * ((col < 0.5) + 0.5 * (col == 0.5))
     out_sub = out_add - out_minimum
     dout_sub = dout_add - dout_minimum
     out_hypot = np.hypot(x, s)
@@ -94,9 +96,9 @@ def where_clip_jvp(x, y, dx, dy):
     z = np.where(z_greater, z_mul, z_neg)
     dz = np.where(z_greater, dz_mul, 0.0) + np.where(z_greater, 0.0, dz_neg)
     out_clip = np.clip(z, -0.5, None)
-    dout_clip = dz * (out_clip == z)
+    dout_clip = dz * ((z > -0.5) + 0.5 * (z == -0.5))
     out_clip_2 = np.clip(x, -1.0, 1.0)
-    dout_clip_2 = dx * (out_clip_2 == x)
+    dout_clip_2 = dx * ((x > -1.0) + 0.5 * (x == -1.0)) * ((x < 1.0) + 0.5 * (x == 1.0))
     out_mul = out_clip_2 * y
     dout_mul = dout_clip_2 * y + dy * out_clip_2
     out_add = out_clip + out_mul

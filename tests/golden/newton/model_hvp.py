@@ -34,8 +34,11 @@ def cube_root_jvp_vjp(a, tol=1e-12, da=None, dtol=None):
     else:
         (da_2,), branch_pullback = _cube_root_jvp_line15_else_vjp(da, a)
     x = np.maximum(a, 1.0)
-    dx_greater_equal = a >= 1.0
-    dx = da_2 * dx_greater_equal
+    dx_greater = a > 1.0
+    dx_equal = a == 1.0
+    dx_mul = 0.5 * dx_equal
+    dx_add = dx_greater + dx_mul
+    dx = da_2 * dx_add
     step_2 = 1.0
     x_2 = x
     dstep_2 = 0.0
@@ -60,10 +63,10 @@ def cube_root_jvp_vjp(a, tol=1e-12, da=None, dtol=None):
             )
             a_bar += a_bar_part
             da_2_bar += da_2_bar_part
-        # model_jvp.py:18: dx = da * (a >= 1.0)
-        da_2_bar += _unbroadcast(dx_2_bar * dx_greater_equal, da_2)
+        # model_jvp.py:18: dx = da * ((a > 1.0) + 0.5 * (a == 1.0))
+        da_2_bar += _unbroadcast(dx_2_bar * dx_add, da_2)
         # model_jvp.py:17: x = np.maximum(a, 1.0)
-        a_bar += x_2_bar * (a >= 1.0)
+        a_bar += x_2_bar * ((a > 1.0) + 0.5 * (a == 1.0))
         # model_jvp.py:15: if da is None:
         da_bar, _ = branch_pullback((da_2_bar,))
         return (a_bar, None, da_bar, None)

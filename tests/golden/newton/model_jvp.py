@@ -15,7 +15,7 @@ def cube_root_jvp(a, tol=1e-12, da=None, dtol=None):
     if da is None:
         da = _zero_tangent(a)
     x = np.maximum(a, 1.0)
-    dx = da * (a >= 1.0)
+    dx = da * ((a > 1.0) + 0.5 * (a == 1.0))
     step_2 = 1.0
     x_2 = x
     dstep_2 = 0.0

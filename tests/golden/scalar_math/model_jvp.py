@@ -83,13 +83,13 @@ def special_jvp(x, y, dx, dy):
     c_abs = abs(c_sub)
     dc_abs = dc_sub * np.sign(c_sub)
     c_max = max(x, y)
-    dc_max = dx * (x >= y) + dy * (x < y)
+    dc_max = dx * ((x > y) + 0.5 * (x == y)) + dy * ((x < y) + 0.5 * (x == y))
     c_add = c_abs + c_max
     dc_add = dc_abs + dc_max
     c_mul = x * y
     dc_mul = dx * y + dy * x
     c_min = min(c_mul, 1.0)
-    dc_min = dc_mul * (c_mul <= 1.0)
+    dc_min = dc_mul * ((c_mul < 1.0) + 0.5 * (c_mul == 1.0))
     c_sub_2 = c_add - c_min
     dc_sub_2 = dc_add - dc_min
     c_float = float(x)
