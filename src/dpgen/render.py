@@ -229,13 +229,11 @@ class Renderer(JvpRendering):
 
     def call_expr(self, op: str, args: tuple[Atom, ...], kwargs: tuple[tuple[str, Atom], ...]) -> ast.expr:
         """The forward expression of one primitive, as the source would write it."""
-        # `np.multiply([a, b], 2)` keeps its call: the operator would repeat the list.
-        operator = not kwargs and not any(isinstance(a, Seq) for a in args)
-        if op in INFIX and len(args) == 2 and operator:
+        if op in INFIX and len(args) == 2 and not kwargs:
             return ast.BinOp(self.atom(args[0]), INFIX[op](), self.atom(args[1]))
         if op in COMPARE and len(args) == 2 and not kwargs:
             return ast.Compare(self.atom(args[0]), [COMPARE[op]()], [self.atom(args[1])])
-        if op == "numpy.negative" and len(args) == 1 and operator:
+        if op == "numpy.negative" and len(args) == 1 and not kwargs:
             return ast.UnaryOp(ast.USub(), self.atom(args[0]))
         if op in ("dpgen.and", "dpgen.or"):
             return ast.BoolOp(ast.And() if op == "dpgen.and" else ast.Or(), [self.atom(args[0]), self.atom(args[1])])
@@ -435,7 +433,7 @@ class Renderer(JvpRendering):
             name=fn.name,
             params=params,
             call_args=", ".join(p.name for p in src.params),
-            forward=[line for s in fn.forward for line in self.forward(s)],
+            forward=self.check_real(fn.name, src) + [line for s in fn.forward for line in self.forward(s)],
             description=f"{src.description[0].upper()}{src.description[1:]}, and its pullback" if src.internal else f"{src.name} and its pullback",
             pullback=fn.pullback_name,
             seed=fn.seed,
@@ -444,6 +442,17 @@ class Renderer(JvpRendering):
             result=ast.unparse(self.atom(src.result)),
             grad=self.grad(fn),
         )
+
+    def check_real(self, name: str, src) -> list[str]:
+        """``_check_real("f_vjp", x=x)`` at a public entry: a complex argument is an error,
+        never a number (the rules assume real values). Internal functions need no check, nor
+        parameters annotated `float`: declared real, and scalar code calls small functions
+        so often that the check would cost as much as the function (the `ode` benchmark)."""
+        params = [p.name for p in src.params if p.differentiable and not p.scalar]
+        if src.internal or not params:
+            return []
+        self.use_helper("_check_real")
+        return [f"_check_real({name!r}, {', '.join(f'{p}={p}' for p in params)})"]
 
     def hvp_function(self, fn: HvpFunction) -> dict:
         src = fn.source

@@ -13,6 +13,7 @@ import numpy as np
 
 def binary_vjp(x, row, col, s):
     """binary and its pullback."""
+    _check_real("binary_vjp", x=x, row=row, col=col, s=s)
     a_mul = x * row
     a_add = x + 3.0
     a_div = col / a_add
@@ -76,6 +77,7 @@ def binary_grad(x, row, col, s):
 
 def scalar_first_vjp(s, v):
     """scalar_first and its pullback."""
+    _check_real("scalar_first_vjp", s=s, v=v)
     out_pow = v**2
     out_add = s + out_pow
     out_div = 2.0 / out_add
@@ -120,6 +122,7 @@ def scalar_first_grad(s, v):
 
 def where_clip_vjp(x, y):
     """where_clip and its pullback."""
+    _check_real("where_clip_vjp", x=x, y=y)
     z_greater = x > 0
     z_mul = x * y
     z_neg = -y
@@ -165,6 +168,26 @@ def where_clip_grad(x, y):
 
 
 # Helpers used by the pullbacks above.
+
+
+def _check_real(entry, /, **arguments):
+    """Refuse complex arguments: dpgen does not differentiate complex numbers yet."""
+    for name, value in arguments.items():
+        if type(value) is float or (
+            type(value) is np.ndarray and value.dtype.kind == "f"
+        ):
+            continue  # the common cases, at the cost of a type test
+        items = [value]
+        while items:  # the arrays inside lists, tuples and dicts of parameters too
+            item = items.pop()
+            if isinstance(item, (list, tuple)):
+                items.extend(item)
+            elif isinstance(item, dict):
+                items.extend(item.values())
+            elif np.iscomplexobj(item):
+                raise TypeError(
+                    f"{entry}: argument '{name}' is complex; dpgen does not differentiate complex numbers yet"
+                )
 
 
 def _unbroadcast(g, x):

@@ -12,6 +12,7 @@ import numpy as np
 
 def binary_jvp(x, row, col, s, dx, drow, dcol, ds):
     """binary and its derivative along the tangents dx, drow, dcol, ds (None means zero)."""
+    _check_real("binary_jvp", x=x, row=row, col=col, s=s)
     if dx is None:
         dx = _zero_tangent(x)
     if drow is None:
@@ -57,6 +58,7 @@ def binary_jvp(x, row, col, s, dx, drow, dcol, ds):
 
 def scalar_first_jvp(s, v, ds, dv):
     """scalar_first and its derivative along the tangents ds, dv (None means zero)."""
+    _check_real("scalar_first_jvp", s=s, v=v)
     if ds is None:
         ds = _zero_tangent(s)
     if dv is None:
@@ -84,6 +86,7 @@ def scalar_first_jvp(s, v, ds, dv):
 
 def where_clip_jvp(x, y, dx, dy):
     """where_clip and its derivative along the tangents dx, dy (None means zero)."""
+    _check_real("where_clip_jvp", x=x, y=y)
     if dx is None:
         dx = _zero_tangent(x)
     if dy is None:
@@ -109,6 +112,26 @@ def where_clip_jvp(x, y, dx, dy):
 
 
 # Helpers used by the derivatives above.
+
+
+def _check_real(entry, /, **arguments):
+    """Refuse complex arguments: dpgen does not differentiate complex numbers yet."""
+    for name, value in arguments.items():
+        if type(value) is float or (
+            type(value) is np.ndarray and value.dtype.kind == "f"
+        ):
+            continue  # the common cases, at the cost of a type test
+        items = [value]
+        while items:  # the arrays inside lists, tuples and dicts of parameters too
+            item = items.pop()
+            if isinstance(item, (list, tuple)):
+                items.extend(item)
+            elif isinstance(item, dict):
+                items.extend(item.values())
+            elif np.iscomplexobj(item):
+                raise TypeError(
+                    f"{entry}: argument '{name}' is complex; dpgen does not differentiate complex numbers yet"
+                )
 
 
 def _zeros_like(x):
