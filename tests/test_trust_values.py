@@ -116,6 +116,17 @@ NESTED = [
         [0.7, -1.3],
         id="nested-list-walked-by-a-loop-and-stacked",
     ),
+    pytest.param(
+        """
+        import numpy as np
+
+        def f(a, b, x):
+            s = np.einsum("i,i->", [a, b], x) + np.sum(np.concatenate([[a, b], [a * b]]) ** 2)
+            return s + np.dot([[a, 1.0], [b, a]], x)[0] + np.sum(np.sin([[a, b]]))
+        """,
+        [0.7, -1.3, np.array([0.4, 1.1])],
+        id="other-rules-taking-nested-lists",
+    ),
 ]
 
 
