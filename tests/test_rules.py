@@ -525,6 +525,9 @@ CONTAINER_CASES = [
         x=normal(2), y=normal(2),
     ),
     case("np-array-of-list", "np.array([x, y * 2.0]) ** 2", x=normal(3), y=normal(3)),
+    case("np-array-of-nested-list", "np.array([[x, y * 2.0], [1.0, x * y]]) ** 2", x=normal(), y=normal()),
+    case("np-asarray-of-list", "np.asarray([x, y * 2.0]) ** 2", x=normal(3), y=normal(3)),
+    case("np-asarray-of-array", "np.asarray(x * 2.0, dtype=float) * y", x=normal(3), y=normal(3)),
     case(
         "np-array-of-built-list",
         """
@@ -848,18 +851,21 @@ def test_case_ids_are_unique():
 
 # ------------------------------------------------- conventions at non-differentiable points
 # Finite differences cannot pin these down (the function has a kink), so the expected
-# gradients are written out: ties of max/min share the cotangent, two-argument selections
-# give it to the first argument, and |x| has slope 0 at 0.
+# gradients are written out: ties of max/min reductions share the cotangent equally, a tie
+# of two-argument selections gives each side half (what central differences give), and
+# |x| has slope 0 at 0.
 A = np.array
 TIES = [
     # id                expression                    arguments                       expected gradient
     ("max-tie-shared",  "np.max(x)",                  [A([1.0, 3.0, 3.0, 0.0])],      [A([0.0, 0.5, 0.5, 0.0])]),
     ("min-tie-axis",    "np.sum(np.min(x, axis=1))",  [A([[1.0, 1, 1], [2, 0, 5]])],  [A([[1 / 3, 1 / 3, 1 / 3], [0, 1, 0]])]),
-    ("maximum-tie",     "np.sum(np.maximum(x, y))",   [A([1.0, 2.0]), A([1.0, 3.0])], [A([1.0, 0.0]), A([0.0, 1.0])]),
-    ("minimum-tie",     "np.sum(np.minimum(x, y))",   [A([1.0, 2.0]), A([1.0, 3.0])], [A([1.0, 1.0]), A([0.0, 0.0])]),
-    ("clip-at-bound",   "np.sum(np.clip(x, y, 1.0))", [A([0.0, 0.5]), A([0.0, 0.0])], [A([1.0, 1.0]), A([0.0, 0.0])]),
-    ("builtin-max-tie", "max(x, y)",                  [2.0, 2.0],                     [1.0, 0.0]),
-    ("builtin-min-tie", "min(x, y)",                  [2.0, 2.0],                     [1.0, 0.0]),
+    ("maximum-tie",     "np.sum(np.maximum(x, y))",   [A([1.0, 2.0]), A([1.0, 3.0])], [A([0.5, 0.0]), A([0.5, 1.0])]),
+    ("minimum-tie",     "np.sum(np.minimum(x, y))",   [A([1.0, 2.0]), A([1.0, 3.0])], [A([0.5, 1.0]), A([0.5, 0.0])]),
+    ("clip-at-bound",   "np.sum(np.clip(x, y, 1.0))", [A([0.0, 0.5]), A([0.0, 0.0])], [A([0.5, 1.0]), A([0.5, 0.0])]),
+    ("clip-at-upper",   "np.sum(np.clip(x, -1.0, y))", [A([1.0, 0.5]), A([1.0, 2.0])], [A([0.5, 1.0]), A([0.5, 0.0])]),
+    ("clip-no-lower",   "np.sum(np.clip(x, None, y))", [A([1.0, 0.5]), A([1.0, 2.0])], [A([0.5, 1.0]), A([0.5, 0.0])]),
+    ("builtin-max-tie", "max(x, y)",                  [2.0, 2.0],                     [0.5, 0.5]),
+    ("builtin-min-tie", "min(x, y)",                  [2.0, 2.0],                     [0.5, 0.5]),
     ("abs-zero",        "np.sum(np.abs(x))",          [A([0.0, -2.0])],               [A([0.0, -1.0])]),
     ("fabs-zero",       "math.fabs(x)",               [0.0],                          [0.0]),
 ]

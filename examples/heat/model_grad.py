@@ -13,6 +13,7 @@ import numpy as np
 
 def simulate_vjp(u0, k, steps):
     """simulate and its pullback."""
+    _check_real("simulate_vjp", u0=u0, k=k)
     u = np.copy(u0)
     loop_pullbacks = []
     for _ in range(steps):
@@ -79,6 +80,7 @@ def _simulate_line17_for_vjp(_, u, k):
 
 def misfit_vjp(u0, target, k, steps):
     """misfit and its pullback."""
+    _check_real("misfit_vjp", u0=u0, target=target, k=k)
     u, simulate_pullback = simulate_vjp(u0, k, steps)
     out_sub = u - target
     out_pow = out_sub**2
@@ -109,6 +111,7 @@ def misfit_grad(u0, target, k, steps):
 
 def roughness_vjp(u0):
     """roughness and its pullback."""
+    _check_real("roughness_vjp", u0=u0)
     out_item = u0[1:]
     out_item_2 = u0[:-1]
     out_sub = out_item - out_item_2
@@ -143,6 +146,7 @@ def roughness_grad(u0):
 
 def objective_vjp(u0, target, k, steps, alpha):
     """objective and its pullback."""
+    _check_real("objective_vjp", u0=u0, target=target, k=k, alpha=alpha)
     out_misfit, misfit_pullback = misfit_vjp(u0, target, k, steps)
     out_roughness, roughness_pullback = roughness_vjp(u0)
     out_mul = alpha * out_roughness
@@ -172,6 +176,26 @@ def objective_grad(u0, target, k, steps, alpha):
 
 
 # Helpers used by the pullbacks above.
+
+
+def _check_real(entry, /, **arguments):
+    """Refuse complex arguments: dpgen does not differentiate complex numbers yet."""
+    for name, value in arguments.items():
+        if type(value) is float or (
+            type(value) is np.ndarray and value.dtype.kind == "f"
+        ):
+            continue  # the common cases, at the cost of a type test
+        items = [value]
+        while items:  # the arrays inside lists, tuples and dicts of parameters too
+            item = items.pop()
+            if isinstance(item, (list, tuple)):
+                items.extend(item)
+            elif isinstance(item, dict):
+                items.extend(item.values())
+            elif np.iscomplexobj(item):
+                raise TypeError(
+                    f"{entry}: argument '{name}' is complex; dpgen does not differentiate complex numbers yet"
+                )
 
 
 def _zeros_like(x):

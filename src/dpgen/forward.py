@@ -69,7 +69,7 @@ class _Tangents:
         """The tangent of an atom, or None when it is zero."""
         if isinstance(atom, Var):
             return Var(self.of[atom.name]) if atom.name in self.of else None
-        if isinstance(atom, Seq) and any(isinstance(i, Var) and i.name in self.of for i in atom.items):
+        if isinstance(atom, Seq) and any(n in self.of for n in _vars_in(atom)):  # nested displays too
             return Seq(tuple(self.dense(i) for i in atom.items), atom.is_list)
         return None
 
@@ -80,6 +80,8 @@ class _Tangents:
             return tangent
         if is_scalar_constant(atom):
             return Const("0.0")
+        if isinstance(atom, Seq) and all(is_scalar_constant(i) for i in atom.items):
+            return Seq(tuple(Const("0.0") for _ in atom.items), atom.is_list)  # a row of constants
         hint = atom.name if isinstance(atom, Var) else "zero"
         target = self.names.fresh(f"d{hint}")
         self.stmts.append(ZeroTangent(target, atom))

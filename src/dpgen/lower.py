@@ -47,6 +47,7 @@ from dpgen.regions import (
     call_mismatch,
     else_statements,
     is_append,
+    module_bindings,
     name_nodes,
     names_read,
     returned_parameters,
@@ -133,6 +134,15 @@ CONSTANTS = {
 }
 
 NONDIFFERENTIABLE_ANNOTATIONS = {"int", "bool", "str"}
+OPERATORS = set(BINARY_OPS.values()) | {"numpy.negative"}  #: primitives rendered as operators
+
+# Complex numbers are refused until dpgen differentiates them (the rules assume real values).
+COMPLEX = "complex numbers are not supported yet (dpgen differentiates real values only)"
+COMPLEX_NAMES = {"builtins.complex"} | {
+    f"numpy.{name}"
+    for name in ("complex64", "complex128", "complex256", "complexfloating", "cdouble", "csingle", "clongdouble", "conj", "conjugate", "real", "imag", "angle", "real_if_close")
+}
+COMPLEX_ATTRIBUTES = {"real", "imag", "conj", "conjugate"}  # `z.real`, `z.conj()`
 
 # Results that may share memory with their first argument: writing into them writes into it.
 VIEWS = {
@@ -146,6 +156,7 @@ VIEWS = {
     "numpy.expand_dims",
     "numpy.squeeze",
     "numpy.broadcast_to",
+    "numpy.asarray",
 }
 ROW = "<row>"  #: `shares` marker for a loop's row of an iterated array
 
@@ -187,16 +198,32 @@ class Lowering:
         self.param_writes: dict[str, tuple[str, Span]] = {}  # function -> a parameter it writes into
         self.constants: dict[str, str] = {}  # module-level literal constants: name -> source
         self.module_names: set[str] = set()  # every name bound at module level
+        self.rebound: dict[str, str] = {}  # module-level names bound more than once -> why
+        self.complex_constants: set[str] = set()  # module-level names bound to complex literals
+        self.module_bound: set[str] = set()  # names bound at any depth of module-level blocks
 
     # ------------------------------------------------------------------ module
     def module(self) -> Module:
         prelude = []
+        # A module-level name is copied as a constant only if the module binds it exactly
+        # once: the generated module would otherwise compute with its first value.
+        bindings = module_bindings(self.parsed.module)
+        star = bindings.pop("*", [])
+        self.module_bound = set(bindings)
+        for name, found in bindings.items():
+            if len(found) > 1 or star:
+                node, how = found[-1] if len(found) > 1 else star[0]
+                self.rebound[name] = f"{how} at line {self.span(node, None).line} rebinds it"
+            elif isinstance(found[0][0], cst.Assign) and _is_complex(found[0][0].value):
+                self.complex_constants.add(name)
         for stmt in self.parsed.module.body:
             if isinstance(stmt, cst.FunctionDef) and stmt.name.value in self.helpers:
                 self.module_names.add(stmt.name.value)
             elif isinstance(stmt, cst.FunctionDef):
                 if stmt.name.value in self.functions:
                     self.error(stmt.name, f"function '{stmt.name.value}' is defined twice (rename one)")
+                elif stmt.name.value in self.rebound:
+                    self.error(stmt.name, f"function '{stmt.name.value}' is rebound at module level: {self.rebound[stmt.name.value]} (rename one)")
                 self.functions[stmt.name.value] = stmt
                 self.module_names.add(stmt.name.value)
             elif isinstance(stmt, cst.SimpleStatementLine):
@@ -204,7 +231,7 @@ class Lowering:
                     if isinstance(small, cst.Assign) and all(isinstance(t.target, cst.Name) for t in small.targets):
                         names = [t.target.value for t in small.targets]
                         self.module_names.update(names)
-                        if _is_literal(small.value):
+                        if _is_literal(small.value) and not any(n in self.rebound or n in self.complex_constants for n in names):
                             value = code_text(self.parsed.module.code_for_node(small.value))
                             prelude.append(" = ".join(names + [value]))
                             for name in names:
@@ -239,7 +266,9 @@ class Lowering:
                 self.error(p, f"a parameter named '{name}' is not supported (it is the name of a module dpgen's output imports)")
             default = None
             if p.default is not None:
-                if _is_literal(p.default):
+                if _is_complex(p.default):
+                    self.error(p.default, f"a complex default value: {COMPLEX}")
+                elif _is_literal(p.default):
                     default = Const(code_text(self.parsed.module.code_for_node(p.default)))
                 else:
                     self.error(p.default, "a default value that is not a literal constant is not supported (use a number, string, True/False or None)")
@@ -513,9 +542,14 @@ class Lowering:
                 )
                 return
             right = self.expr(node.value, scope, node.target.value)
+            if self._is_list(left, scope) or self._is_list(right, scope):
+                self.error(node, "augmented assignment on a list or tuple of variables is not supported (Python extends or repeats it; use append, or make it an array first: np.array([...]))")
+                return
             self.bind(node.target, self.emit(scope, op, (left, right), (), node.target.value), node.value, scope)
         elif isinstance(node, cst.Expr) and first and isinstance(node.value, (cst.SimpleString, cst.ConcatenatedString)):
             return  # docstring
+        elif isinstance(node, cst.Expr) and self._is_helper_call(node.value, "_check_real"):
+            return  # dpgen's own argument check, in its output read back: no value, no derivative
         elif isinstance(node, cst.Expr) and is_append(node.value):
             self.append(node.value, scope)
         elif isinstance(node, cst.Pass):
@@ -701,7 +735,9 @@ class Lowering:
             return self.if_expression(node, scope, target)
         if isinstance(node, cst.Name):
             return self.name(node, scope)
-        if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.ConcatenatedString)):
+        if isinstance(node, cst.Imaginary):
+            return self.unsupported(node, f"the complex literal '{node.value}': {COMPLEX}", plain=True)
+        if isinstance(node, (cst.Integer, cst.Float, cst.SimpleString, cst.ConcatenatedString)):
             return Const(code_text(self.parsed.module.code_for_node(node)))
         if isinstance(node, cst.Attribute):
             return self.attribute(node, scope, target)
@@ -713,6 +749,10 @@ class Lowering:
                 return self.unsupported(node, "this operator")
             if isinstance(left, Const) and isinstance(right, Const):
                 return _fold(node.operator, left, right)
+            if self._is_list(left, scope) or self._is_list(right, scope):
+                # Python concatenates or repeats lists: no NumPy rule describes that. A list
+                # of constants (`[0.0] * n`) carries no derivative and is rendered as written.
+                return self.unsupported(node, "an arithmetic operator on a list or tuple of variables (Python concatenates or repeats it; make it an array first: np.array([...]))")
             return self.emit(scope, op, (left, right), (), target)
         if isinstance(node, cst.UnaryOperation):
             operand = self.expr(node.expression, scope, target)
@@ -784,14 +824,21 @@ class Lowering:
             return scope.env[name]
         if name in ("True", "False", "None"):
             return Const(name)
+        if name in self.complex_constants:
+            return self.unsupported(node, f"the module-level constant '{name}' is complex: {COMPLEX}", plain=True)
+        if name in self.rebound:
+            self.error(node, f"the module-level variable '{name}' is not supported: {self.rebound[name]} (only a name bound once, to a literal constant, is copied; pass it as a parameter)")
+            return Const("None")
         if name in self.constants:
             return Const(name)
         for qualified in self.parsed.qualified_names(node):
             if qualified in CONSTANTS:
                 return Const(CONSTANTS[qualified])
+            if qualified in COMPLEX_NAMES:
+                return self.unsupported(node, f"'{name}': {COMPLEX}", plain=True)
         if name in self.functions:
             return self.unsupported(node, f"using the function '{name}' as a value")
-        if name in self.module_names:
+        if name in self.module_names or name in self.module_bound:
             self.error(node, f"the module-level variable '{name}' is not supported (it is not a literal constant; pass it as a parameter)")
             return Const("None")
         self.error(node, f"name '{name}' is not defined in the function")
@@ -801,7 +848,11 @@ class Lowering:
         for qualified in self.parsed.qualified_names(node):
             if qualified in CONSTANTS:
                 return Const(CONSTANTS[qualified])
+            if qualified in COMPLEX_NAMES:
+                return self.unsupported(node, f"'{self.parsed.module.code_for_node(node)}': {COMPLEX}", plain=True)
         attr = node.attr.value
+        if attr in COMPLEX_ATTRIBUTES and not self._is_module(node.value):
+            return self.unsupported(node, f"'.{attr}': {COMPLEX}", plain=True)
         if attr in ATTRIBUTES and not self._is_module(node.value):
             value = self.expr(node.value, scope, target)
             return self.emit(scope, ATTRIBUTES[attr], (value,), (), target)
@@ -814,6 +865,8 @@ class Lowering:
                 return self.unsupported(arg, "'*' and '**' arguments")
         qualified = sorted(self.parsed.qualified_names(func))
         rule_names = [q for q in qualified if rules.lookup(q) is not None]
+        if any(q in COMPLEX_NAMES for q in qualified) or (isinstance(func, cst.Attribute) and func.attr.value in COMPLEX_ATTRIBUTES and not self._is_module(func.value)):
+            return self.unsupported(node, f"'{self.parsed.module.code_for_node(func)}(...)': {COMPLEX}", plain=True)
         if isinstance(func, cst.Name) and func.value in self.functions and func.value not in scope.env:
             args, kwargs = self.arguments(node, scope, target)
             problem = call_mismatch(self.functions[func.value], len(args), [k for k, _ in kwargs])
@@ -837,7 +890,12 @@ class Lowering:
             return self.emit(scope, f"{HELPER_PREFIX}{func.value}", args, kwargs, target, node=node)
         if rule_names:
             args, kwargs = self.arguments(node, scope, target)
-            return self.emit(scope, rules.canonical(rule_names[0]), args, kwargs, target, node=node)
+            op = rules.canonical(rule_names[0])
+            if op in OPERATORS:
+                # `np.multiply([a, b], 2)` is rendered as an operator, on an array: on the
+                # list itself, `*` would repeat it.
+                args = tuple(self.emit(scope, "numpy.asarray", (a,), (), target) if isinstance(a, Seq) else a for a in args)
+            return self.emit(scope, op, args, kwargs, target, node=node)
         if isinstance(func, cst.Attribute) and not self._is_module(func.value):
             method = func.attr.value
             if method not in METHODS:
@@ -876,7 +934,9 @@ class Lowering:
         rule = rules.lookup(op)
         assert rule is not None, op
         try:
-            rule.bind(tuple(args), tuple(kwargs))
+            bound = rule.bind(tuple(args), tuple(kwargs))
+            if _is_complex_dtype(bound.values.get("dtype")):
+                raise rules.RuleError(f"dtype={bound['dtype'].text}: {COMPLEX}")
         except rules.RuleError as exc:
             self.sink.error(self.parsed.span(node) if node is not None else scope.span, str(exc))
         short = SHORT_NAMES.get(op, op.rsplit(".", 1)[-1])
@@ -886,6 +946,26 @@ class Lowering:
             scope.shares.setdefault(out, set()).add(args[0].name)  # a NumPy view, or an item of a list or dict
         return Var(out)
 
+    def _is_helper_call(self, node: cst.BaseExpression, helper: str) -> bool:
+        return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == helper and helper in self.helpers
+
+    def _is_list(self, atom: Atom, scope: _Scope) -> bool:
+        """Whether an operand is a list or tuple that may hold variables: a display holding
+        one, or a list built at run time (appends, a display that crossed into a loop or
+        call, a loop carrying either)."""
+        if isinstance(atom, Seq):
+            return _vars_in_atom(atom)
+        if not isinstance(atom, Var):
+            return False
+        for stmt in scope.body:
+            if atom.name in stmt.outs:
+                if isinstance(stmt, Eqn):
+                    return stmt.op == "dpgen.append" or (stmt.op == "dpgen.assign" and self._is_list(stmt.args[0], scope))
+                if isinstance(stmt, Loop):
+                    return self._is_list(stmt.init[stmt.carried.index(atom.name)], scope)
+                return False
+        return False
+
     def _is_module(self, node: cst.BaseExpression) -> bool:
         """Whether an expression names a module (``np``, ``np.linalg``) rather than a value."""
         if not isinstance(node, (cst.Name, cst.Attribute)):
@@ -893,8 +973,8 @@ class Lowering:
         names = self.parsed.qualified_names(node)
         return bool(names) and all("<locals>" not in n for n in names) and not (isinstance(node, cst.Name) and node.value in self.module_names)
 
-    def unsupported(self, node: cst.CSTNode, what: str) -> Atom:
-        self.error(node, f"{what} is not supported")
+    def unsupported(self, node: cst.CSTNode, what: str, plain: bool = False) -> Atom:
+        self.error(node, what if plain else f"{what} is not supported")
         return Const("None")
 
     def error(self, node: cst.CSTNode, message: str) -> None:
@@ -926,6 +1006,30 @@ def _is_literal(node: cst.BaseExpression) -> bool:
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return False
     return True
+
+
+def _is_complex(node: cst.BaseExpression) -> bool:
+    """Whether an expression holds a complex literal (``1j``, ``2 + 3j``, ``(1.0, 2j)``)."""
+    found = []
+
+    class _Find(cst.CSTVisitor):
+        def visit_Imaginary(self, n: cst.Imaginary) -> None:
+            found.append(n)
+
+    node.visit(_Find())
+    return bool(found)
+
+
+def _is_complex_dtype(atom: object) -> bool:
+    """``dtype="complex128"`` (or ``"c16"``, ``"D"``): a string NumPy reads as a complex type."""
+    if not _is_string(atom):
+        return False
+    import numpy  # only here: dpgen itself never needs NumPy otherwise
+
+    try:
+        return numpy.dtype(ast.literal_eval(atom.text)).kind == "c"
+    except TypeError:
+        return False
 
 
 def _annotation(param: cst.Param) -> str | None:

@@ -233,3 +233,102 @@ def returns_tuple(function: cst.FunctionDef) -> bool:
 
     function.visit(_Returns())
     return any(found)
+
+
+def module_bindings(module: cst.Module) -> dict[str, list[tuple[cst.CSTNode, str]]]:
+    """Every binding of a module-level name: name -> [(node, how)], in source order.
+
+    Counts what Python counts: assignments (plain, annotated, augmented, walrus), loop and
+    ``with`` targets, imports, ``def`` and ``class``, ``except ... as``, ``del``, at any
+    depth of module-level blocks, and ``global`` declarations inside functions (the
+    function may rebind the name). Function and class bodies bind their own names only.
+    """
+    found: dict[str, list[tuple[cst.CSTNode, str]]] = {}
+
+    def add(target: cst.CSTNode | None, node: cst.CSTNode, how: str) -> None:
+        if isinstance(target, cst.Name):
+            found.setdefault(target.value, []).append((node, how))
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                add(element.value, node, how)
+        elif isinstance(target, cst.StarredElement):
+            add(target.value, node, how)
+
+    class _Bindings(cst.CSTVisitor):
+        def __init__(self):
+            self.depth = 0  # inside a function, class or lambda: its own scope
+
+        def _enter(self, node) -> None:
+            self.depth += 1
+
+        def _leave(self, node) -> None:
+            self.depth -= 1
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            if self.depth == 0:
+                add(node.name, node, "a def")
+            self.depth += 1
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> None:
+            if self.depth == 0:
+                add(node.name, node, "a class")
+            self.depth += 1
+
+        leave_FunctionDef = leave_ClassDef = _leave
+        visit_Lambda = _enter
+        leave_Lambda = _leave
+
+        def visit_Global(self, node: cst.Global) -> None:
+            for item in node.names:
+                add(item.name, node, "a 'global' declaration")
+
+        def visit_Assign(self, node: cst.Assign) -> None:
+            if self.depth == 0:
+                for target in node.targets:
+                    add(target.target, node, "an assignment")
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            if self.depth == 0 and node.value is not None:
+                add(node.target, node, "an assignment")
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            if self.depth == 0:
+                add(node.target, node, "an augmented assignment")
+
+        def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+            if self.depth == 0:  # a walrus in a comprehension binds in the module too
+                add(node.target, node, "an assignment expression")
+
+        def visit_For(self, node: cst.For) -> None:
+            if self.depth == 0:
+                add(node.target, node, "a loop target")
+
+        def visit_WithItem(self, node: cst.WithItem) -> None:
+            if self.depth == 0 and node.asname is not None:
+                add(node.asname.name, node, "a 'with' target")
+
+        def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+            if self.depth == 0 and node.name is not None:
+                add(node.name.name, node, "an 'except' target")
+
+        def visit_Del(self, node: cst.Del) -> None:
+            if self.depth == 0:
+                add(node.target, node, "a 'del'")
+
+        def visit_Import(self, node: cst.Import) -> None:
+            if self.depth == 0:
+                for alias in node.names:
+                    name = alias.asname.name if alias.asname else alias.name
+                    while isinstance(name, cst.Attribute):  # `import a.b` binds `a`
+                        name = name.value
+                    add(name, node, "an import")
+
+        def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+            if self.depth == 0 and isinstance(node.names, cst.ImportStar):
+                found.setdefault("*", []).append((node, "a star import"))  # may bind any name
+            elif self.depth == 0:
+                for alias in node.names:
+                    add(alias.asname.name if alias.asname else alias.name, node, "an import")
+
+    module.visit(_Bindings())
+    return found

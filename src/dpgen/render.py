@@ -195,6 +195,19 @@ class Renderer(JvpRendering):
         renderer = self
 
         class _Substitute(ast.NodeTransformer):
+            def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
+                # A list display as an operand: `[da, db] * 2` would repeat the list.
+                for side in ("left", "right"):
+                    operand = getattr(node, side)
+                    if isinstance(operand, ast.Name) and isinstance(bindings.get(operand.id), Seq):
+                        setattr(node, side, renderer.as_array(bindings[operand.id]))
+                return self.generic_visit(node)
+
+            def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.expr:
+                if isinstance(node.operand, ast.Name) and isinstance(bindings.get(node.operand.id), Seq):
+                    node.operand = renderer.as_array(bindings[node.operand.id])
+                return self.generic_visit(node)
+
             def visit_Name(self, node: ast.Name) -> ast.expr:
                 if node.id in bindings:
                     return renderer.atom(bindings[node.id])
@@ -213,6 +226,10 @@ class Renderer(JvpRendering):
             self.used_helpers.add(name)
             for called in self.helpers[name][1]:
                 self.use_helper(called)
+
+    def as_array(self, atom: Seq) -> ast.expr:
+        """``np.asarray([a, b])``: a list display where an operator needs an array."""
+        return ast.Call(ast.Attribute(ast.Name(self.backend.alias), "asarray"), [self.atom(atom)], [])
 
     def call_expr(self, op: str, args: tuple[Atom, ...], kwargs: tuple[tuple[str, Atom], ...]) -> ast.expr:
         """The forward expression of one primitive, as the source would write it."""
@@ -421,7 +438,7 @@ class Renderer(JvpRendering):
             name=fn.name,
             params=params,
             call_args=", ".join(p.name for p in src.params),
-            forward=[line for s in fn.forward for line in self.forward(s)],
+            forward=self.check_real(fn.name, src) + [line for s in fn.forward for line in self.forward(s)],
             description=f"{src.description[0].upper()}{src.description[1:]}, and its pullback" if src.internal else f"{src.name} and its pullback",
             pullback=fn.pullback_name,
             seed=fn.seed,
@@ -430,6 +447,17 @@ class Renderer(JvpRendering):
             result=ast.unparse(self.atom(src.result)),
             grad=self.grad(fn),
         )
+
+    def check_real(self, name: str, src) -> list[str]:
+        """``_check_real("f_vjp", x=x)`` at a public entry: a complex argument is an error,
+        never a number (the rules assume real values). Internal functions need no check, nor
+        parameters annotated `float`: declared real, and scalar code calls small functions
+        so often that the check would cost as much as the function (the `ode` benchmark)."""
+        params = [p.name for p in src.params if p.differentiable and not p.scalar]
+        if src.internal or not params:
+            return []
+        self.use_helper("_check_real")
+        return [f"_check_real({name!r}, {', '.join(f'{p}={p}' for p in params)})"]
 
     def hvp_function(self, fn: HvpFunction) -> dict:
         src = fn.source

@@ -387,17 +387,37 @@ class _Reverse:
             if not isinstance(value, (tuple, Seq)):
                 continue  # a constant: no adjoint
             items = value if isinstance(value, tuple) else value.items
-            if not any(isinstance(v, Var) and v.name in adj.active for v in items):
+            if not any(n in adj.active for n in _vars_in(items)):
                 continue
             if isinstance(template, rules.PerElement):
                 for k, item in enumerate(items):
                     if isinstance(item, Var) and item.name in adj.active:
                         adj.contribute(item.name, Template(template.build(bound, k), tuple(bindings.items())))
+                    elif isinstance(item, Seq) and any(n in adj.active for n in _vars_in(item)):
+                        part = adj.names.fresh(f"{out}_bar_item")
+                        adj.stmts.append(SetAdjoint(part, Template(template.build(bound, k), tuple(bindings.items())), accumulate=False))
+                        self._unpack(item.items, Template("g", (("g", Var(part)),)), out, adj)
             else:
                 text = template(bound) if callable(template) else template
-                targets = [adj.target_for(v.name) if isinstance(v, Var) else None for v in items]
-                adj.stmts.append(UnpackAdjoints(tuple(targets), Template(text, tuple(bindings.items()))))
-                adj.add_parts([(v.name, t) for v, t in zip(items, targets) if isinstance(v, Var)])
+                self._unpack(items, Template(text, tuple(bindings.items())), out, adj)
+
+    def _unpack(self, items: tuple, value: Template, out: str, adj: _Adjoints) -> None:
+        """``a_bar, b_bar = value``: one cotangent per item of a list display. A nested display
+        (``np.array([[a, b], [c, 1.0]])``) unpacks its item's cotangent again, to any depth."""
+        targets: list[str | None] = []
+        nested = []
+        for v in items:
+            if isinstance(v, Var):
+                targets.append(adj.target_for(v.name))
+            elif isinstance(v, Seq) and any(n in adj.active for n in _vars_in(v)):
+                targets.append(adj.names.fresh(f"{out}_bar_item"))
+                nested.append((v, targets[-1]))
+            else:
+                targets.append(None)
+        adj.stmts.append(UnpackAdjoints(tuple(targets), value))
+        adj.add_parts([(v.name, t) for v, t in zip(items, targets) if isinstance(v, Var)])
+        for item, part in nested:
+            self._unpack(item.items, Template("g", (("g", Var(part)),)), out, adj)
 
     def _reuse_forward(self, text: str, bindings: dict[str, Atom]) -> Template:
         """The rule's expression, reading ``np.cos(x)`` from the forward sweep when it computed

@@ -16,6 +16,7 @@ import os
 import re
 import stat
 import tokenize
+import unicodedata
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,9 +132,23 @@ def parse(source: Source) -> Parsed:
         # its own location ("parser error: error at 2:2: "); ours is in front.
         message = re.sub(r"^((parser|tokenizer) error: )?(error at \d+:\d+: )?", "", str(exc.message)).rstrip(".")
         raise SourceErrors([Diagnostic(source.path, Span(exc.raw_line, exc.raw_column + 1), f"syntax error: {message}")]) from None
+    if not source.text.isascii():
+        module = module.visit(_NormalizeIdentifiers())
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     resolved = wrapper.resolve_many([PositionProvider, QualifiedNameProvider])
     return Parsed(source, wrapper.module, resolved[PositionProvider], resolved[QualifiedNameProvider])
+
+
+class _NormalizeIdentifiers(cst.CSTTransformer):
+    """Spell every identifier as Python reads it: NFKC-normalized (PEP 3131), so `𝐱`, `ｘ`
+    and `x` are one variable, and the ohm sign one name with omega. Every name dpgen reads
+    (variables, parameters, attributes, keywords, imports) is a `cst.Name`, so this is the
+    one place; the generated code uses the normalized spelling. A normalization that
+    changes an identifier's length (`ﬁ` -> `fi`) moves later columns of its line."""
+
+    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.Name:
+        value = unicodedata.normalize("NFKC", updated.value)
+        return updated if value == updated.value else updated.with_changes(value=value)
 
 
 def check_syntax(source: Source) -> None:

@@ -13,6 +13,7 @@ import numpy as np
 
 def loss_vjp(x):
     """loss and its pullback."""
+    _check_real("loss_vjp", x=x)
     out_sin = np.sin(x)
     out_pow = x**2
     out_neg = -out_pow
@@ -49,6 +50,26 @@ def loss_grad(x):
 
 
 # Helpers used by the pullbacks above.
+
+
+def _check_real(entry, /, **arguments):
+    """Refuse complex arguments: dpgen does not differentiate complex numbers yet."""
+    for name, value in arguments.items():
+        if type(value) is float or (
+            type(value) is np.ndarray and value.dtype.kind == "f"
+        ):
+            continue  # the common cases, at the cost of a type test
+        items = [value]
+        while items:  # the arrays inside lists, tuples and dicts of parameters too
+            item = items.pop()
+            if isinstance(item, (list, tuple)):
+                items.extend(item)
+            elif isinstance(item, dict):
+                items.extend(item.values())
+            elif np.iscomplexobj(item):
+                raise TypeError(
+                    f"{entry}: argument '{name}' is complex; dpgen does not differentiate complex numbers yet"
+                )
 
 
 def _unreduce(g, x, axis, keepdims):

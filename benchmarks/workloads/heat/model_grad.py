@@ -13,6 +13,7 @@ import numpy as np
 
 def simulate_vjp(u0, k, steps):
     """simulate and its pullback."""
+    _check_real("simulate_vjp", u0=u0, k=k)
     u = np.copy(u0)
     loop_pullbacks = []
     for _ in range(steps):
@@ -79,6 +80,7 @@ def _simulate_line14_for_vjp(_, u, k):
 
 def loss_vjp(u0, target, k, steps):
     """loss and its pullback."""
+    _check_real("loss_vjp", u0=u0, target=target, k=k)
     u, simulate_pullback = simulate_vjp(u0, k, steps)
     out_sub = u - target
     out_pow = out_sub**2
@@ -108,6 +110,26 @@ def loss_grad(u0, target, k, steps):
 
 
 # Helpers used by the pullbacks above.
+
+
+def _check_real(entry, /, **arguments):
+    """Refuse complex arguments: dpgen does not differentiate complex numbers yet."""
+    for name, value in arguments.items():
+        if type(value) is float or (
+            type(value) is np.ndarray and value.dtype.kind == "f"
+        ):
+            continue  # the common cases, at the cost of a type test
+        items = [value]
+        while items:  # the arrays inside lists, tuples and dicts of parameters too
+            item = items.pop()
+            if isinstance(item, (list, tuple)):
+                items.extend(item)
+            elif isinstance(item, dict):
+                items.extend(item.values())
+            elif np.iscomplexobj(item):
+                raise TypeError(
+                    f"{entry}: argument '{name}' is complex; dpgen does not differentiate complex numbers yet"
+                )
 
 
 def _zeros_like(x):

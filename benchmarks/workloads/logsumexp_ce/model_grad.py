@@ -13,6 +13,7 @@ import numpy as np
 
 def loss_vjp(logits, labels):
     """loss and its pullback."""
+    _check_real("loss_vjp", logits=logits, labels=labels)
     m = np.max(logits, axis=1, keepdims=True)
     shifted = logits - m
     lse_exp = np.exp(shifted)
@@ -58,6 +59,26 @@ def loss_grad(logits, labels):
 
 
 # Helpers used by the pullbacks above.
+
+
+def _check_real(entry, /, **arguments):
+    """Refuse complex arguments: dpgen does not differentiate complex numbers yet."""
+    for name, value in arguments.items():
+        if type(value) is float or (
+            type(value) is np.ndarray and value.dtype.kind == "f"
+        ):
+            continue  # the common cases, at the cost of a type test
+        items = [value]
+        while items:  # the arrays inside lists, tuples and dicts of parameters too
+            item = items.pop()
+            if isinstance(item, (list, tuple)):
+                items.extend(item)
+            elif isinstance(item, dict):
+                items.extend(item.values())
+            elif np.iscomplexobj(item):
+                raise TypeError(
+                    f"{entry}: argument '{name}' is complex; dpgen does not differentiate complex numbers yet"
+                )
 
 
 def _zeros_like(x):

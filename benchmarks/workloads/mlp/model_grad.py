@@ -13,6 +13,7 @@ import numpy as np
 
 def predict_vjp(x, W1, b1, W2, b2, W3, b3):
     """predict and its pullback."""
+    _check_real("predict_vjp", x=x, W1=W1, b1=b1, W2=W2, b2=b2, W3=W3, b3=b3)
     h1_matmul = x @ W1
     h1_add = h1_matmul + b1
     h1 = np.tanh(h1_add)
@@ -57,6 +58,7 @@ def predict_grad(x, W1, b1, W2, b2, W3, b3):
 
 def loss_vjp(x, y, W1, b1, W2, b2, W3, b3):
     """loss and its pullback."""
+    _check_real("loss_vjp", x=x, y=y, W1=W1, b1=b1, W2=W2, b2=b2, W3=W3, b3=b3)
     pred, predict_pullback = predict_vjp(x, W1, b1, W2, b2, W3, b3)
     out_sub = pred - y
     out_pow = out_sub**2
@@ -88,6 +90,26 @@ def loss_grad(x, y, W1, b1, W2, b2, W3, b3):
 
 
 # Helpers used by the pullbacks above.
+
+
+def _check_real(entry, /, **arguments):
+    """Refuse complex arguments: dpgen does not differentiate complex numbers yet."""
+    for name, value in arguments.items():
+        if type(value) is float or (
+            type(value) is np.ndarray and value.dtype.kind == "f"
+        ):
+            continue  # the common cases, at the cost of a type test
+        items = [value]
+        while items:  # the arrays inside lists, tuples and dicts of parameters too
+            item = items.pop()
+            if isinstance(item, (list, tuple)):
+                items.extend(item)
+            elif isinstance(item, dict):
+                items.extend(item.values())
+            elif np.iscomplexobj(item):
+                raise TypeError(
+                    f"{entry}: argument '{name}' is complex; dpgen does not differentiate complex numbers yet"
+                )
 
 
 def _unbroadcast(g, x):

@@ -13,6 +13,7 @@ import numpy as np
 
 def predict_vjp(xs, h0, p):
     """predict and its pullback."""
+    _check_real("predict_vjp", xs=xs, h0=h0, p=p)
     h = h0
     outs = []
     loop_pullbacks = []
@@ -98,6 +99,7 @@ def _predict_line14_for_vjp(x, h, outs, p):
 
 def loss_vjp(xs, ys, h0, p):
     """loss and its pullback."""
+    _check_real("loss_vjp", xs=xs, ys=ys, h0=h0, p=p)
     pred, predict_pullback = predict_vjp(xs, h0, p)
     out_sub = pred - ys
     out_pow = out_sub**2
@@ -127,6 +129,26 @@ def loss_grad(xs, ys, h0, p):
 
 
 # Helpers used by the pullbacks above.
+
+
+def _check_real(entry, /, **arguments):
+    """Refuse complex arguments: dpgen does not differentiate complex numbers yet."""
+    for name, value in arguments.items():
+        if type(value) is float or (
+            type(value) is np.ndarray and value.dtype.kind == "f"
+        ):
+            continue  # the common cases, at the cost of a type test
+        items = [value]
+        while items:  # the arrays inside lists, tuples and dicts of parameters too
+            item = items.pop()
+            if isinstance(item, (list, tuple)):
+                items.extend(item)
+            elif isinstance(item, dict):
+                items.extend(item.values())
+            elif np.iscomplexobj(item):
+                raise TypeError(
+                    f"{entry}: argument '{name}' is complex; dpgen does not differentiate complex numbers yet"
+                )
 
 
 def _zeros_like(x):

@@ -13,6 +13,7 @@ import numpy as np
 
 def solve_vjp(M, e):
     """solve and its pullback."""
+    _check_real("solve_vjp", M=M, e=e)
     E_sin = np.sin(M)
     E_mul = e * E_sin
     E = M + E_mul
@@ -91,6 +92,7 @@ def _solve_line16_while_vjp(step, E, e, M):
 
 def loss_vjp(M, e):
     """loss and its pullback."""
+    _check_real("loss_vjp", M=M, e=e)
     E, solve_pullback = solve_vjp(M, e)
     x_cos = np.cos(E)
     x = x_cos - e
@@ -135,6 +137,26 @@ def loss_grad(M, e):
 
 
 # Helpers used by the pullbacks above.
+
+
+def _check_real(entry, /, **arguments):
+    """Refuse complex arguments: dpgen does not differentiate complex numbers yet."""
+    for name, value in arguments.items():
+        if type(value) is float or (
+            type(value) is np.ndarray and value.dtype.kind == "f"
+        ):
+            continue  # the common cases, at the cost of a type test
+        items = [value]
+        while items:  # the arrays inside lists, tuples and dicts of parameters too
+            item = items.pop()
+            if isinstance(item, (list, tuple)):
+                items.extend(item)
+            elif isinstance(item, dict):
+                items.extend(item.values())
+            elif np.iscomplexobj(item):
+                raise TypeError(
+                    f"{entry}: argument '{name}' is complex; dpgen does not differentiate complex numbers yet"
+                )
 
 
 def _zeros_like(x):

@@ -6,7 +6,8 @@ output `ans` where it is cheaper than recomputing (``tanh``: ``1 - ans**2``). Ev
 Jacobian here is diagonal, so forward mode reads its JVPs off the same expressions.
 """
 
-from dpgen.rules import alias, defelementwise
+from dpgen.ir import Const
+from dpgen.rules import Bound, alias, defelementwise
 
 # ------------------------------------------------------------------ arithmetic
 defelementwise("numpy.add(x1, x2)", x1="unbroadcast(g, x1)", x2="unbroadcast(g, x2)")
@@ -57,15 +58,36 @@ defelementwise("numpy.cosh(x)", x="g * np.sinh(x)")
 defelementwise("numpy.tanh(x)", x="g * (1 - ans**2)")  # from the output: no cosh, no overflow
 
 # ---------------------------------------------------------------------- selection
-# Ties go to the first argument, so exactly one side receives the cotangent.
-defelementwise("numpy.maximum(x1, x2)", x1="unbroadcast(g * (x1 >= x2), x1)", x2="unbroadcast(g * (x1 < x2), x2)")
-defelementwise("numpy.minimum(x1, x2)", x1="unbroadcast(g * (x1 <= x2), x1)", x2="unbroadcast(g * (x1 > x2), x2)")
+# On an exact tie each side gets half the cotangent (the tangent is the mean of the two):
+# central differences, autograd and JAX agree on that. `(x1 > x2) + 0.5 * (x1 == x2)` is
+# the weight in one pass of comparisons, exact for infinities too (no `sign(x1 - x2)`).
+defelementwise(
+    "numpy.maximum(x1, x2)",
+    x1="unbroadcast(g * ((x1 > x2) + 0.5 * (x1 == x2)), x1)",
+    x2="unbroadcast(g * ((x1 < x2) + 0.5 * (x1 == x2)), x2)",
+)
+defelementwise(
+    "numpy.minimum(x1, x2)",
+    x1="unbroadcast(g * ((x1 < x2) + 0.5 * (x1 == x2)), x1)",
+    x2="unbroadcast(g * ((x1 > x2) + 0.5 * (x1 == x2)), x2)",
+)
+
+
+def _clip_a(bound: Bound) -> str:
+    """clip(a, lo, hi) is minimum(maximum(a, lo), hi): a bound `a` sits on shares half."""
+    weights = []
+    if bound["a_min"] != Const("None"):
+        weights.append("((a > a_min) + 0.5 * (a == a_min))")
+    if bound["a_max"] != Const("None"):
+        weights.append("((a < a_max) + 0.5 * (a == a_max))")
+    return f"unbroadcast(g * {' * '.join(weights)}, a)" if weights else "g"
+
+
 defelementwise(
     "numpy.clip(a, a_min=None, a_max=None, out=None)",
-    # `ans == a` marks where clipping left `a` alone; it also works with a None bound.
-    a="unbroadcast(g * (ans == a), a)",
-    a_min="unbroadcast(g * (a < a_min), a_min)",
-    a_max="unbroadcast(g * (a > a_max), a_max)",
+    a=_clip_a,
+    a_min="unbroadcast(g * ((a < a_min) + 0.5 * (a == a_min)), a_min)",
+    a_max="unbroadcast(g * ((a > a_max) + 0.5 * (a == a_max)), a_max)",
 )
 defelementwise(
     "numpy.where(condition, x, y)",

@@ -39,8 +39,8 @@ defelementwise("math.fabs(x)", x="g * math.copysign(1.0, x) * (x != 0)")
 defelementwise("builtins.abs(x)", x="g * np.sign(x)")
 defelementwise("builtins.pow(base, exp)", base="g * exp * base ** (exp - 1)", exp="g * ans * np.log(base)")
 defelementwise("builtins.float(x=0.0)", x="g")
-# Two-value min/max; ties go to the first argument, as in np.maximum.
-defelementwise("builtins.max(a, b)", a="g * (a >= b)", b="g * (a < b)")
-defelementwise("builtins.min(a, b)", a="g * (a <= b)", b="g * (a > b)")
+# Two-value min/max; an exact tie shares the cotangent, as in np.maximum.
+defelementwise("builtins.max(a, b)", a="g * ((a > b) + 0.5 * (a == b))", b="g * ((a < b) + 0.5 * (a == b))")
+defelementwise("builtins.min(a, b)", a="g * ((a < b) + 0.5 * (a == b))", b="g * ((a > b) + 0.5 * (a == b))")
 # sum() of a list: every item gets the whole cotangent (one row per item).
 deflinear("builtins.sum(iterable, start=0)", iterable="np.broadcast_to(g, (len(iterable),) + np.shape(g))", start="g")

@@ -62,6 +62,7 @@ deflinear("dpgen.getkey(d, key)", d="g")
 # Lists: `xs.append(v)` on a run-time list; `np.array(xs)` of a list of arrays.
 deflinear("dpgen.append(lst, item)", lst="g[:-1]", item="g[-1]")
 deflinear("numpy.array(object, dtype=None)", object="g")  # a list's cotangent is the stacked array
+deflinear("numpy.asarray(a, dtype=None)", a="g")  # no copy of an array: lower.VIEWS knows it aliases
 # `y = x`: a plain rename, which the lowering needs when a name is rebound to a value.
 deflinear("dpgen.assign(x)", x="g")
 

@@ -13,6 +13,7 @@ import numpy as np
 
 def binary_vjp(x, row, col, s):
     """binary and its pullback."""
+    _check_real("binary_vjp", x=x, row=row, col=col, s=s)
     a_mul = x * row
     a_add = x + 3.0
     a_div = col / a_add
@@ -38,11 +39,13 @@ def binary_vjp(x, row, col, s):
         s_bar = _unbroadcast(out_hypot_bar * s / out_hypot, s)
         out_add_bar = _unbroadcast(out_sub_bar, out_add)
         out_minimum_bar = -_unbroadcast(out_sub_bar, out_minimum)
-        col_bar = out_minimum_bar * (col <= 0.5)
+        col_bar = out_minimum_bar * ((col < 0.5) + 0.5 * (col == 0.5))
         out_mul_bar = _unbroadcast(out_add_bar, out_mul)
         out_maximum_bar = _unbroadcast(out_add_bar, out_maximum)
-        x_bar = x_bar + _unbroadcast(out_maximum_bar * (x >= row), x)
-        row_bar = _unbroadcast(out_maximum_bar * (x < row), row)
+        x_bar = x_bar + _unbroadcast(
+            out_maximum_bar * ((x > row) + 0.5 * (x == row)), x
+        )
+        row_bar = _unbroadcast(out_maximum_bar * ((x < row) + 0.5 * (x == row)), row)
         a_bar = _unbroadcast(out_mul_bar * b, a)
         b_bar = _unbroadcast(out_mul_bar * a, b)
         # model.py:6: b = row**2 + s * col
@@ -74,6 +77,7 @@ def binary_grad(x, row, col, s):
 
 def scalar_first_vjp(s, v):
     """scalar_first and its pullback."""
+    _check_real("scalar_first_vjp", s=s, v=v)
     out_pow = v**2
     out_add = s + out_pow
     out_div = 2.0 / out_add
@@ -118,6 +122,7 @@ def scalar_first_grad(s, v):
 
 def where_clip_vjp(x, y):
     """where_clip and its pullback."""
+    _check_real("where_clip_vjp", x=x, y=y)
     z_greater = x > 0
     z_mul = x * y
     z_neg = -y
@@ -135,8 +140,12 @@ def where_clip_vjp(x, y):
         out_mul_bar = _unbroadcast(out_add_bar, out_mul)
         out_clip_2_bar = _unbroadcast(out_mul_bar * y, out_clip_2)
         y_bar = _unbroadcast(out_mul_bar * out_clip_2, y)
-        x_bar = out_clip_2_bar * (out_clip_2 == x)
-        z_bar = out_clip_bar * (out_clip == z)
+        x_bar = (
+            out_clip_2_bar
+            * ((x > -1.0) + 0.5 * (x == -1.0))
+            * ((x < 1.0) + 0.5 * (x == 1.0))
+        )
+        z_bar = out_clip_bar * ((z > -0.5) + 0.5 * (z == -0.5))
         # model.py:15: z = np.where(x > 0, x * y, -y)
         z_mul_bar = _unbroadcast(np.where(z_greater, z_bar, 0.0), z_mul)
         z_neg_bar = _unbroadcast(np.where(z_greater, 0.0, z_bar), z_neg)
@@ -159,6 +168,26 @@ def where_clip_grad(x, y):
 
 
 # Helpers used by the pullbacks above.
+
+
+def _check_real(entry, /, **arguments):
+    """Refuse complex arguments: dpgen does not differentiate complex numbers yet."""
+    for name, value in arguments.items():
+        if type(value) is float or (
+            type(value) is np.ndarray and value.dtype.kind == "f"
+        ):
+            continue  # the common cases, at the cost of a type test
+        items = [value]
+        while items:  # the arrays inside lists, tuples and dicts of parameters too
+            item = items.pop()
+            if isinstance(item, (list, tuple)):
+                items.extend(item)
+            elif isinstance(item, dict):
+                items.extend(item.values())
+            elif np.iscomplexobj(item):
+                raise TypeError(
+                    f"{entry}: argument '{name}' is complex; dpgen does not differentiate complex numbers yet"
+                )
 
 
 def _unbroadcast(g, x):

@@ -12,6 +12,7 @@ import numpy as np
 
 def binary_jvp(x, row, col, s, dx, drow, dcol, ds):
     """binary and its derivative along the tangents dx, drow, dcol, ds (None means zero)."""
+    _check_real("binary_jvp", x=x, row=row, col=col, s=s)
     if dx is None:
         dx = _zero_tangent(x)
     if drow is None:
@@ -37,11 +38,13 @@ def binary_jvp(x, row, col, s, dx, drow, dcol, ds):
     out_mul = a * b
     dout_mul = da * b + db * a
     out_maximum = np.maximum(x, row)
-    dout_maximum = dx * (x >= row) + drow * (x < row)
+    dout_maximum = dx * ((x > row) + 0.5 * (x == row)) + drow * (
+        (x < row) + 0.5 * (x == row)
+    )
     out_add = out_mul + out_maximum
     dout_add = dout_mul + dout_maximum
     out_minimum = np.minimum(col, 0.5)
-    dout_minimum = dcol * (col <= 0.5)
+    dout_minimum = dcol * ((col < 0.5) + 0.5 * (col == 0.5))
     out_sub = out_add - out_minimum
     dout_sub = dout_add - dout_minimum
     out_hypot = np.hypot(x, s)
@@ -55,6 +58,7 @@ def binary_jvp(x, row, col, s, dx, drow, dcol, ds):
 
 def scalar_first_jvp(s, v, ds, dv):
     """scalar_first and its derivative along the tangents ds, dv (None means zero)."""
+    _check_real("scalar_first_jvp", s=s, v=v)
     if ds is None:
         ds = _zero_tangent(s)
     if dv is None:
@@ -82,6 +86,7 @@ def scalar_first_jvp(s, v, ds, dv):
 
 def where_clip_jvp(x, y, dx, dy):
     """where_clip and its derivative along the tangents dx, dy (None means zero)."""
+    _check_real("where_clip_jvp", x=x, y=y)
     if dx is None:
         dx = _zero_tangent(x)
     if dy is None:
@@ -94,9 +99,9 @@ def where_clip_jvp(x, y, dx, dy):
     z = np.where(z_greater, z_mul, z_neg)
     dz = np.where(z_greater, dz_mul, 0.0) + np.where(z_greater, 0.0, dz_neg)
     out_clip = np.clip(z, -0.5, None)
-    dout_clip = dz * (out_clip == z)
+    dout_clip = dz * ((z > -0.5) + 0.5 * (z == -0.5))
     out_clip_2 = np.clip(x, -1.0, 1.0)
-    dout_clip_2 = dx * (out_clip_2 == x)
+    dout_clip_2 = dx * ((x > -1.0) + 0.5 * (x == -1.0)) * ((x < 1.0) + 0.5 * (x == 1.0))
     out_mul = out_clip_2 * y
     dout_mul = dout_clip_2 * y + dy * out_clip_2
     out_add = out_clip + out_mul
@@ -107,6 +112,26 @@ def where_clip_jvp(x, y, dx, dy):
 
 
 # Helpers used by the derivatives above.
+
+
+def _check_real(entry, /, **arguments):
+    """Refuse complex arguments: dpgen does not differentiate complex numbers yet."""
+    for name, value in arguments.items():
+        if type(value) is float or (
+            type(value) is np.ndarray and value.dtype.kind == "f"
+        ):
+            continue  # the common cases, at the cost of a type test
+        items = [value]
+        while items:  # the arrays inside lists, tuples and dicts of parameters too
+            item = items.pop()
+            if isinstance(item, (list, tuple)):
+                items.extend(item)
+            elif isinstance(item, dict):
+                items.extend(item.values())
+            elif np.iscomplexobj(item):
+                raise TypeError(
+                    f"{entry}: argument '{name}' is complex; dpgen does not differentiate complex numbers yet"
+                )
 
 
 def _zeros_like(x):

@@ -15,6 +15,7 @@ EPS = 1e-3
 
 def affine_vjp(x, w, b=0.0, scale=1.0):
     """affine and its pullback."""
+    _check_real("affine_vjp", x=x, w=w, b=b, scale=scale)
     out_matmul = x @ w
     out_mul = scale * out_matmul
     out = out_mul + b
@@ -42,6 +43,7 @@ def affine_grad(x, w, b=0.0, scale=1.0):
 
 def moments_vjp(x):
     """moments and its pullback."""
+    _check_real("moments_vjp", x=x)
     mean = np.mean(x, axis=0)
     spread_sub = x - mean
     spread_pow = spread_sub**2
@@ -65,6 +67,7 @@ def moments_vjp(x):
 
 def normalize_vjp(x, w, steps=2):
     """normalize and its pullback."""
+    _check_real("normalize_vjp", x=x, w=w)
     y, affine_pullback = affine_vjp(x, w, scale=2.0)
     (mu, var), moments_pullback = moments_vjp(y)
     y_sub = y - mu
@@ -119,6 +122,26 @@ def normalize_grad(x, w, steps=2):
 
 
 # Helpers used by the pullbacks above.
+
+
+def _check_real(entry, /, **arguments):
+    """Refuse complex arguments: dpgen does not differentiate complex numbers yet."""
+    for name, value in arguments.items():
+        if type(value) is float or (
+            type(value) is np.ndarray and value.dtype.kind == "f"
+        ):
+            continue  # the common cases, at the cost of a type test
+        items = [value]
+        while items:  # the arrays inside lists, tuples and dicts of parameters too
+            item = items.pop()
+            if isinstance(item, (list, tuple)):
+                items.extend(item)
+            elif isinstance(item, dict):
+                items.extend(item.values())
+            elif np.iscomplexobj(item):
+                raise TypeError(
+                    f"{entry}: argument '{name}' is complex; dpgen does not differentiate complex numbers yet"
+                )
 
 
 def _unbroadcast(g, x):

@@ -14,6 +14,7 @@ EPS = 1e-3
 
 def affine_jvp(x, w, b=0.0, scale=1.0, dx=None, dw=None, db=None, dscale=None):
     """affine and its derivative along the tangents dx, dw, db, dscale (None means zero)."""
+    _check_real("affine_jvp", x=x, w=w, b=b, scale=scale)
     if dx is None:
         dx = _zero_tangent(x)
     if dw is None:
@@ -33,6 +34,7 @@ def affine_jvp(x, w, b=0.0, scale=1.0, dx=None, dw=None, db=None, dscale=None):
 
 def moments_jvp(x, dx):
     """moments and its derivative along the tangents dx (None means zero)."""
+    _check_real("moments_jvp", x=x)
     if dx is None:
         dx = _zero_tangent(x)
     mean = np.mean(x, axis=0)
@@ -48,6 +50,7 @@ def moments_jvp(x, dx):
 
 def normalize_jvp(x, w, steps=2, dx=None, dw=None, dsteps=None):
     """normalize and its derivative along the tangents dx, dw, dsteps (None means zero)."""
+    _check_real("normalize_jvp", x=x, w=w)
     if dx is None:
         dx = _zero_tangent(x)
     if dw is None:
@@ -80,6 +83,26 @@ def normalize_jvp(x, w, steps=2, dx=None, dw=None, dsteps=None):
 
 
 # Helpers used by the derivatives above.
+
+
+def _check_real(entry, /, **arguments):
+    """Refuse complex arguments: dpgen does not differentiate complex numbers yet."""
+    for name, value in arguments.items():
+        if type(value) is float or (
+            type(value) is np.ndarray and value.dtype.kind == "f"
+        ):
+            continue  # the common cases, at the cost of a type test
+        items = [value]
+        while items:  # the arrays inside lists, tuples and dicts of parameters too
+            item = items.pop()
+            if isinstance(item, (list, tuple)):
+                items.extend(item)
+            elif isinstance(item, dict):
+                items.extend(item.values())
+            elif np.iscomplexobj(item):
+                raise TypeError(
+                    f"{entry}: argument '{name}' is complex; dpgen does not differentiate complex numbers yet"
+                )
 
 
 def _zeros_like(x):

@@ -13,6 +13,7 @@ import numpy as np
 
 def final_energy_vjp(u0, k, steps):
     """final_energy and its pullback."""
+    _check_real("final_energy_vjp", u0=u0, k=k)
     u = np.copy(u0)
     loop_pullbacks = []
     for _ in range(steps):
@@ -93,6 +94,26 @@ def _final_energy_line8_for_vjp(_, u, k):
 
 
 # Helpers used by the pullbacks above.
+
+
+def _check_real(entry, /, **arguments):
+    """Refuse complex arguments: dpgen does not differentiate complex numbers yet."""
+    for name, value in arguments.items():
+        if type(value) is float or (
+            type(value) is np.ndarray and value.dtype.kind == "f"
+        ):
+            continue  # the common cases, at the cost of a type test
+        items = [value]
+        while items:  # the arrays inside lists, tuples and dicts of parameters too
+            item = items.pop()
+            if isinstance(item, (list, tuple)):
+                items.extend(item)
+            elif isinstance(item, dict):
+                items.extend(item.values())
+            elif np.iscomplexobj(item):
+                raise TypeError(
+                    f"{entry}: argument '{name}' is complex; dpgen does not differentiate complex numbers yet"
+                )
 
 
 def _zeros_like(x):

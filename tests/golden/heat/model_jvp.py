@@ -12,6 +12,7 @@ import numpy as np
 
 def final_energy_jvp(u0, k, steps, du0, dk, dsteps):
     """final_energy and its derivative along the tangents du0, dk, dsteps (None means zero)."""
+    _check_real("final_energy_jvp", u0=u0, k=k)
     if du0 is None:
         du0 = _zero_tangent(u0)
     if dk is None:
@@ -65,6 +66,26 @@ def _final_energy_line8_for_jvp(_, u, k, du, dk):
 
 
 # Helpers used by the derivatives above.
+
+
+def _check_real(entry, /, **arguments):
+    """Refuse complex arguments: dpgen does not differentiate complex numbers yet."""
+    for name, value in arguments.items():
+        if type(value) is float or (
+            type(value) is np.ndarray and value.dtype.kind == "f"
+        ):
+            continue  # the common cases, at the cost of a type test
+        items = [value]
+        while items:  # the arrays inside lists, tuples and dicts of parameters too
+            item = items.pop()
+            if isinstance(item, (list, tuple)):
+                items.extend(item)
+            elif isinstance(item, dict):
+                items.extend(item.values())
+            elif np.iscomplexobj(item):
+                raise TypeError(
+                    f"{entry}: argument '{name}' is complex; dpgen does not differentiate complex numbers yet"
+                )
 
 
 def _zeros_like(x):

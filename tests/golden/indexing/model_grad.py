@@ -13,6 +13,7 @@ import numpy as np
 
 def slices_vjp(x):
     """slices and its pullback."""
+    _check_real("slices_vjp", x=x)
     head = x[0]
     tail = x[1:, ::2]
     last = x[-1, -1]
@@ -61,6 +62,7 @@ def slices_grad(x):
 
 def gather_vjp(x, idx):
     """gather and its pullback."""
+    _check_real("gather_vjp", x=x, idx=idx)
     picked = x[idx]
     out_mul = picked * picked
     out_sum = np.sum(out_mul)
@@ -94,6 +96,7 @@ def gather_grad(x, idx):
 
 def masked_vjp(x):
     """masked and its pullback."""
+    _check_real("masked_vjp", x=x)
     positive_greater = x > 0
     positive = x[positive_greater]
     out_log1p = np.log1p(positive)
@@ -129,6 +132,26 @@ def masked_grad(x):
 
 
 # Helpers used by the pullbacks above.
+
+
+def _check_real(entry, /, **arguments):
+    """Refuse complex arguments: dpgen does not differentiate complex numbers yet."""
+    for name, value in arguments.items():
+        if type(value) is float or (
+            type(value) is np.ndarray and value.dtype.kind == "f"
+        ):
+            continue  # the common cases, at the cost of a type test
+        items = [value]
+        while items:  # the arrays inside lists, tuples and dicts of parameters too
+            item = items.pop()
+            if isinstance(item, (list, tuple)):
+                items.extend(item)
+            elif isinstance(item, dict):
+                items.extend(item.values())
+            elif np.iscomplexobj(item):
+                raise TypeError(
+                    f"{entry}: argument '{name}' is complex; dpgen does not differentiate complex numbers yet"
+                )
 
 
 def _zeros_like(x):

@@ -12,6 +12,7 @@ import numpy as np
 
 def slices_jvp(x, dx):
     """slices and its derivative along the tangents dx (None means zero)."""
+    _check_real("slices_jvp", x=x)
     if dx is None:
         dx = _zero_tangent(x)
     head = x[0]
@@ -43,6 +44,7 @@ def slices_jvp(x, dx):
 
 def gather_jvp(x, idx, dx, didx):
     """gather and its derivative along the tangents dx, didx (None means zero)."""
+    _check_real("gather_jvp", x=x, idx=idx)
     if dx is None:
         dx = _zero_tangent(x)
     picked = x[idx]
@@ -62,6 +64,7 @@ def gather_jvp(x, idx, dx, didx):
 
 def masked_jvp(x, dx):
     """masked and its derivative along the tangents dx (None means zero)."""
+    _check_real("masked_jvp", x=x)
     if dx is None:
         dx = _zero_tangent(x)
     positive_greater = x > 0
@@ -83,6 +86,26 @@ def masked_jvp(x, dx):
 
 
 # Helpers used by the derivatives above.
+
+
+def _check_real(entry, /, **arguments):
+    """Refuse complex arguments: dpgen does not differentiate complex numbers yet."""
+    for name, value in arguments.items():
+        if type(value) is float or (
+            type(value) is np.ndarray and value.dtype.kind == "f"
+        ):
+            continue  # the common cases, at the cost of a type test
+        items = [value]
+        while items:  # the arrays inside lists, tuples and dicts of parameters too
+            item = items.pop()
+            if isinstance(item, (list, tuple)):
+                items.extend(item)
+            elif isinstance(item, dict):
+                items.extend(item.values())
+            elif np.iscomplexobj(item):
+                raise TypeError(
+                    f"{entry}: argument '{name}' is complex; dpgen does not differentiate complex numbers yet"
+                )
 
 
 def _zeros_like(x):

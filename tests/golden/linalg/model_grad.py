@@ -13,6 +13,7 @@ import numpy as np
 
 def quadratic_vjp(A, b, x):
     """quadratic and its pullback."""
+    _check_real("quadratic_vjp", A=A, b=b, x=x)
     y = np.linalg.solve(A, b)
     out_matmul = x @ A
     out_matmul_2 = out_matmul @ x
@@ -64,6 +65,7 @@ def quadratic_grad(A, b, x):
 
 def contractions_vjp(a, b, c):
     """contractions and its pullback."""
+    _check_real("contractions_vjp", a=a, b=b, c=c)
     t = np.einsum("ij,jk->ik", a, b)
     u = np.tensordot(t, c, axes=1)
     out_norm = np.linalg.norm(u)
@@ -110,6 +112,7 @@ def contractions_grad(a, b, c):
 
 def layout_vjp(x):
     """layout and its pullback."""
+    _check_real("layout_vjp", x=x)
     y_mul = 2 * x
     y = np.concatenate([x, y_mul], axis=1)
     z_pow = x**2
@@ -170,6 +173,26 @@ def layout_grad(x):
 
 
 # Helpers used by the pullbacks above.
+
+
+def _check_real(entry, /, **arguments):
+    """Refuse complex arguments: dpgen does not differentiate complex numbers yet."""
+    for name, value in arguments.items():
+        if type(value) is float or (
+            type(value) is np.ndarray and value.dtype.kind == "f"
+        ):
+            continue  # the common cases, at the cost of a type test
+        items = [value]
+        while items:  # the arrays inside lists, tuples and dicts of parameters too
+            item = items.pop()
+            if isinstance(item, (list, tuple)):
+                items.extend(item)
+            elif isinstance(item, dict):
+                items.extend(item.values())
+            elif np.iscomplexobj(item):
+                raise TypeError(
+                    f"{entry}: argument '{name}' is complex; dpgen does not differentiate complex numbers yet"
+                )
 
 
 def _unbroadcast(g, x):

@@ -12,6 +12,7 @@ import numpy as np
 
 def quadratic_jvp(A, b, x, dA, db, dx):
     """quadratic and its derivative along the tangents dA, db, dx (None means zero)."""
+    _check_real("quadratic_jvp", A=A, b=b, x=x)
     if dA is None:
         dA = _zero_tangent(A)
     if db is None:
@@ -43,6 +44,7 @@ def quadratic_jvp(A, b, x, dA, db, dx):
 
 def contractions_jvp(a, b, c, da, db, dc):
     """contractions and its derivative along the tangents da, db, dc (None means zero)."""
+    _check_real("contractions_jvp", a=a, b=b, c=c)
     if da is None:
         da = _zero_tangent(a)
     if db is None:
@@ -74,6 +76,7 @@ def contractions_jvp(a, b, c, da, db, dc):
 
 def layout_jvp(x, dx):
     """layout and its derivative along the tangents dx (None means zero)."""
+    _check_real("layout_jvp", x=x)
     if dx is None:
         dx = _zero_tangent(x)
     y_mul = 2 * x
@@ -117,6 +120,26 @@ def layout_jvp(x, dx):
 
 
 # Helpers used by the derivatives above.
+
+
+def _check_real(entry, /, **arguments):
+    """Refuse complex arguments: dpgen does not differentiate complex numbers yet."""
+    for name, value in arguments.items():
+        if type(value) is float or (
+            type(value) is np.ndarray and value.dtype.kind == "f"
+        ):
+            continue  # the common cases, at the cost of a type test
+        items = [value]
+        while items:  # the arrays inside lists, tuples and dicts of parameters too
+            item = items.pop()
+            if isinstance(item, (list, tuple)):
+                items.extend(item)
+            elif isinstance(item, dict):
+                items.extend(item.values())
+            elif np.iscomplexobj(item):
+                raise TypeError(
+                    f"{entry}: argument '{name}' is complex; dpgen does not differentiate complex numbers yet"
+                )
 
 
 def _zeros_like(x):

@@ -13,6 +13,7 @@ import numpy as np
 
 def predict_vjp(x, W1, b1, W2, b2):
     """predict and its pullback."""
+    _check_real("predict_vjp", x=x, W1=W1, b1=b1, W2=W2, b2=b2)
     h_matmul = x @ W1
     h_add = h_matmul + b1
     h = np.tanh(h_add)
@@ -48,6 +49,7 @@ def predict_grad(x, W1, b1, W2, b2):
 
 def loss_vjp(x, y, W1, b1, W2, b2):
     """loss and its pullback."""
+    _check_real("loss_vjp", x=x, y=y, W1=W1, b1=b1, W2=W2, b2=b2)
     pred, predict_pullback = predict_vjp(x, W1, b1, W2, b2)
     out_sub = pred - y
     out_pow = out_sub**2
@@ -77,6 +79,26 @@ def loss_grad(x, y, W1, b1, W2, b2):
 
 
 # Helpers used by the pullbacks above.
+
+
+def _check_real(entry, /, **arguments):
+    """Refuse complex arguments: dpgen does not differentiate complex numbers yet."""
+    for name, value in arguments.items():
+        if type(value) is float or (
+            type(value) is np.ndarray and value.dtype.kind == "f"
+        ):
+            continue  # the common cases, at the cost of a type test
+        items = [value]
+        while items:  # the arrays inside lists, tuples and dicts of parameters too
+            item = items.pop()
+            if isinstance(item, (list, tuple)):
+                items.extend(item)
+            elif isinstance(item, dict):
+                items.extend(item.values())
+            elif np.iscomplexobj(item):
+                raise TypeError(
+                    f"{entry}: argument '{name}' is complex; dpgen does not differentiate complex numbers yet"
+                )
 
 
 def _unbroadcast(g, x):

@@ -12,6 +12,7 @@ import numpy as np
 
 def predict_jvp(x, W1, b1, W2, b2, dx, dW1, db1, dW2, db2):
     """predict and its derivative along the tangents dx, dW1, db1, dW2, db2 (None means zero)."""
+    _check_real("predict_jvp", x=x, W1=W1, b1=b1, W2=W2, b2=b2)
     if dx is None:
         dx = _zero_tangent(x)
     if dW1 is None:
@@ -37,6 +38,7 @@ def predict_jvp(x, W1, b1, W2, b2, dx, dW1, db1, dW2, db2):
 
 def loss_jvp(x, y, W1, b1, W2, b2, dx, dy, dW1, db1, dW2, db2):
     """loss and its derivative along the tangents dx, dy, dW1, db1, dW2, db2 (None means zero)."""
+    _check_real("loss_jvp", x=x, y=y, W1=W1, b1=b1, W2=W2, b2=b2)
     if dx is None:
         dx = _zero_tangent(x)
     if dy is None:
@@ -62,6 +64,26 @@ def loss_jvp(x, y, W1, b1, W2, b2, dx, dy, dW1, db1, dW2, db2):
 
 
 # Helpers used by the derivatives above.
+
+
+def _check_real(entry, /, **arguments):
+    """Refuse complex arguments: dpgen does not differentiate complex numbers yet."""
+    for name, value in arguments.items():
+        if type(value) is float or (
+            type(value) is np.ndarray and value.dtype.kind == "f"
+        ):
+            continue  # the common cases, at the cost of a type test
+        items = [value]
+        while items:  # the arrays inside lists, tuples and dicts of parameters too
+            item = items.pop()
+            if isinstance(item, (list, tuple)):
+                items.extend(item)
+            elif isinstance(item, dict):
+                items.extend(item.values())
+            elif np.iscomplexobj(item):
+                raise TypeError(
+                    f"{entry}: argument '{name}' is complex; dpgen does not differentiate complex numbers yet"
+                )
 
 
 def _zeros_like(x):

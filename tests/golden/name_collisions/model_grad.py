@@ -13,6 +13,7 @@ import numpy as np
 
 def f_pullback_vjp(x, x_bar):
     """f_pullback and its pullback."""
+    _check_real("f_pullback_vjp", x=x, x_bar=x_bar)
     out = x * x_bar
     out_bar = np.sin(out)
     h_add = out_bar + x
@@ -49,6 +50,7 @@ def f_pullback_grad(x, x_bar):
 
 def f_vjp(x, x_bar, f_vjp):
     """f and its pullback."""
+    _check_real("f_vjp", x=x, x_bar=x_bar, f_vjp=f_vjp)
     h = np.tanh(x)
     h_mul = h * f_vjp
     h_3 = h_mul + x_bar
@@ -85,6 +87,26 @@ def f_grad(x, x_bar, f_vjp):
 
 
 # Helpers used by the pullbacks above.
+
+
+def _check_real(entry, /, **arguments):
+    """Refuse complex arguments: dpgen does not differentiate complex numbers yet."""
+    for name, value in arguments.items():
+        if type(value) is float or (
+            type(value) is np.ndarray and value.dtype.kind == "f"
+        ):
+            continue  # the common cases, at the cost of a type test
+        items = [value]
+        while items:  # the arrays inside lists, tuples and dicts of parameters too
+            item = items.pop()
+            if isinstance(item, (list, tuple)):
+                items.extend(item)
+            elif isinstance(item, dict):
+                items.extend(item.values())
+            elif np.iscomplexobj(item):
+                raise TypeError(
+                    f"{entry}: argument '{name}' is complex; dpgen does not differentiate complex numbers yet"
+                )
 
 
 def _unbroadcast(g, x):

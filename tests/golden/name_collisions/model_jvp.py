@@ -12,6 +12,7 @@ import numpy as np
 
 def f_pullback_jvp(x, x_bar, dx, dx_bar):
     """f_pullback and its derivative along the tangents dx, dx_bar (None means zero)."""
+    _check_real("f_pullback_jvp", x=x, x_bar=x_bar)
     if dx is None:
         dx = _zero_tangent(x)
     if dx_bar is None:
@@ -31,6 +32,7 @@ def f_pullback_jvp(x, x_bar, dx, dx_bar):
 
 def f_jvp(x, x_bar, f_vjp, dx, dx_bar, df_vjp):
     """f and its derivative along the tangents dx, dx_bar, df_vjp (None means zero)."""
+    _check_real("f_jvp", x=x, x_bar=x_bar, f_vjp=f_vjp)
     if dx is None:
         dx = _zero_tangent(x)
     if dx_bar is None:
@@ -54,6 +56,26 @@ def f_jvp(x, x_bar, f_vjp, dx, dx_bar, df_vjp):
 
 
 # Helpers used by the derivatives above.
+
+
+def _check_real(entry, /, **arguments):
+    """Refuse complex arguments: dpgen does not differentiate complex numbers yet."""
+    for name, value in arguments.items():
+        if type(value) is float or (
+            type(value) is np.ndarray and value.dtype.kind == "f"
+        ):
+            continue  # the common cases, at the cost of a type test
+        items = [value]
+        while items:  # the arrays inside lists, tuples and dicts of parameters too
+            item = items.pop()
+            if isinstance(item, (list, tuple)):
+                items.extend(item)
+            elif isinstance(item, dict):
+                items.extend(item.values())
+            elif np.iscomplexobj(item):
+                raise TypeError(
+                    f"{entry}: argument '{name}' is complex; dpgen does not differentiate complex numbers yet"
+                )
 
 
 def _zeros_like(x):

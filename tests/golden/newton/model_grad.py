@@ -13,6 +13,7 @@ import numpy as np
 
 def cube_root_vjp(a, tol=1e-12):
     """cube_root and its pullback."""
+    _check_real("cube_root_vjp", a=a, tol=tol)
     x = np.maximum(a, 1.0)
     step = 1.0
     loop_pullbacks = []
@@ -28,7 +29,7 @@ def cube_root_vjp(a, tol=1e-12):
             step_bar, x_bar, a_bar_part, _ = loop_pullbacks[step_3]((step_bar, x_bar))
             a_bar += a_bar_part
         # model.py:7: x = np.maximum(a, 1.0)
-        a_bar += x_bar * (a >= 1.0)
+        a_bar += x_bar * ((a > 1.0) + 0.5 * (a == 1.0))
         return (a_bar, None)
 
     return x, cube_root_pullback
@@ -74,6 +75,7 @@ def _cube_root_line9_while_vjp(step, x, a, tol):
 
 def loss_vjp(a, w):
     """loss and its pullback."""
+    _check_real("loss_vjp", a=a, w=w)
     r, cube_root_pullback = cube_root_vjp(a)
     if np.sum(r) > 2.0:
         (out,), branch_pullback = _loss_line17_then_vjp(w, r)
@@ -133,6 +135,26 @@ def _loss_line17_else_vjp(w, r):
 
 
 # Helpers used by the pullbacks above.
+
+
+def _check_real(entry, /, **arguments):
+    """Refuse complex arguments: dpgen does not differentiate complex numbers yet."""
+    for name, value in arguments.items():
+        if type(value) is float or (
+            type(value) is np.ndarray and value.dtype.kind == "f"
+        ):
+            continue  # the common cases, at the cost of a type test
+        items = [value]
+        while items:  # the arrays inside lists, tuples and dicts of parameters too
+            item = items.pop()
+            if isinstance(item, (list, tuple)):
+                items.extend(item)
+            elif isinstance(item, dict):
+                items.extend(item.values())
+            elif np.iscomplexobj(item):
+                raise TypeError(
+                    f"{entry}: argument '{name}' is complex; dpgen does not differentiate complex numbers yet"
+                )
 
 
 def _zeros_like(x):

@@ -12,10 +12,11 @@ import numpy as np
 
 def cube_root_jvp(a, tol=1e-12, da=None, dtol=None):
     """cube_root and its derivative along the tangents da, dtol (None means zero)."""
+    _check_real("cube_root_jvp", a=a, tol=tol)
     if da is None:
         da = _zero_tangent(a)
     x = np.maximum(a, 1.0)
-    dx = da * (a >= 1.0)
+    dx = da * ((a > 1.0) + 0.5 * (a == 1.0))
     step_2 = 1.0
     x_2 = x
     dstep_2 = 0.0
@@ -46,6 +47,7 @@ def _cube_root_line9_while_jvp(step, x, a, tol, dstep, dx, da):
 
 def loss_jvp(a, w, da, dw):
     """loss and its derivative along the tangents da, dw (None means zero)."""
+    _check_real("loss_jvp", a=a, w=w)
     if da is None:
         da = _zero_tangent(a)
     if dw is None:
@@ -79,6 +81,26 @@ def _loss_line17_else_jvp(w, r, dw, dr):
 
 
 # Helpers used by the derivatives above.
+
+
+def _check_real(entry, /, **arguments):
+    """Refuse complex arguments: dpgen does not differentiate complex numbers yet."""
+    for name, value in arguments.items():
+        if type(value) is float or (
+            type(value) is np.ndarray and value.dtype.kind == "f"
+        ):
+            continue  # the common cases, at the cost of a type test
+        items = [value]
+        while items:  # the arrays inside lists, tuples and dicts of parameters too
+            item = items.pop()
+            if isinstance(item, (list, tuple)):
+                items.extend(item)
+            elif isinstance(item, dict):
+                items.extend(item.values())
+            elif np.iscomplexobj(item):
+                raise TypeError(
+                    f"{entry}: argument '{name}' is complex; dpgen does not differentiate complex numbers yet"
+                )
 
 
 def _zeros_like(x):

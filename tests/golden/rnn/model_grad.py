@@ -13,6 +13,7 @@ import numpy as np
 
 def rnn_loss_vjp(xs, h, Wx, Wh, b, w_out, ys):
     """rnn_loss and its pullback."""
+    _check_real("rnn_loss_vjp", xs=xs, h=h, Wx=Wx, Wh=Wh, b=b, w_out=w_out, ys=ys)
     loss = 0.0
     loop_pullbacks = []
     for x, y in zip(xs, ys):
@@ -108,6 +109,26 @@ def _rnn_loss_line8_for_vjp(x, y, h, loss, Wx, Wh, b, w_out):
 
 
 # Helpers used by the pullbacks above.
+
+
+def _check_real(entry, /, **arguments):
+    """Refuse complex arguments: dpgen does not differentiate complex numbers yet."""
+    for name, value in arguments.items():
+        if type(value) is float or (
+            type(value) is np.ndarray and value.dtype.kind == "f"
+        ):
+            continue  # the common cases, at the cost of a type test
+        items = [value]
+        while items:  # the arrays inside lists, tuples and dicts of parameters too
+            item = items.pop()
+            if isinstance(item, (list, tuple)):
+                items.extend(item)
+            elif isinstance(item, dict):
+                items.extend(item.values())
+            elif np.iscomplexobj(item):
+                raise TypeError(
+                    f"{entry}: argument '{name}' is complex; dpgen does not differentiate complex numbers yet"
+                )
 
 
 def _zeros_like(x):

@@ -12,6 +12,7 @@ import numpy as np
 
 def rnn_loss_jvp(xs, h, Wx, Wh, b, w_out, ys, dxs, dh, dWx, dWh, db, dw_out, dys):
     """rnn_loss and its derivative along the tangents dxs, dh, dWx, dWh, db, dw_out, dys (None means zero)."""
+    _check_real("rnn_loss_jvp", xs=xs, h=h, Wx=Wx, Wh=Wh, b=b, w_out=w_out, ys=ys)
     if dxs is None:
         dxs = _zero_tangent(xs)
     if dh is None:
@@ -83,6 +84,26 @@ def _rnn_loss_line8_for_jvp(
 
 
 # Helpers used by the derivatives above.
+
+
+def _check_real(entry, /, **arguments):
+    """Refuse complex arguments: dpgen does not differentiate complex numbers yet."""
+    for name, value in arguments.items():
+        if type(value) is float or (
+            type(value) is np.ndarray and value.dtype.kind == "f"
+        ):
+            continue  # the common cases, at the cost of a type test
+        items = [value]
+        while items:  # the arrays inside lists, tuples and dicts of parameters too
+            item = items.pop()
+            if isinstance(item, (list, tuple)):
+                items.extend(item)
+            elif isinstance(item, dict):
+                items.extend(item.values())
+            elif np.iscomplexobj(item):
+                raise TypeError(
+                    f"{entry}: argument '{name}' is complex; dpgen does not differentiate complex numbers yet"
+                )
 
 
 def _zeros_like(x):

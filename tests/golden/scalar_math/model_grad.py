@@ -54,6 +54,7 @@ def pendulum_energy_grad(theta, omega, length):
 
 def special_vjp(x, y):
     """special and its pullback."""
+    _check_real("special_vjp", x=x, y=y)
     a_neg = -x
     a_exp = math.exp(a_neg)
     a_sin = math.sin(y)
@@ -118,13 +119,13 @@ def special_vjp(x, y):
         x_bar += c_float_bar
         c_add_bar = _unbroadcast(c_sub_2_bar, c_add)
         c_min_bar = -_unbroadcast(c_sub_2_bar, c_min)
-        c_mul_bar = c_min_bar * (c_mul <= 1.0)
+        c_mul_bar = c_min_bar * ((c_mul < 1.0) + 0.5 * (c_mul == 1.0))
         x_bar += _unbroadcast(c_mul_bar * y, x)
         y_bar += _unbroadcast(c_mul_bar * x, y)
         c_abs_bar = _unbroadcast(c_add_bar, c_abs)
         c_max_bar = _unbroadcast(c_add_bar, c_max)
-        x_bar += c_max_bar * (x >= y)
-        y_bar += c_max_bar * (x < y)
+        x_bar += c_max_bar * ((x > y) + 0.5 * (x == y))
+        y_bar += c_max_bar * ((x < y) + 0.5 * (x == y))
         c_sub_bar = c_abs_bar * np.sign(c_sub)
         x_bar += _unbroadcast(c_sub_bar, x)
         y_bar += -_unbroadcast(c_sub_bar, y)
@@ -169,6 +170,26 @@ def special_grad(x, y):
 
 
 # Helpers used by the pullbacks above.
+
+
+def _check_real(entry, /, **arguments):
+    """Refuse complex arguments: dpgen does not differentiate complex numbers yet."""
+    for name, value in arguments.items():
+        if type(value) is float or (
+            type(value) is np.ndarray and value.dtype.kind == "f"
+        ):
+            continue  # the common cases, at the cost of a type test
+        items = [value]
+        while items:  # the arrays inside lists, tuples and dicts of parameters too
+            item = items.pop()
+            if isinstance(item, (list, tuple)):
+                items.extend(item)
+            elif isinstance(item, dict):
+                items.extend(item.values())
+            elif np.iscomplexobj(item):
+                raise TypeError(
+                    f"{entry}: argument '{name}' is complex; dpgen does not differentiate complex numbers yet"
+                )
 
 
 def _unbroadcast(g, x):

@@ -40,6 +40,7 @@ def pendulum_energy_jvp(theta, omega, length, dtheta, domega, dlength):
 
 def special_jvp(x, y, dx, dy):
     """special and its derivative along the tangents dx, dy (None means zero)."""
+    _check_real("special_jvp", x=x, y=y)
     if dx is None:
         dx = _zero_tangent(x)
     if dy is None:
@@ -83,13 +84,13 @@ def special_jvp(x, y, dx, dy):
     c_abs = abs(c_sub)
     dc_abs = dc_sub * np.sign(c_sub)
     c_max = max(x, y)
-    dc_max = dx * (x >= y) + dy * (x < y)
+    dc_max = dx * ((x > y) + 0.5 * (x == y)) + dy * ((x < y) + 0.5 * (x == y))
     c_add = c_abs + c_max
     dc_add = dc_abs + dc_max
     c_mul = x * y
     dc_mul = dx * y + dy * x
     c_min = min(c_mul, 1.0)
-    dc_min = dc_mul * (c_mul <= 1.0)
+    dc_min = dc_mul * ((c_mul < 1.0) + 0.5 * (c_mul == 1.0))
     c_sub_2 = c_add - c_min
     dc_sub_2 = dc_add - dc_min
     c_float = float(x)
@@ -124,6 +125,26 @@ def special_jvp(x, y, dx, dy):
 
 
 # Helpers used by the derivatives above.
+
+
+def _check_real(entry, /, **arguments):
+    """Refuse complex arguments: dpgen does not differentiate complex numbers yet."""
+    for name, value in arguments.items():
+        if type(value) is float or (
+            type(value) is np.ndarray and value.dtype.kind == "f"
+        ):
+            continue  # the common cases, at the cost of a type test
+        items = [value]
+        while items:  # the arrays inside lists, tuples and dicts of parameters too
+            item = items.pop()
+            if isinstance(item, (list, tuple)):
+                items.extend(item)
+            elif isinstance(item, dict):
+                items.extend(item.values())
+            elif np.iscomplexobj(item):
+                raise TypeError(
+                    f"{entry}: argument '{name}' is complex; dpgen does not differentiate complex numbers yet"
+                )
 
 
 def _zeros_like(x):

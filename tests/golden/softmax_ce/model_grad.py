@@ -13,6 +13,7 @@ import numpy as np
 
 def logsumexp_vjp(z):
     """logsumexp and its pullback."""
+    _check_real("logsumexp_vjp", z=z)
     m = np.max(z, axis=1, keepdims=True)
     out_sub = z - m
     out_exp = np.exp(out_sub)
@@ -48,6 +49,7 @@ def logsumexp_grad(z):
 
 def cross_entropy_vjp(logits, onehot):
     """cross_entropy and its pullback."""
+    _check_real("cross_entropy_vjp", logits=logits, onehot=onehot)
     log_probs_logsumexp, logsumexp_pullback = logsumexp_vjp(logits)
     log_probs = logits - log_probs_logsumexp
     out_mul = onehot * log_probs
@@ -85,6 +87,26 @@ def cross_entropy_grad(logits, onehot):
 
 
 # Helpers used by the pullbacks above.
+
+
+def _check_real(entry, /, **arguments):
+    """Refuse complex arguments: dpgen does not differentiate complex numbers yet."""
+    for name, value in arguments.items():
+        if type(value) is float or (
+            type(value) is np.ndarray and value.dtype.kind == "f"
+        ):
+            continue  # the common cases, at the cost of a type test
+        items = [value]
+        while items:  # the arrays inside lists, tuples and dicts of parameters too
+            item = items.pop()
+            if isinstance(item, (list, tuple)):
+                items.extend(item)
+            elif isinstance(item, dict):
+                items.extend(item.values())
+            elif np.iscomplexobj(item):
+                raise TypeError(
+                    f"{entry}: argument '{name}' is complex; dpgen does not differentiate complex numbers yet"
+                )
 
 
 def _unbroadcast(g, x):

@@ -12,6 +12,7 @@ import numpy as np
 
 def logsumexp_jvp(z, dz):
     """logsumexp and its derivative along the tangents dz (None means zero)."""
+    _check_real("logsumexp_jvp", z=z)
     if dz is None:
         dz = _zero_tangent(z)
     m = np.max(z, axis=1, keepdims=True)
@@ -31,6 +32,7 @@ def logsumexp_jvp(z, dz):
 
 def cross_entropy_jvp(logits, onehot, dlogits, donehot):
     """cross_entropy and its derivative along the tangents dlogits, donehot (None means zero)."""
+    _check_real("cross_entropy_jvp", logits=logits, onehot=onehot)
     if dlogits is None:
         dlogits = _zero_tangent(logits)
     if donehot is None:
@@ -50,6 +52,26 @@ def cross_entropy_jvp(logits, onehot, dlogits, donehot):
 
 
 # Helpers used by the derivatives above.
+
+
+def _check_real(entry, /, **arguments):
+    """Refuse complex arguments: dpgen does not differentiate complex numbers yet."""
+    for name, value in arguments.items():
+        if type(value) is float or (
+            type(value) is np.ndarray and value.dtype.kind == "f"
+        ):
+            continue  # the common cases, at the cost of a type test
+        items = [value]
+        while items:  # the arrays inside lists, tuples and dicts of parameters too
+            item = items.pop()
+            if isinstance(item, (list, tuple)):
+                items.extend(item)
+            elif isinstance(item, dict):
+                items.extend(item.values())
+            elif np.iscomplexobj(item):
+                raise TypeError(
+                    f"{entry}: argument '{name}' is complex; dpgen does not differentiate complex numbers yet"
+                )
 
 
 def _zeros_like(x):
