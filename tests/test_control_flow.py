@@ -24,7 +24,8 @@ import pytest
 
 from dpgen.errors import SourceErrors
 
-from support import differentiate
+from dpgen.header import Options
+from support import differentiate, generated_text, load, load_source
 
 HEADER = "import numpy as np\n\n\n"
 
@@ -896,6 +897,216 @@ CASES = [
         """,
         lambda rng: [[np.array([0.1, 0.9, -0.2, 0.7, 0.3])]],
     ),
+    # ------------------------------------- break, continue and return deep inside ifs
+    # Each jump ends its path, and the code after the `if`s around it runs only where it
+    # did not jump (issue 9: a `break` two `if`s deep was ignored). `test_jump_cases_run_
+    # every_line` checks the scenarios run every line of these sources between them.
+    *[
+        Case(
+            "break-two-ifs-deep",
+            """
+            def f(x):
+                y = x
+                for i in range(4):
+                    if y[1] > 0.0:
+                        if y[0] > 1.0:
+                            break
+                    y = y * 2.0 + np.sin(y)
+                return np.sum(y)
+            """,
+            lambda rng: [[np.array([0.3, 0.2, 0.1])], [np.array([0.3, -0.5, 0.1])], [np.array([1.5, 0.2, -0.1])]],
+        ),
+        Case(
+            "break-two-ifs-deep-while",
+            """
+            def f(x):
+                y = x
+                k = 0
+                while k < 4:
+                    k = k + 1
+                    if y[1] > 0.0:
+                        if y[0] > 1.0:
+                            break
+                    y = y * 2.0 + np.sin(y)
+                return np.sum(y)
+            """,
+            lambda rng: [[np.array([0.3, 0.2, 0.1])], [np.array([0.3, -0.5, 0.1])], [np.array([1.5, 0.2, -0.1])]],
+        ),
+        Case(
+            "continue-two-ifs-deep-while",
+            """
+            def f(x):
+                y = x
+                k = 0
+                while k < 4:
+                    k = k + 1
+                    if y[0] > 0.0:
+                        if y[1] > 0.5:
+                            y = y * 0.5
+                            continue
+                        y = y + 0.1
+                    y = np.sin(y) * 1.5
+                return np.sum(y)
+            """,
+            lambda rng: [[np.array([0.4, 0.9, 0.2])], [np.array([0.4, 0.2, 0.2])], [np.array([-0.4, 0.9, 0.2])]],
+        ),
+        Case(
+            "break-and-continue-in-elif-else-arms",
+            """
+            def f(x, w):
+                s = 0.0
+                for v in x:
+                    if v > 0.0:
+                        if v > 1.0:
+                            break
+                        elif v > 0.5:
+                            s = s + w * v
+                            continue
+                        else:
+                            s = s * 0.5
+                    else:
+                        if v < -1.0:
+                            continue
+                    s = s + np.sin(v * w)
+                return s
+            """,
+            lambda rng: [[np.array([0.2, 0.7, -0.3, -1.5, 0.4, 1.4, 0.3]), 0.8], [np.array([0.6, -1.2, 0.1, -0.2]), 1.3]],
+        ),
+        Case(
+            "break-three-ifs-deep-in-inner-loop",
+            """
+            def f(A):
+                total = 0.0
+                for i in range(A.shape[0]):
+                    r = 0.0
+                    for j in range(A.shape[1]):
+                        if A[i, j] < 0.8:
+                            if A[i, j] < 0.0:
+                                if j > 0:
+                                    break
+                        r = r + A[i, j] ** 2
+                    total = total + np.sin(r) * (i + 1)
+                return total
+            """,
+            lambda rng: [[np.array([[0.5, 0.9, -0.1, 0.9], [-0.3, 0.4, -0.2, 0.1], [0.7, 0.6, 0.5, 0.4]])]],
+        ),
+        Case(
+            "jumps-in-two-ifs-in-a-row",
+            """
+            def f(x):
+                y = x
+                s = 0.0
+                for i in range(4):
+                    if y[0] > 0.0:
+                        if s > 1.0:
+                            continue
+                        y = y * 0.9
+                    else:
+                        if y[1] < -0.5:
+                            break
+                    if y[2] > 0.0:
+                        if s > 2.0:
+                            break
+                    s = s + np.sum(y * y)
+                    y = np.sin(y) + 0.5
+                return s + np.sum(y)
+            """,
+            lambda rng: [
+                [np.array([0.9, 0.4, 0.8])],
+                [np.array([-0.9, -0.8, 0.3])],
+                [np.array([-0.2, 0.3, -0.9])],
+                [np.array([0.3, 0.1, -0.7])],
+                [np.array([-0.9, 1.0, 2.0])],
+            ],
+        ),
+        Case(
+            "return-two-ifs-deep",
+            """
+            def f(x):
+                if x[0] > 0.0:
+                    if x[1] > 0.0:
+                        return np.sum(x * 3.0)
+                    x = x * 0.5
+                y = x * 2.0
+                return np.sum(y * y)
+            """,
+            lambda rng: [[np.array([0.5, 0.2, 0.1])], [np.array([0.5, -0.2, 0.1])], [np.array([-0.5, 0.2, 0.1])]],
+        ),
+        Case(
+            "return-in-elif-deep-then-loop",
+            """
+            def f(x, w):
+                if w > 0.0:
+                    if x[0] > 1.0:
+                        return w * np.sum(x)
+                    elif x[1] > 1.0:
+                        if x[2] > 0.0:
+                            return np.sum(np.sin(x))
+                s = 0.0
+                for v in x:
+                    s = s + v * w
+                return s
+            """,
+            lambda rng: [
+                [np.array([1.5, 0.2, 0.1]), 0.7],
+                [np.array([0.5, 1.2, 0.1]), 0.7],
+                [np.array([0.5, 1.2, -0.1]), 0.7],
+                [np.array([0.5, 0.2, 0.1]), 0.7],
+                [np.array([0.5, 0.2, 0.1]), -0.7],
+            ],
+        ),
+    ],
+    Case(
+        # Writing the walked array after the loop, or inside a loop that walks a copy, is fine.
+        "write-walked-array-after-loop-or-walk-a-copy",
+        """
+        def f(x):
+            v = np.reshape(x, (3, 2)) * 1.0
+            s = 0.0
+            for row in v.copy():
+                s = s + np.sum(row * row)
+                v[-1, 0] = s
+            for row in v:
+                s = s + np.sum(np.sin(row))
+            v[0, 1] = s * 2.0
+            return np.sum(v * v)
+        """,
+        lambda rng: [[N(rng, 6)]],
+    ),
+    # A parameter with an integer default is taken as not differentiable, unless a caller
+    # passes it a value carrying a derivative (issue 9: that derivative was dropped).
+    Case(
+        "integer-default-parameter-fed-a-derivative",
+        """
+        def g(x, n=2):
+            return x * n
+
+        def f(x, y):
+            return np.sum(g(x, y)) + np.sum(g(y)) + np.sum(g(x, 3) * y)
+        """,
+        lambda rng: [[N(rng, 3), N(rng, 3)]],
+    ),
+    Case(
+        "integer-defaults-used-in-loops-and-arms",
+        """
+        def step(h, w, k=1, scale=2):
+            for i in range(k):
+                h = np.tanh(h * w) * scale
+            return h
+
+        def f(x, w):
+            h = x
+            for i in range(3):
+                if np.sum(h) > 0:
+                    h = step(h, w)
+                else:
+                    h = step(h, w, 2) * 0.5
+                h = step(h, w, scale=np.sum(w) * 0.3)
+            return np.sum(h)
+        """,
+        lambda rng: [[U(rng, 0.1, 0.5, 3), U(rng, 0.2, 0.6, 3)], [U(rng, -0.5, -0.1, 3), U(rng, 0.2, 0.6, 3)]],
+        sides=lambda x, w: np.sum(x) > 0,
+    ),
     # ------------------------------------------------------------------ recursion
     Case(
         "recursion-power",
@@ -1712,6 +1923,86 @@ def test_tuple_returning_function_has_no_grad(source):
     assert not hasattr(generated, "k_grad")
 
 
+JUMP_CASES = [
+    "break-two-ifs-deep",
+    "break-two-ifs-deep-while",
+    "continue-two-ifs-deep-while",
+    "break-and-continue-in-elif-else-arms",
+    "break-three-ifs-deep-in-inner-loop",
+    "jumps-in-two-ifs-in-a-row",
+    "return-two-ifs-deep",
+    "return-in-elif-deep-then-loop",
+]
+
+
+def _lines_run(function, args) -> list[int]:
+    """The lines of `function` Python runs for `args`, in order (its own frame only)."""
+    import sys
+
+    lines: list[int] = []
+
+    def tracer(frame, event, arg):
+        if frame.f_code is not function.__code__:
+            return None
+        if event == "line":
+            lines.append(frame.f_lineno)
+        return tracer
+
+    sys.settrace(tracer)
+    try:
+        function(*copy.deepcopy(args))
+    finally:
+        sys.settrace(None)
+    return lines
+
+
+@pytest.mark.parametrize("case_id", JUMP_CASES)
+def test_jump_cases_run_every_line(case_id):
+    """Between them, the scenarios of a jump case run every line of `f` (each break,
+    continue and return, and each arm), and no two take the same path."""
+    case = _case(case_id)
+    text = HEADER + textwrap.dedent(case.source)
+    primal = load_source(text)
+    source_lines = text.splitlines()
+    start = next(i for i, line in enumerate(source_lines) if line.startswith("def f("))
+    body = [i + 1 for i in range(start + 1, len(source_lines)) if source_lines[i].strip() and source_lines[i].strip() != "else:"]
+    paths = [tuple(_lines_run(primal.f, args)) for args in case.args(np.random.default_rng(0))]
+    assert set(body) <= {n for path in paths for n in path}, f"lines never run: {sorted(set(body) - {n for p in paths for n in p})}"
+    assert len(set(paths)) == len(paths), "two scenarios take the same path"
+
+
+def test_return_deep_in_ifs_or_falling_off_the_end():
+    """A function that may fall off its end returns None there, as Python does, and the
+    value where it returns from inside two `if`s (once it was None on every path)."""
+    source = HEADER + textwrap.dedent(
+        """
+        def f(x):
+            if x[0] > 0.0:
+                if x[1] > 0.0:
+                    return np.sum(x * 3.0)
+        """
+    )
+    primal = load_source(source)
+    generated = load(generated_text(source, options=Options(mode="reverse,forward")))
+    x = np.array([0.5, 0.2, 0.1])
+    out, pullback = generated.f_vjp(x)
+    assert out == primal.f(x) and np.allclose(pullback(1.0)[0], 3.0)
+    assert generated.f_jvp(x, np.ones(3)) == (primal.f(x), 9.0)
+    assert generated.f_vjp(-x)[0] is None and generated.f_vjp(x * [1, -1, 1])[0] is None
+    assert generated.f_jvp(-x, np.ones(3))[0] is None
+
+
+def test_many_ifs_that_may_jump_in_a_row_are_refused_not_copied_without_bound():
+    """Each `if` whose both arms can fall through doubles the code after it; past a bound
+    dpgen says so (once) instead of writing an enormous module."""
+    ifs = "".join(f"        if y[0] > {k}.0:\n            if y[1] > 0.0:\n                break\n        y = y * 1.1\n" for k in range(12))
+    source = HEADER + "def f(x):\n    y = x\n    for i in range(3):\n" + ifs + "    return np.sum(y)\n"
+    with pytest.raises(SourceErrors) as raised:
+        generated_text(source)
+    messages = [d.message for d in raised.value.diagnostics]
+    assert len(messages) == 1 and "may break, continue or return from inside another 'if'" in messages[0]
+
+
 def _case(case_id: str) -> Case:
     return next(c for c in CASES if c.id == case_id)
 
@@ -1778,6 +2069,113 @@ def _case(case_id: str) -> Case:
         """,
         "writing into 't' while it may be the same array as 'x'",
         id="callee-returns-argument",
+    ),
+    # Python's `for row in v` walks `v` itself: the rows not visited yet see writes into it.
+    pytest.param(
+        """
+        def f(x):
+            v = np.reshape(x, (3, 2)) * 1.0
+            s = 0.0
+            for row in v:
+                s = s + np.sum(row * row)
+                v[-1, 0] = 5.0
+            return s
+        """,
+        "writing into 'v' inside the loop that walks it",
+        id="write-into-iterated-array",
+    ),
+    pytest.param(
+        """
+        def f(x, z):
+            v = np.reshape(x, (3, 2)) * 1.0
+            s = 0.0
+            for row, w in zip(v, z):
+                s = s + np.sum(row * w)
+                if s > 0.0:
+                    v[2] = v[2] * 2.0
+            return s
+        """,
+        "writing into 'v' inside the loop that walks it",
+        id="write-into-zipped-array-in-arm",
+    ),
+    pytest.param(
+        """
+        def f(x, z):
+            v = np.reshape(x, (3, 2)) * 1.0
+            s = 0.0
+            for row, w in zip(v, z):
+                s = s + np.sum(row * w)
+                v += 1.0
+            return s
+        """,
+        "writing into 'v' inside the loop that walks it",
+        id="augment-iterated-array",
+    ),
+    pytest.param(
+        """
+        def f(x):
+            v = np.reshape(x, (3, 2)) * 1.0
+            u = v.T
+            w = u[:, 1:]
+            s = 0.0
+            for row in w:
+                s = s + np.sum(row * row)
+                v[2, 1] = 5.0
+            return s
+        """,
+        "writing into 'v' inside the loop that walks it",
+        id="write-into-array-a-view-of-a-view-walks",
+    ),
+    pytest.param(
+        """
+        def f(x):
+            xs = [x, x * 2.0]
+            s = 0.0
+            for k, t in enumerate(xs):
+                s = s + np.sum(t)
+                if k < 2:
+                    xs.append(t * 3.0)
+            return s
+        """,
+        "writing into 'xs' inside the loop that walks it",
+        id="append-to-iterated-list",
+    ),
+    # An alias made inside an arm or loop body: the write reaches the outer name in Python.
+    pytest.param(
+        """
+        def f(x):
+            v = x * 1.0
+            for i in range(2):
+                w = v
+                w[i] = 5.0 * w[2]
+            return np.sum(v * v)
+        """,
+        "writing into 'w' here also changes 'v'",
+        id="alias-made-and-written-in-loop-body",
+    ),
+    pytest.param(
+        """
+        def f(x):
+            v = x * 1.0
+            if x[0] > 0:
+                w = v
+                w[0] = 5.0 * w[2]
+            return np.sum(v * v)
+        """,
+        "writing into 'w' here also changes 'v'",
+        id="alias-made-and-written-in-arm",
+    ),
+    pytest.param(
+        """
+        def f(x):
+            t = x * 1.0
+            u = t
+            for i in range(2):
+                t += 1.0
+            return np.sum(t * u)
+        """,
+        "augmented assignment to 't' while 'u' refers to the same value",
+        id="augmented-in-loop-with-alias-outside",
     ),
     ],
 )

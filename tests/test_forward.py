@@ -186,3 +186,40 @@ def test_none_tangent_means_zero_and_structure_mirrors():
     np.testing.assert_allclose(dh, dh_2, rtol=0, atol=0)
     (_, _), (zero_loss, zero_h) = generated.f_jvp(p, x, 3, None, None, None)
     assert zero_loss == 0 and not np.any(zero_h)
+
+
+def test_defaults_left_out_or_given_primal_and_tangent():
+    """Integer and float defaults, used (left out of the call) or given, positionally or by
+    keyword: the primal is the source's and the tangent its central difference."""
+    source = """
+    import numpy as np
+
+    def f(x, n=3, c=0.5):
+        y = x
+        for i in range(n):
+            y = np.sin(y) * c + n
+        return np.sum(y) * n
+
+    def g(x):
+        return f(x) + f(x, 2) + f(x, c=np.sum(x))
+    """
+    primal, generated = _both(textwrap.dedent(source))
+    rng = np.random.default_rng(5)
+    x, v = rng.normal(size=3), rng.normal(size=3)
+    eps = 1e-6
+    for args, kwargs, tangent_kwargs, shift in [
+        ((x,), {}, {"dx": v}, lambda e: ((x + e * v,), {})),
+        ((x, 2), {}, {"dx": v}, lambda e: ((x + e * v, 2), {})),
+        ((x,), {"c": 0.7}, {"dx": v, "dc": 1.0}, lambda e: ((x + e * v,), {"c": 0.7 + e})),
+        ((x, 2, 0.7), {}, {"dx": v, "dn": None, "dc": 1.0}, lambda e: ((x + e * v, 2, 0.7 + e), {})),
+    ]:
+        out, dout = generated.f_jvp(*args, **kwargs, **tangent_kwargs)
+        assert out == primal.f(*args, **kwargs)
+        (a_plus, k_plus), (a_minus, k_minus) = shift(eps), shift(-eps)
+        np.testing.assert_allclose(dout, (primal.f(*a_plus, **k_plus) - primal.f(*a_minus, **k_minus)) / (2 * eps), rtol=1e-6)
+    out, dout = generated.f_jvp(x, 2, 0.7, v, None, 1.0)  # the full positional form
+    assert out == primal.f(x, 2, 0.7)
+    np.testing.assert_allclose(dout, (primal.f(x + eps * v, 2, 0.7 + eps) - primal.f(x - eps * v, 2, 0.7 - eps)) / (2 * eps), rtol=1e-6)
+    out, dout = generated.g_jvp(x, v)
+    assert out == primal.g(x)
+    np.testing.assert_allclose(dout, (primal.g(x + eps * v) - primal.g(x - eps * v)) / (2 * eps), rtol=1e-6)

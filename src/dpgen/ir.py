@@ -161,6 +161,7 @@ class Param:
     default: Const | None  #: default value, if any
     differentiable: bool  #: False for parameters declared int/bool/str (by annotation or default)
     scalar: bool = False  #: annotated ``float`` (or int): a scalar, so nothing broadcasts it
+    by_default: bool = False  #: not differentiable only because of a literal default (``n=2``)
 
 
 @dataclass(frozen=True)

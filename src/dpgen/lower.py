@@ -47,11 +47,13 @@ from dpgen.regions import (
     call_mismatch,
     else_statements,
     is_append,
+    jumps,
     module_bindings,
     name_nodes,
     names_read,
     returned_parameters,
     returns_tuple,
+    size,
     target_names,
     terminates,
     unique,
@@ -165,6 +167,9 @@ ROW = "<row>"  #: `shares` marker for a loop's row of an iterated array
 RETURN = "<return>"  #: the function's return value, once an arm returned
 BREAK = "<break>"  #: whether a loop body hit ``break``
 SPECIAL = {RETURN: "out", BREAK: "broke"}
+# Statements a function may have copied into both arms of an `if` that may jump out of the
+# block (`Lowering.block`); past this the copies would swamp the output.
+COPY_BUDGET = 200
 
 
 @dataclass
@@ -180,6 +185,8 @@ class _Scope:
     lines: list[tuple[int, str]] = field(default_factory=list)  #: (line, text) for comments
     params: frozenset[str] = frozenset()  #: names still holding the user function's own arguments
     shares: dict[str, set[str]] = field(default_factory=dict)  #: variable -> others it may share memory with
+    #: in an outlined region: the names it takes, and those it hands back (None at top level)
+    region: tuple[frozenset[str], frozenset[str]] | None = None
 
 
 class Lowering:
@@ -274,9 +281,15 @@ class Lowering:
                     self.error(p.default, "a default value that is not a literal constant is not supported (use a number, string, True/False or None)")
             scope.env[name] = Var(name)
             scope.bound.add(name)
-            params.append(Param(name, default, _differentiable(p), scalar=_annotation(p) in ("float", "int")))
+            by_default = not _differentiable(p) and _annotation(p) not in NONDIFFERENTIABLE_ANNOTATIONS
+            params.append(Param(name, default, _differentiable(p), scalar=_annotation(p) in ("float", "int"), by_default=by_default))
 
         statements = list(node.body.body) if isinstance(node.body, cst.IndentedBlock) else [node.body]
+        if jumps(statements) and not terminates(statements):
+            # Falling off the end returns None: said explicitly, an arm that returns takes
+            # the rest of the function and every path ends in a return (`block`).
+            statements.append(cst.SimpleStatementLine([cst.Return(None)]))
+        self.copied = 0
         self.current = node.name.value
         self.base_names = frozenset(taken)
         self.block(statements, scope, first=True)
@@ -319,7 +332,21 @@ class Lowering:
                 scope.span = self.span(stmt, scope)
                 scope.lines.append((scope.span.line, "if " + self.parsed.module.code_for_node(stmt.test).strip() + ":"))
                 then, orelse = list(stmt.body.body), else_statements(stmt.orelse)
-                if rest and (terminates(then) or terminates(orelse)):
+                if rest and jumps(then + orelse):
+                    # An arm may leave (return, break, continue), at any depth of `if`s: the
+                    # rest of the block runs only where it did not, so it moves into every
+                    # arm that can fall through and each jump ends its path. Where both arms
+                    # can fall through, the rest is lowered twice; `copied` bounds that.
+                    if not terminates(then) and not terminates(orelse):
+                        self.copied += size(rest)
+                        if self.copied > COPY_BUDGET:
+                            if self.copied - size(rest) <= COPY_BUDGET:  # report it once
+                                self.error(
+                                    stmt,
+                                    "too many 'if' statements here may break, continue or return from inside another 'if' "
+                                    "(the code after them would be copied into too many arms; set a flag and test it once)",
+                                )
+                            return
                     self.branch(stmt, then if terminates(then) else then + rest, orelse if terminates(orelse) else orelse + rest, scope)
                     return
                 self.branch(stmt, then, orelse, scope)
@@ -383,6 +410,8 @@ class Lowering:
         invariants = [n for n in unique(names_read(body) + (names_read([node.test]) if isinstance(node, cst.While) else [])) if n in scope.env and n not in carried and n not in targets]
         has_break = breaks(body)
         self.check_aliased_writes(body, scope)
+        if isinstance(node, cst.For) and isinstance(over, ForEach):
+            self.check_iterated_writes(node, over, body, scope)
         init = self.arguments_for(carried, scope)
         invariant_values = self.arguments_for(invariants, scope)
         arguments_params = frozenset(n for n in carried + invariants if n in scope.params and scope.env.get(n) == Var(n))
@@ -470,6 +499,7 @@ class Lowering:
         # Inputs that are still the user function's own arguments (writes reach its caller).
         scope.params = params if params is not None else frozenset(n for n in inputs if n in parent.params and parent.env.get(n) == Var(n))
         scope.shares.update({n: {ROW} for n in rows})
+        scope.region = (frozenset(inputs), frozenset(outputs))
         params = []
         for n in inputs:
             param = scope.names.fresh(_display(n)) if n in SPECIAL else n
@@ -645,17 +675,60 @@ class Lowering:
         """Writing into an array inside an arm or loop body while another name outside refers
         to the same array would need the write to reach both names across the function
         boundary; dpgen says so instead of generating code whose values differ."""
-        for name in unique(walk(statements).written):
+        walked = walk(statements)
+        for name in unique(walked.written + walked.augmented):
             value = scope.env.get(name)
             aliases = sorted(n for n, v in scope.env.items() if isinstance(value, Var) and v == value and n != name and n not in SPECIAL)
             if isinstance(value, Var):
                 aliases += self.sharing(value.name, scope, exclude=name)
-            if aliases:
+            if not aliases:
+                continue
+            if name in walked.written:
                 self.error(
                     statements[0],
                     f"writing into '{name}' here while '{aliases[0]}' refers to the same array is not supported yet "
                     f"(use one name, or copy: {name} = {aliases[0]}.copy())",
                 )
+            else:
+                # On an array `x += v` writes in place: `aliases[0]` would change too.
+                self.error(
+                    walked.written_at[name],
+                    f"augmented assignment to '{name}' while '{aliases[0]}' refers to the same value "
+                    f"is not supported yet (write '{name} = {name} + ...', or copy first: {name} = {aliases[0]}.copy())",
+                )
+
+    def check_iterated_writes(self, node: cst.For, over: ForEach, body: list, scope: _Scope) -> None:
+        """Python's ``for row in v`` walks the very array (or list) `v`: a write into it in the
+        body reaches the rows not visited yet. dpgen's loop walks the value on entry, so such
+        a write is refused (the rows themselves are `ROW`s, refused in `store`)."""
+        iterated: set[str] = set()
+        for sequence in over.sequences:
+            if isinstance(sequence, Var):
+                memory = self.shared_closure(sequence.name, scope)
+                iterated.update(n for n, v in scope.env.items() if isinstance(v, Var) and v.name in memory and n not in SPECIAL)
+        # `for x in xs` over a list known when generating: its name, as written.
+        walkers = ("zip", "enumerate", "reversed")
+        arguments = [a.value for a in node.iter.args] if isinstance(node.iter, cst.Call) and isinstance(node.iter.func, cst.Name) and node.iter.func.value in walkers else [node.iter]
+        iterated.update(a.value for a in arguments if isinstance(a, cst.Name) and a.value in scope.env)
+        walked = walk(body)
+        for name in unique(walked.written + walked.augmented):
+            if name in iterated:
+                self.error(
+                    walked.written_at[name],
+                    f"writing into '{name}' inside the loop that walks it is not supported (Python's loop would see "
+                    f"the write in the rows not visited yet; to walk the values on entry: for ... in {name}.copy())",
+                )
+
+    def shared_closure(self, var: str, scope: _Scope) -> set[str]:
+        """Variables that may share memory with `var`, directly or through others."""
+        found, todo = {var}, [var]
+        while todo:
+            current = todo.pop()
+            linked = set(scope.shares.get(current, ())) | {v for v, partners in scope.shares.items() if current in partners}
+            for other in linked - found - {ROW}:
+                found.add(other)
+                todo.append(other)
+        return found
 
     def subscript_target(self, target: cst.Subscript, scope: _Scope) -> tuple[Var, Index] | None:
         """The array and index of an assignment target ``x[...]``."""
@@ -686,6 +759,17 @@ class Lowering:
                 f"writing into '{name}' while it may be the same array as '{others[0]}' is not supported yet "
                 f"(copy first: {name} = {name}.copy())",
             )
+        if scope.region is not None:
+            # `w = v; w[i] = ...` in an arm or loop body changes `v` too; where the region
+            # does not hand `v` back (it never assigns `v` itself), the change would be lost.
+            inputs, outputs = scope.region
+            lost = sorted(n for n, v in scope.env.items() if v == base and n != name and n in inputs and n not in outputs)
+            if lost:
+                self.sink.error(
+                    scope.span,
+                    f"writing into '{name}' here also changes '{lost[0]}' (the same array), which is not supported yet "
+                    f"inside an 'if' arm or a loop body (copy first: {name} = {lost[0]}.copy())",
+                )
         new = self.emit(scope, "dpgen.setitem", (base, index, value), (), name)
         self._bind_name(name, new, scope)
         for other, bound in list(scope.env.items()):

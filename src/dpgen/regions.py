@@ -52,7 +52,10 @@ class _Walk(cst.CSTVisitor):
         self.names: list[str] = []
         self.assigned: list[str] = []
         self.written: list[str] = []  #: names written through: x[i] = v, xs.append(v)
+        self.written_at: dict[str, cst.CSTNode] = {}  #: the first statement writing each
+        self.augmented: list[str] = []  #: names augmented in place on arrays: x += v
         self.breaks = False
+        self.jumps = False  #: a break/continue of this block's loop, or a return
         self.loop_depth = 0
 
     def visit_Name(self, node: cst.Name) -> None:
@@ -66,15 +69,24 @@ class _Walk(cst.CSTVisitor):
         node.value.visit(self)  # keyword names are not variables
         return False
 
+    def _write(self, names: list[str], node: cst.CSTNode) -> None:
+        self.written.extend(names)
+        for name in names:
+            self.written_at.setdefault(name, node)
+
     def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
         self.assigned.extend(_bound_by_target(node.target))
         if isinstance(node.target, cst.Subscript):
-            self.written.extend(_bound_by_target(node.target))
+            self._write(_bound_by_target(node.target), node)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         self.assigned.extend(_bound_by_target(node.target))
         if isinstance(node.target, cst.Subscript):
-            self.written.extend(_bound_by_target(node.target))
+            self._write(_bound_by_target(node.target), node)
+        else:
+            self.augmented.extend(_bound_by_target(node.target))
+            if isinstance(node.target, cst.Name):
+                self.written_at.setdefault(node.target.value, node)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         if node.value is not None:
@@ -95,13 +107,20 @@ class _Walk(cst.CSTVisitor):
 
     def visit_Break(self, node: cst.Break) -> None:
         if self.loop_depth == 0:
-            self.breaks = True
+            self.breaks = self.jumps = True
+
+    def visit_Continue(self, node: cst.Continue) -> None:
+        if self.loop_depth == 0:
+            self.jumps = True
+
+    def visit_Return(self, node: cst.Return) -> None:
+        self.jumps = True
 
     def visit_Call(self, node: cst.Call) -> None:
         # `xs.append(v)` changes `xs` in place: it is assigned for the block.
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in MUTATING_METHODS and isinstance(node.func.value, cst.Name):
             self.assigned.append(node.func.value.value)
-            self.written.append(node.func.value.value)
+            self._write([node.func.value.value], node)
 
 
 MUTATING_METHODS = {"append"}
@@ -137,6 +156,36 @@ def assigned(nodes: list) -> list[str]:
 
 def breaks(nodes: list) -> bool:
     return walk(nodes).breaks
+
+
+def jumps(nodes: list) -> bool:
+    """Whether a block may leave by return, or by break/continue of the loop around it, at
+    any depth of ``if``s (a nested loop's own break and continue do not count)."""
+    return walk(nodes).jumps
+
+
+def size(nodes: list) -> int:
+    """How many statements a block holds, nested ones included."""
+
+    class _Count(cst.CSTVisitor):
+        count = 0
+
+        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+            self.count += len(node.body)
+
+        def visit_If(self, node: cst.If) -> None:
+            self.count += 1
+
+        def visit_For(self, node: cst.For) -> None:
+            self.count += 1
+
+        def visit_While(self, node: cst.While) -> None:
+            self.count += 1
+
+    counter = _Count()
+    for node in nodes:
+        node.visit(counter)
+    return counter.count
 
 
 def target_names(target: cst.BaseExpression) -> list[str] | None:

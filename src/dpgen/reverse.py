@@ -42,6 +42,7 @@ from dpgen.ir import (
     Index,
     IndexAddAdjoint,
     Module,
+    Param,
     Seq,
     SetAdjoint,
     SliceAtom,
@@ -119,21 +120,72 @@ def _useful(function: Function, active_params: dict[str, tuple[str, ...]], funct
 
 def _varied(function: Function, active_params: dict[str, tuple[str, ...]], functions: dict[str, Function]) -> set[str]:
     """Variables that depend on differentiable parameters through differentiable inputs."""
-    varied = {p.name for p in function.params if p.differentiable}
+    varied = {p.name for p in function.params if p.differentiable} | set(active_params[function.name])
     for stmt in function.body:
         if any(n in varied for n in _differentiable_inputs(stmt, active_params, functions)):
             varied.update(stmt.outs)
     return varied
 
 
+def _fed_derivatives(module: Module) -> dict[str, set[str]]:
+    """Parameters that a call, arm or loop may feed a value carrying a derivative.
+
+    A parameter with an integer default (``def g(x, n=2)``) is taken as not differentiable,
+    but a caller may pass it one (``g(x, y)``): its derivative must flow then, in both modes.
+    Found as the variables varied from the entry functions' differentiable parameters,
+    following calls, arms and loops (a loop body's carried results feed it back)."""
+    functions = {f.name: f for f in module.functions}
+    fed: dict[str, set[str]] = {f.name: set() if f.internal else {p.name for p in f.params if p.differentiable} for f in module.functions}
+    carried: dict[str, tuple[int, int]] = {}  # loop body -> (first carried parameter, how many)
+    for f in module.functions:
+        for stmt in f.body:
+            if isinstance(stmt, Loop):
+                carried[stmt.body] = (len(stmt.targets), len(stmt.carried))
+    changed = True
+    while changed:
+        changed = False
+        through = {f.name: tuple(p.name for p in f.params if p.differentiable or p.name in fed[f.name]) for f in module.functions}
+
+        def feed(name: str, param: Param, atom, varied: set[str]) -> None:
+            nonlocal changed
+            if (param.differentiable or param.by_default) and param.name not in fed[name] and any(n in varied for n in _vars_in(atom)):
+                fed[name].add(param.name)
+                changed = True
+
+        for f in module.functions:
+            varied = set(fed[f.name])
+            for stmt in f.body:
+                if any(n in varied for n in _differentiable_inputs(stmt, through, functions)):
+                    varied.update(stmt.outs)
+                if isinstance(stmt, Call):
+                    bound = _bind_call(stmt, functions[stmt.callee])
+                    for p in functions[stmt.callee].params:
+                        feed(stmt.callee, p, bound.get(p.name), varied)
+                elif isinstance(stmt, Branch):
+                    for arm in (stmt.then, stmt.orelse):
+                        for p, atom in zip(functions[arm].params, stmt.inputs):
+                            feed(arm, p, atom, varied)
+                elif isinstance(stmt, Loop):
+                    for p, atom in zip(functions[stmt.body].params, _loop_arguments(stmt)):
+                        feed(stmt.body, p, atom, varied)
+            if f.name in carried and isinstance(f.result, Seq):
+                start, count = carried[f.name]
+                for k in range(count):
+                    feed(f.name, f.params[start + k], f.result.items[k], varied)
+    return fed
+
+
 def active_parameters(module: Module) -> dict[str, tuple[str, ...]]:
     """For each function, the parameters its pullback returns a cotangent for.
 
-    Starts from every differentiable parameter and removes those the output does not
-    depend on, until nothing changes (needed for recursion and calls between functions).
+    Starts from every differentiable parameter (and each one declared not differentiable by
+    its default that a caller feeds a derivative, `_fed_derivatives`) and removes those the
+    output does not depend on, until nothing changes (needed for recursion and calls
+    between functions).
     """
     functions = {f.name: f for f in module.functions}
-    active = {f.name: tuple(p.name for p in f.params if p.differentiable) for f in module.functions}
+    fed = _fed_derivatives(module)
+    active = {f.name: tuple(p.name for p in f.params if p.differentiable or (p.by_default and p.name in fed[f.name])) for f in module.functions}
     # Loop-carried parameters stay active: their adjoints thread through the iterations.
     carried = {}
     for f in module.functions:
