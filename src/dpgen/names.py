@@ -4,6 +4,12 @@ Every generated name is derived from a source name (``h_2`` for the second bindi
 ``h``, ``W1_bar`` for the adjoint of ``W1``, ``loss_sub`` for the ``-`` inside the
 statement that binds ``loss``) and made unique against every name the user wrote, so
 a user variable called ``x_bar`` or ``f_pullback`` still works.
+
+The other direction: generated code refers to names of its own (helpers such as
+``_unbroadcast``, every module function's ``g_vjp``/``g_jvp``, builtins such as ``range``,
+and ``_`` for discarded values). `reserved` lists them; a user variable so named takes a
+numbered name, and a *parameter* so named (it keeps its name for keyword callers) is handled
+by the renderer, which reaches the hidden function through a module-level alias.
 """
 
 from __future__ import annotations
