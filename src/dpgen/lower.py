@@ -39,7 +39,7 @@ from dpgen.ir import (
     Var,
     Test,
 )
-from dpgen.names import BACKEND_NAMES, NameAllocator
+from dpgen.names import BACKEND_NAMES, NameAllocator, reserved
 from dpgen.own_helpers import PREFIX as HELPER_PREFIX
 from dpgen.regions import (
     assigned,
@@ -52,6 +52,7 @@ from dpgen.regions import (
     name_nodes,
     names_read,
     returned_parameters,
+    tuple_lengths,
     returns_tuple,
     size,
     target_names,
@@ -187,6 +188,7 @@ class _Scope:
     shares: dict[str, set[str]] = field(default_factory=dict)  #: variable -> others it may share memory with
     #: in an outlined region: the names it takes, and those it hands back (None at top level)
     region: tuple[frozenset[str], frozenset[str]] | None = None
+    renamed: dict[str, str] = field(default_factory=dict)  #: equation output -> the target name it was given
 
 
 class Lowering:
@@ -208,10 +210,17 @@ class Lowering:
         self.rebound: dict[str, str] = {}  # module-level names bound more than once -> why
         self.complex_constants: set[str] = set()  # module-level names bound to complex literals
         self.module_bound: set[str] = set()  # names bound at any depth of module-level blocks
+        self.function_aliases: dict[str, str] = {}  # module-level `alias = name`: alias -> name
+        self.constant_names: dict[str, str] = {}  # constants the output spells another way
+
+    def reserved(self, name: str) -> bool:
+        """Whether a user variable called `name` must take another name in the output: the
+        generated code refers to a module-level name or a local of its own spelled so."""
+        return reserved(name, self.functions)
 
     # ------------------------------------------------------------------ module
     def module(self) -> Module:
-        prelude = []
+        literals = []  # the target names of each literal constant, in source order
         # A module-level name is copied as a constant only if the module binds it exactly
         # once: the generated module would otherwise compute with its first value.
         bindings = module_bindings(self.parsed.module)
@@ -240,9 +249,17 @@ class Lowering:
                         self.module_names.update(names)
                         if _is_literal(small.value) and not any(n in self.rebound or n in self.complex_constants for n in names):
                             value = code_text(self.parsed.module.code_for_node(small.value))
-                            prelude.append(" = ".join(names + [value]))
+                            literals.append(names)
                             for name in names:
                                 self.constants[name] = value
+                        elif isinstance(small.value, cst.Name):
+                            for name in names:
+                                self.function_aliases[name] = small.value.value  # `_g_jvp = g_jvp`, if g_jvp is a function
+        # A constant named like a function dpgen generates (`f_vjp = 2.0` beside `def f`) or a
+        # helper would be hidden by it in the output: the output's copy takes another name.
+        spare = NameAllocator(self.module_names, self.reserved)
+        self.constant_names = {name: spare.fresh(name) for name in self.constants if self.reserved(name)}
+        prelude = [" = ".join([self.constant_names.get(n, n) for n in names] + [self.constants[names[0]]]) for names in literals]
         functions = []
         self.function_names = NameAllocator(self.module_names)
         for node in self.functions.values():
@@ -264,13 +281,15 @@ class Lowering:
     # ---------------------------------------------------------------- function
     def function(self, node: cst.FunctionDef) -> Function | None:
         taken = {n.value for n in name_nodes(node)} | self.module_names | BACKEND_NAMES
-        scope = _Scope(NameAllocator(taken))
+        scope = _Scope(NameAllocator(taken, self.reserved))
         scope.params = frozenset(p.name.value for p in (*node.params.posonly_params, *node.params.params))
         params = []
         for p in (*node.params.posonly_params, *node.params.params):
             name = p.name.value
             if name in BACKEND_NAMES:
                 self.error(p, f"a parameter named '{name}' is not supported (it is the name of a module dpgen's output imports)")
+            elif name == "_":
+                self.error(p, "a parameter named '_' is not supported (dpgen's output assigns the values it discards to '_'; rename it)")
             default = None
             if p.default is not None:
                 if _is_complex(p.default):
@@ -494,7 +513,7 @@ class Lowering:
     ) -> str:
         """Lower `statements` as an internal function of `inputs` returning `outputs`."""
         name = self.function_names.fresh(name)
-        scope = _Scope(NameAllocator(self.base_names), in_loop=parent.in_loop if in_loop is None else in_loop)
+        scope = _Scope(NameAllocator(self.base_names, self.reserved), in_loop=parent.in_loop if in_loop is None else in_loop)
         scope.span = parent.span
         # Inputs that are still the user function's own arguments (writes reach its caller).
         scope.params = params if params is not None else frozenset(n for n in inputs if n in parent.params and parent.env.get(n) == Var(n))
@@ -502,7 +521,9 @@ class Lowering:
         scope.region = (frozenset(inputs), frozenset(outputs))
         params = []
         for n in inputs:
-            param = scope.names.fresh(_display(n)) if n in SPECIAL else n
+            # An internal function's parameters are not the user's: one named like a helper
+            # or a generated function would hide it, so it takes another name.
+            param = scope.names.fresh(_display(n)) if n in SPECIAL or self.reserved(n) else n
             scope.env[n] = Var(param)
             scope.bound.add(param)
             params.append(Param(param, None, differentiable=n not in integers))
@@ -539,8 +560,11 @@ class Lowering:
     def statement(self, node: cst.CSTNode, scope: _Scope, first: bool) -> None:
         if isinstance(node, cst.Assign):
             value = self.expr(node.value, scope, _target_hint(node.targets[0].target))
-            for target in node.targets:
-                self.bind(target.target, value, node.value, scope)
+            for k, target in enumerate(node.targets):
+                # `a = b = v`: binding `a` may rename v's equation to `a`; later targets must
+                # read the value under its new name (and must not take a call's outputs away).
+                value = _renamed(value, scope.renamed)
+                self.bind(target.target, value, node.value, scope, keep=k < len(node.targets) - 1)
         elif isinstance(node, cst.AnnAssign):
             if node.value is None:
                 return  # a bare annotation binds nothing
@@ -589,8 +613,10 @@ class Lowering:
         else:
             self.error(node, f"'{self.parsed.module.code_for_node(node).split()[0]}' statement is not supported")
 
-    def bind(self, target: cst.BaseExpression, value: Atom, value_node: cst.CSTNode, scope: _Scope) -> None:
-        """Bind a target to a value; the value's equation is renamed to the target when fresh."""
+    def bind(self, target: cst.BaseExpression, value: Atom, value_node: cst.CSTNode, scope: _Scope, keep: bool = False) -> None:
+        """Bind a target to a value; the value's equation is renamed to the target when fresh.
+
+        `keep`: another target of the same statement still needs `value` as one variable."""
         if isinstance(target, cst.Name):
             self._bind_name(target.value, value, scope)
         elif isinstance(target, cst.Subscript):
@@ -606,7 +632,13 @@ class Lowering:
                 # `(a,) = f(x)`: one output would read as the whole tuple, so take its item.
                 item = self.emit(scope, "dpgen.getitem", (value, Index((Const("0"),), False)), (), names[0])
                 self._bind_name(names[0], item, scope)
-            elif isinstance(value, Var) and scope.body and isinstance(scope.body[-1], (Eqn, Call)) and scope.body[-1].outs == (value.name,):
+            elif isinstance(value, Var) and (keep or _referenced(value, scope)) and self._tuple_length(value, scope) == len(names):
+                # A tuple another name still holds (`t = f(x); a, b = t; t[0]`): read its items
+                # by index, so `t` stays one variable.
+                for k, name in enumerate(names):
+                    item = self.emit(scope, "dpgen.getitem", (value, Index((Const(str(k)),), False)), (), name)
+                    self._bind_name(name, item, scope)
+            elif not keep and isinstance(value, Var) and scope.body and isinstance(scope.body[-1], (Eqn, Call)) and scope.body[-1].outs == (value.name,):
                 # Unpack the outputs of the call that produced `value`: `a, b = f(x)`.
                 outs = tuple(self._version(name, scope) for name in names)
                 last = scope.body[-1]
@@ -776,14 +808,24 @@ class Lowering:
             if bound == base:
                 scope.env[other] = scope.env[name]
 
+    def _tuple_length(self, value: Var, scope: _Scope) -> int | None:
+        """How many items the tuple a module function returned into `value` has, when every
+        `return` of that function is a tuple display of one length."""
+        for stmt in scope.body:
+            if isinstance(stmt, Call) and stmt.outs == (value.name,) and stmt.callee in self.functions:
+                lengths = tuple_lengths(self.functions[stmt.callee])
+                return next(iter(lengths)) if len(lengths) == 1 else None
+        return None
+
     def _bind_name(self, name: str, value: Atom, scope: _Scope) -> None:
         last = scope.body[-1] if scope.body else None
-        if isinstance(value, Var) and isinstance(last, (Eqn, Call)) and last.outs == (value.name,) and value not in scope.env.values():
+        if isinstance(value, Var) and isinstance(last, (Eqn, Call)) and last.outs == (value.name,) and not _referenced(value, scope):
             # The expression's own result: give its equation the target's name.
             out = self._version(name, scope)
             last = scope.body[-1]
             if value.name != out:
                 scope.names.taken.discard(value.name)
+                scope.renamed[value.name] = out
                 scope.body[-1] = type(last)((out,), *_fields_after_outs(last))
                 if value.name in scope.shares:
                     scope.shares[out] = scope.shares.pop(value.name)
@@ -795,7 +837,7 @@ class Lowering:
     def _version(self, name: str, scope: _Scope) -> str:
         """The SSA name for a new binding of source name `name`."""
         name = _display(name)
-        if name not in scope.bound and name not in BACKEND_NAMES:
+        if name not in scope.bound and not self.reserved(name):
             scope.bound.add(name)
             return name
         return scope.names.version(name)
@@ -914,7 +956,7 @@ class Lowering:
             self.error(node, f"the module-level variable '{name}' is not supported: {self.rebound[name]} (only a name bound once, to a literal constant, is copied; pass it as a parameter)")
             return Const("None")
         if name in self.constants:
-            return Const(name)
+            return Const(self.constant_names.get(name, name))
         for qualified in self.parsed.qualified_names(node):
             if qualified in CONSTANTS:
                 return Const(CONSTANTS[qualified])
@@ -951,27 +993,30 @@ class Lowering:
         rule_names = [q for q in qualified if rules.lookup(q) is not None]
         if any(q in COMPLEX_NAMES for q in qualified) or (isinstance(func, cst.Attribute) and func.attr.value in COMPLEX_ATTRIBUTES and not self._is_module(func.value)):
             return self.unsupported(node, f"'{self.parsed.module.code_for_node(func)}(...)': {COMPLEX}", plain=True)
-        if isinstance(func, cst.Name) and func.value in self.functions and func.value not in scope.env:
+        # Another module-level name for a module function or helper (the aliases dpgen's own
+        # output defines where a parameter hides a name): the call is a call of that function.
+        callee = self.function_aliases.get(func.value, func.value) if isinstance(func, cst.Name) and func.value not in scope.env else None
+        if callee is not None and callee in self.functions:
             args, kwargs = self.arguments(node, scope, target)
-            problem = call_mismatch(self.functions[func.value], len(args), [k for k, _ in kwargs])
+            problem = call_mismatch(self.functions[callee], len(args), [k for k, _ in kwargs])
             if problem:
                 self.error(node, problem)
             args = tuple(self.materialize(a, scope, target) for a in args)
             kwargs = tuple((k, self.materialize(v, scope, target)) for k, v in kwargs)
-            self.calls.append((func.value, node))
-            out = scope.names.fresh(f"{target}_{func.value}")
-            scope.body.append(Call((out,), func.value, args, kwargs, scope.span))
+            self.calls.append((callee, node))
+            out = scope.names.fresh(f"{target}_{callee}")
+            scope.body.append(Call((out,), callee, args, kwargs, scope.span))
             # The callee may hand an argument back (``return a``, or ``return a, b``): the
             # result (or that tuple item) may be the caller's array.
-            handed_back = {pos: args[k].name for pos, k in returned_parameters(self.functions[func.value]).items() if k < len(args) and isinstance(args[k], Var)}
+            handed_back = {pos: args[k].name for pos, k in returned_parameters(self.functions[callee]).items() if k < len(args) and isinstance(args[k], Var)}
             if handed_back:
                 self.handed_back[out] = handed_back
                 if None in handed_back:
                     scope.shares.setdefault(out, set()).add(handed_back[None])
             return Var(out)
-        if isinstance(func, cst.Name) and func.value in self.helpers and func.value not in scope.env:
+        if callee is not None and callee in self.helpers:
             args, kwargs = self.arguments(node, scope, target)
-            return self.emit(scope, f"{HELPER_PREFIX}{func.value}", args, kwargs, target, node=node)
+            return self.emit(scope, f"{HELPER_PREFIX}{callee}", args, kwargs, target, node=node)
         if rule_names:
             args, kwargs = self.arguments(node, scope, target)
             op = rules.canonical(rule_names[0])
@@ -1196,6 +1241,24 @@ def _is_string(atom: object) -> bool:
         return isinstance(ast.literal_eval(atom.text), str)
     except ValueError:
         return False
+
+
+def _renamed(atom: Atom, renamed: dict[str, str]) -> Atom:
+    """`atom` with each variable whose equation was renamed to its target spelled the new way."""
+    if isinstance(atom, Var) and atom.name in renamed:
+        return _renamed(Var(renamed[atom.name]), renamed)
+    if isinstance(atom, Seq):
+        return Seq(tuple(_renamed(item, renamed) for item in atom.items), atom.is_list)
+    return atom
+
+
+def _referenced(var: Var, scope: _Scope) -> bool:
+    """Whether some name is bound to `var`, alone or as an item of a tuple or list display."""
+
+    def holds(atom: object) -> bool:
+        return atom == var or (isinstance(atom, Seq) and any(holds(item) for item in atom.items))
+
+    return any(holds(value) for value in scope.env.values())
 
 
 def _vars_in_atom(atom: object) -> bool:

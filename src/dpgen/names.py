@@ -4,28 +4,73 @@ Every generated name is derived from a source name (``h_2`` for the second bindi
 ``h``, ``W1_bar`` for the adjoint of ``W1``, ``loss_sub`` for the ``-`` inside the
 statement that binds ``loss``) and made unique against every name the user wrote, so
 a user variable called ``x_bar`` or ``f_pullback`` still works.
+
+The other direction: generated code refers to names of its own (helpers such as
+``_unbroadcast``, every module function's ``g_vjp``/``g_jvp``, builtins such as ``range``,
+and ``_`` for discarded values). `reserved` lists them; a user variable so named takes a
+numbered name, and a *parameter* so named (it keeps its name for keyword callers) is handled
+by the renderer, which reaches the hidden function through a module-level alias.
 """
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable, Iterable
+
+import functools
+import re
 
 #: Names the generated module defines or imports at module level.
 BACKEND_NAMES = frozenset({"np", "math"})
+
+#: Suffixes of the module-level functions dpgen generates for a function ``f``
+#: (``f_vjp``, ``f_grad``, ``f_jvp``, ``f_hvp``; ``f_jvp_vjp`` is ``f_jvp`` + ``_vjp``).
+CONTRACT_SUFFIXES = ("_vjp", "_grad", "_jvp", "_hvp")
+
+#: Builtins generated code calls itself (loops over the tape, slices, the scalar check),
+#: ``_``, which it assigns values it discards, and the variables of its loops over dicts.
+GENERATED_LOCALS = frozenset({"_", "range", "len", "reversed", "enumerate", "zip", "slice", "ValueError", "key", "value"})
+
+#: The generated forms of internal functions outlined from branches and loops:
+#: ``_f_line12_then_vjp``, ``_f_line3_for_2_jvp``.
+_INTERNAL = re.compile(r"_\w+_line\d+_(then|else|for|while)(_\d+)?(_vjp|_jvp)+")
+
+
+@functools.lru_cache(maxsize=None)
+def helper_names() -> frozenset[str]:
+    """The helpers any backend copies into a generated module (``_unbroadcast``, ...)."""
+    from dpgen.backend import BACKENDS
+    from dpgen.render import helper_sources
+
+    return frozenset(name for backend in BACKENDS.values() for name in helper_sources(backend))
+
+
+def reserved(name: str, functions: Iterable[str]) -> bool:
+    """Whether generated code may refer to `name` as a module-level name (a helper, a module
+    function's generated form, an internal function, a builtin, the backend module) or use it
+    itself: a user variable of that name must take another name in the output."""
+    return (
+        name in BACKEND_NAMES
+        or name in GENERATED_LOCALS
+        or name in helper_names()
+        or any(name == f + suffix for f in functions for suffix in CONTRACT_SUFFIXES)
+        or any(name.startswith(f + "_jvp") and name[len(f) + 4 :] in CONTRACT_SUFFIXES for f in functions)
+        or _INTERNAL.fullmatch(name) is not None
+    )
 
 
 class NameAllocator:
     """Hands out names not yet taken in one scope (a generated module or function)."""
 
-    def __init__(self, taken: Iterable[str] = ()):
+    def __init__(self, taken: Iterable[str] = (), reserved: Callable[[str], bool] = lambda name: False):
         self.taken: set[str] = set(taken)
+        self.reserved = reserved  # names generated code refers to: never handed out
 
     def fresh(self, base: str) -> str:
         """`base` if free, else `base_2`, `base_3`, ... (never a counter alone)."""
         name = base
         n = 2
-        while name in self.taken:
-            name = f"{base}_{n}"
+        while name in self.taken or self.reserved(name):
+            name = _numbered(base, n)
             n += 1
         self.taken.add(name)
         return name
@@ -33,7 +78,12 @@ class NameAllocator:
     def version(self, name: str) -> str:
         """A new name for a rebinding of source name `name`: `h_2`, `h_3`, ..."""
         n = 2
-        while f"{name}_{n}" in self.taken:
+        while _numbered(name, n) in self.taken or self.reserved(_numbered(name, n)):
             n += 1
-        self.taken.add(f"{name}_{n}")
-        return f"{name}_{n}"
+        self.taken.add(_numbered(name, n))
+        return _numbered(name, n)
+
+
+def _numbered(name: str, n: int) -> str:
+    """`h_2` for `h`; `_2` (not `__2`) for a variable the user called `_`."""
+    return f"_{n}" if name == "_" else f"{name}_{n}"

@@ -65,6 +65,35 @@ def _refuse_reverse_output(source: Source, sink: DiagnosticSink) -> None:
         sink.raise_if_any()
 
 
+def _refuse_clashing_names(lowered: Module, vjp, jvp, hessian, sink: DiagnosticSink) -> None:
+    """Two generated functions of one name would leave only the second: `g_jvp_vjp` is both
+    the reverse mode of a user function `g_jvp` and, with --mode hvp, the inner function of
+    `g_hvp`. The contract names are fixed, so the user renames one function."""
+    defined: list[str] = []
+    for module in (vjp, hessian.inner if hessian else None):
+        for fn in module.functions if module else ():
+            defined.append(fn.name)
+            if not fn.source.internal and not fn.source.returns_tuple:
+                defined.append(fn.grad_name)
+    defined += [fn.name for fn in jvp.functions] if jvp else []
+    defined += [fn.name for fn in hessian.functions] if hessian else []
+    users = sorted((f for f in lowered.functions if not f.internal), key=lambda f: len(f.name))
+    seen: set[str] = set()
+    for name in defined:
+        if name in seen:
+            owners = [f for f in users if name.lstrip("_").startswith(f.name)]
+            if len(owners) >= 2:
+                sink.error(
+                    owners[-1].span,
+                    f"the generated function '{name}' would be defined twice, for '{owners[0].name}' and for "
+                    f"'{owners[-1].name}' (rename '{owners[-1].name}')",
+                )
+            else:
+                sink.error(Span(1, 1), f"the generated function '{name}' would be defined twice (rename a function)")
+        seen.add(name)
+    sink.raise_if_any()
+
+
 def generate(source: Source, options: Options = Options()) -> Stages:
     """Differentiate one source module; raises SourceErrors with every problem found."""
     modes = parse_modes(options.mode)
@@ -88,6 +117,7 @@ def generate(source: Source, options: Options = Options()) -> Stages:
         inner = jvp or prune(forward(lowered, sink))
         inner_header = Header(source.name, __version__, RULES_VERSION, Options("forward", options.backend), source.sha256)
         hessian = hvp(lowered, inner, render(lowered, None, inner, backend, inner_header.render()), source.path)
+    _refuse_clashing_names(lowered, vjp, jvp, hessian, sink)
     header = Header(source.name, __version__, RULES_VERSION, Options(",".join(modes), options.backend), source.sha256)
     text = format_code(render(lowered, vjp, jvp, backend, header.render(), hessian))
     return Stages(lowered, vjp, jvp, hessian, text)

@@ -381,3 +381,21 @@ def module_bindings(module: cst.Module) -> dict[str, list[tuple[cst.CSTNode, str
 
     module.visit(_Bindings())
     return found
+
+
+def tuple_lengths(function: cst.FunctionDef) -> set[int]:
+    """The lengths of the tuple displays a function returns; empty unless every `return`
+    returns one (so unpacking its result by index reads the items Python would unpack)."""
+    found: list[int | None] = []
+
+    class _Returns(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return node is function  # a nested function's returns are its own
+
+        def visit_Return(self, node: cst.Return) -> None:
+            value = node.value
+            plain = isinstance(value, cst.Tuple) and not any(isinstance(e, cst.StarredElement) for e in value.elements)
+            found.append(len(value.elements) if plain else None)
+
+    function.visit(_Returns())
+    return set(found) if found and None not in found else set()

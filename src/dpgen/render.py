@@ -74,6 +74,8 @@ COMPARE = {
     "dpgen.is": ast.Is,
     "dpgen.is_not": ast.IsNot,
 }
+#: Marks a reference to a module-level name that a parameter hides (see `Renderer.ref`).
+ALIAS_MARK = "\x00"
 COMMENT_WIDTH = 88  # black's line length: a longer comment keeps only its location
 
 _ENV = jinja2.Environment(
@@ -152,6 +154,13 @@ class Renderer(JvpRendering):
         self.backend = backend
         self.helpers = helper_sources(backend)
         self.used_helpers: set[str] = set()
+        self.shadowed: frozenset[str] = frozenset()  #: the parameters of the function being rendered
+        self.key, self.value = "key", "value"  #: names of the pullback's loops over dict adjoints
+
+    def ref(self, name: str) -> str:
+        """`name`, a module-level (or builtin) name the code being rendered refers to; marked
+        when a parameter of the function hides it, so `render` spells it through an alias."""
+        return ALIAS_MARK + name if name in self.shadowed else name
 
     # ------------------------------------------------------------- atoms
     def atom(self, atom: Atom | None) -> ast.expr:
@@ -174,7 +183,7 @@ class Renderer(JvpRendering):
             parts = [None if p is None else self.atom(p) for p in (item.start, item.stop, item.step)]
             if in_subscript:
                 return ast.Slice(*parts)
-            return ast.Call(ast.Name("slice"), [p if p is not None else ast.Constant(None) for p in parts], [])
+            return ast.Call(ast.Name(self.ref("slice")), [p if p is not None else ast.Constant(None) for p in parts], [])
         return self.atom(item)
 
     def index_value(self, index: Index) -> ast.expr:
@@ -215,7 +224,7 @@ class Renderer(JvpRendering):
                     return ast.Name(renderer.backend.alias)
                 if f"_{node.id}" in renderer.helpers:
                     renderer.use_helper(f"_{node.id}")
-                    return ast.Name(f"_{node.id}")
+                    return ast.Name(renderer.ref(f"_{node.id}"))
                 return node
 
         tree = _Substitute().visit(copy.deepcopy(_parse(template.text)))
@@ -252,7 +261,7 @@ class Renderer(JvpRendering):
         module, _, name = op.rpartition(".")
         if op.startswith(HELPER_PREFIX):  # dpgen's own helper, from a generated module read back
             self.use_helper(name)
-            return ast.Call(ast.Name(name), [self.atom(a) for a in args], [ast.keyword(k, self.atom(v)) for k, v in kwargs])
+            return ast.Call(ast.Name(self.ref(name)), [self.atom(a) for a in args], [ast.keyword(k, self.atom(v)) for k, v in kwargs])
         if module == "builtins":
             func: ast.expr = ast.Name(name)
         else:
@@ -282,10 +291,10 @@ class Renderer(JvpRendering):
     def _jvp_call(self, call: Call) -> ast.expr:
         """A module function's value through its JVP, with zero (None) tangents."""
         zero = [ast.keyword(n, ast.Constant(None)) for n in self.tangent_names[call.callee]]
-        return ast.Call(ast.Name(f"{call.callee}_jvp"), [self.atom(a) for a in call.args], [ast.keyword(k, self.atom(v)) for k, v in call.kwargs] + zero)
+        return ast.Call(ast.Name(self.ref(f"{call.callee}_jvp")), [self.atom(a) for a in call.args], [ast.keyword(k, self.atom(v)) for k, v in call.kwargs] + zero)
 
     def _vjp_call(self, call: Call) -> ast.expr:
-        return ast.Call(ast.Name(f"{call.callee}_vjp"), [self.atom(a) for a in call.args], [ast.keyword(k, self.atom(v)) for k, v in call.kwargs])
+        return ast.Call(ast.Name(self.ref(f"{call.callee}_vjp")), [self.atom(a) for a in call.args], [ast.keyword(k, self.atom(v)) for k, v in call.kwargs])
 
     # --------------------------------------------------------- statements
     def forward(self, stmt) -> list[str]:
@@ -308,7 +317,7 @@ class Renderer(JvpRendering):
         for arm, keyword in ((branch.then, None), (branch.orelse, "else:")):
             if keyword:
                 lines.append(keyword)
-            call = ast.Call(ast.Name(f"{arm}_vjp"), [self.atom(a) for a in branch.inputs], [])
+            call = ast.Call(ast.Name(self.ref(f"{arm}_vjp")), [self.atom(a) for a in branch.inputs], [])
             lines.append("    " + ast.unparse(ast.Assign([ast.Tuple([outs, ast.Name(stmt.pullback)])], call, lineno=0)))
         return lines
 
@@ -325,19 +334,19 @@ class Renderer(JvpRendering):
         if isinstance(over, Test):
             lines.append(f"while {ast.unparse(self.test(over))}:")
         elif isinstance(over, ForRange):
-            lines.append(f"for {targets} in range({', '.join(ast.unparse(self.atom(a)) for a in over.args)}):")
+            lines.append(f"for {targets} in {self.ref('range')}({', '.join(ast.unparse(self.atom(a)) for a in over.args)}):")
         else:
             sequences = ", ".join(ast.unparse(self.atom(a)) for a in over.sequences)
             if over.enumerate:
-                sequences = f"enumerate({sequences})"
+                sequences = f"{self.ref('enumerate')}({sequences})"
             elif over.reverse:
-                sequences = f"reversed({sequences})"
+                sequences = f"{self.ref('reversed')}({sequences})"
             elif len(over.sequences) > 1:
-                sequences = f"zip({sequences})"
+                sequences = f"{self.ref('zip')}({sequences})"
             lines.append(f"for {targets} in {sequences}:")
         args = [ast.Name(t) for t in loop.targets] + [ast.Name(c) for c in loop.carried] + [self.atom(a) for a in loop.invariants]
         results = [ast.Name(c) for c in loop.carried] + ([ast.Name(stmt.flag)] if loop.breaks else [])
-        call = ast.Call(ast.Name(f"{loop.body}_vjp"), args, [])
+        call = ast.Call(ast.Name(self.ref(f"{loop.body}_vjp")), args, [])
         lines.append("    " + ast.unparse(ast.Assign([ast.Tuple([ast.Tuple(results), ast.Name(stmt.pullback)])], call, lineno=0)))
         if stmt.pullbacks != "_":
             lines.append(f"    {stmt.pullbacks}.append({stmt.pullback})")
@@ -349,7 +358,7 @@ class Renderer(JvpRendering):
         if isinstance(stmt, VjpCall):
             call = stmt.call
             outs = _targets(call.outs)
-            value = ast.Call(ast.Name(f"{call.callee}_vjp"), [self.atom(a) for a in call.args], [ast.keyword(k, self.atom(v)) for k, v in call.kwargs])
+            value = ast.Call(ast.Name(self.ref(f"{call.callee}_vjp")), [self.atom(a) for a in call.args], [ast.keyword(k, self.atom(v)) for k, v in call.kwargs])
             return ast.unparse(ast.Assign([ast.Tuple([outs, ast.Name(stmt.pullback)])], value, lineno=0))
         return ast.unparse(ast.Assign([_targets(stmt.outs)], self.call_expr(stmt.op, stmt.args, stmt.kwargs), lineno=0))
 
@@ -364,7 +373,8 @@ class Renderer(JvpRendering):
             value = self.template(stmt.value)
             if stmt.accumulate and stmt.is_dict:
                 part = ast.unparse(value)
-                return [f"{stmt.target} = {{key: {stmt.target}[key] + ({part})[key] for key in {stmt.target}}}"]
+                k = self.key
+                return [f"{stmt.target} = {{{k}: {stmt.target}[{k}] + ({part})[{k}] for {k} in {stmt.target}}}"]
             if stmt.in_place:
                 return [ast.unparse(ast.AugAssign(ast.Name(stmt.target), ast.Add(), value))]
             if stmt.accumulate:
@@ -380,16 +390,18 @@ class Renderer(JvpRendering):
         if isinstance(stmt, ZerosAdjoint):
             # Integer inputs still get floating-point cotangents, so the buffer cannot use x's dtype.
             self.use_helper("_zeros_like")
+            zeros_like, k, v = self.ref("_zeros_like"), self.key, self.value
             if stmt.is_dict and stmt.assigned:
                 skip = ", ".join(stmt.assigned) + ("," if len(stmt.assigned) == 1 else "")
                 items = f"{stmt.like.name}.items()"
-                return [f"{stmt.target} = {{key: _zeros_like(value) for key, value in {items} if key not in ({skip})}}"]
+                return [f"{stmt.target} = {{{k}: {zeros_like}({v}) for {k}, {v} in {items} if {k} not in ({skip})}}"]
             if stmt.is_dict:
-                return [f"{stmt.target} = {{key: _zeros_like(value) for key, value in {stmt.like.name}.items()}}"]
-            return [f"{stmt.target} = _zeros_like({stmt.like.name})"]
+                return [f"{stmt.target} = {{{k}: {zeros_like}({v}) for {k}, {v} in {stmt.like.name}.items()}}"]
+            return [f"{stmt.target} = {zeros_like}({stmt.like.name})"]
         if isinstance(stmt, CopyAdjoint) and stmt.is_dict:
             # Entries are copied too: a loop below adds into them in place.
-            return [f"{stmt.target} = {{key: {self.backend.alias}.copy(value) for key, value in {stmt.target}.items()}}"]
+            k, v = self.key, self.value
+            return [f"{stmt.target} = {{{k}: {self.backend.alias}.copy({v}) for {k}, {v} in {stmt.target}.items()}}"]
         if isinstance(stmt, CopyAdjoint):
             return [f"{stmt.target} = {stmt.target}.copy()  # it may share memory with another adjoint"]
         if isinstance(stmt, KeyAddAdjoint):
@@ -402,13 +414,13 @@ class Renderer(JvpRendering):
             target = ast.Subscript(ast.Name(stmt.target), self.atom(stmt.index), ctx=ast.Store())
             return lines + [ast.unparse(ast.Assign([target], ast.Constant(0), lineno=0))]
         if isinstance(stmt, AddInPlace) and stmt.is_dict:
-            return [f"for key in {stmt.target}:", f"    {stmt.target}[key] += {stmt.value}[key]"]
+            return [f"for {self.key} in {stmt.target}:", f"    {stmt.target}[{self.key}] += {stmt.value}[{self.key}]"]
         if isinstance(stmt, AddInPlace):
             return [f"{stmt.target} += {stmt.value}"]
         if isinstance(stmt, ReverseLoop):
             call = ast.Call(ast.Subscript(ast.Name(stmt.pullbacks), ast.Name(stmt.index)), [self.atom(stmt.seed)], [])
             names = ast.Tuple([ast.Name(t if t is not None else "_") for t in stmt.targets])
-            lines = [f"for {stmt.index} in reversed(range(len({stmt.pullbacks}))):"]
+            lines = [f"for {stmt.index} in {self.ref('reversed')}({self.ref('range')}({self.ref('len')}({stmt.pullbacks}))):"]
             lines.append("    " + ast.unparse(ast.Assign([names], call, lineno=0)))
             for inner in stmt.body:
                 lines += ["    " + line for line in self.backward(inner)]
@@ -425,6 +437,11 @@ class Renderer(JvpRendering):
     # ----------------------------------------------------------- functions
     def function(self, fn: VjpFunction) -> dict:
         src = fn.source
+        self.shadowed = frozenset(p.name for p in src.params)
+        # The pullback's own loop and comprehension variables for dict adjoints; user
+        # variables of these names were renamed (`names.reserved`), parameters keep theirs.
+        locals_ = NameAllocator(self.shadowed)
+        self.key, self.value = locals_.fresh("key"), locals_.fresh("value")
         params = ", ".join(p.name if p.default is None else f"{p.name}={p.default.text}" for p in src.params)
         backward = []
         if fn.seed_unpack is not None:
@@ -461,6 +478,7 @@ class Renderer(JvpRendering):
 
     def hvp_function(self, fn: HvpFunction) -> dict:
         src = fn.source
+        self.shadowed = frozenset(p.name for p in src.params)
         names = NameAllocator(p.name for p in src.params)
         directions = [names.fresh(f"v{p.name}") for p in src.params]
         params = [p.name if p.default is None else f"{p.name}={p.default.text}" for p in src.params]
@@ -477,7 +495,8 @@ class Renderer(JvpRendering):
             call_args=", ".join([p.name for p in src.params] + directions),
             directions=", ".join(directions),
             source_name=src.name,
-            vjp_name=fn.vjp_name,
+            vjp_name=self.ref(fn.vjp_name),
+            error=self.ref("ValueError"),
             out=names.fresh("out"),
             dout=names.fresh("dout"),
             pullback=names.fresh("pullback"),
@@ -494,7 +513,15 @@ class Renderer(JvpRendering):
             pick, what = f"[{differentiable[0]}]", f" with respect to {fn.source.params[differentiable[0]].name}"
         else:
             pick, what = "", ", one entry per parameter (None where not differentiable)"
-        return dict(name=fn.grad_name, out=names.fresh("out"), pullback=names.fresh(fn.pullback_name), pick=pick, what=what)
+        return dict(
+            name=fn.grad_name,
+            vjp=self.ref(fn.name),
+            error=self.ref("ValueError"),
+            out=names.fresh("out"),
+            pullback=names.fresh(fn.pullback_name),
+            pick=pick,
+            what=what,
+        )
 
 
 def _unpack_target(targets: tuple) -> ast.expr:
@@ -523,7 +550,7 @@ def render(source: Module, vjp: VjpModule | None, jvp: JvpModule | None, backend
         imports.append("import math")
     imports.append(f"import {backend.module} as {backend.alias}" if backend.module != backend.alias else f"import {backend.module}")
     helpers = [text for name, (text, _) in renderer.helpers.items() if name in renderer.used_helpers]
-    return _ENV.get_template(f"{backend.templates}/module.py.j2").render(
+    text = _ENV.get_template(f"{backend.templates}/module.py.j2").render(
         header=header,
         source_name=source.source_name,
         reverse=vjp is not None,
@@ -535,3 +562,20 @@ def render(source: Module, vjp: VjpModule | None, jvp: JvpModule | None, backend
         helpers=helpers,
         np=backend.alias,
     )
+    return _resolve_aliases(text)
+
+
+def _resolve_aliases(text: str) -> str:
+    """Spell each marked reference (`Renderer.ref`) through a module-level alias.
+
+    A parameter hides the module-level name it shares (``def f_grad(x, f_vjp)`` cannot call
+    the function ``f_vjp``), and a parameter keeps the user's name: callers may pass it by
+    keyword. The alias is free everywhere in the module, so nothing hides it."""
+    marked = sorted(set(re.findall(ALIAS_MARK + r"(\w+)", text)))
+    if not marked:
+        return text
+    names = NameAllocator(re.findall(r"\w+", text))
+    aliases = {name: names.fresh(f"_{name}") for name in marked}
+    text = re.sub(ALIAS_MARK + r"(\w+)", lambda m: aliases[m.group(1)], text)
+    lines = [f"{alias} = {name}" for name, alias in aliases.items()]
+    return text.rstrip("\n") + "\n\n\n# Other names for the functions above where a parameter hides theirs.\n" + "\n".join(lines) + "\n"

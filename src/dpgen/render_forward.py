@@ -43,6 +43,7 @@ class JvpRendering:
 
     def jvp_function(self, fn: JvpFunction) -> dict:
         src = fn.source
+        self.shadowed = frozenset(p.name for p in src.params)
         params = [p.name for p in src.params] + list(fn.tangent_params)
         if any(p.default is not None for p in src.params):
             # Python needs defaults after the first one; a missing tangent is a zero one anyway.
@@ -66,16 +67,16 @@ class JvpRendering:
             return self.set_tangent(stmt)
         if isinstance(stmt, ZeroTangent):
             self.use_helper("_zero_tangent")
-            return [_assign(ast.Name(stmt.target), ast.Call(ast.Name("_zero_tangent"), [self.atom(stmt.like)], []))]
+            return [_assign(ast.Name(stmt.target), ast.Call(ast.Name(self.ref("_zero_tangent")), [self.atom(stmt.like)], []))]
         if isinstance(stmt, DefaultTangent):
             self.use_helper("_zero_tangent")
-            return [f"if {stmt.target} is None:", f"    {stmt.target} = _zero_tangent({stmt.like.name})"]
+            return [f"if {stmt.target} is None:", f"    {stmt.target} = {self.ref('_zero_tangent')}({stmt.like.name})"]
         if isinstance(stmt, JvpCall):
             call = stmt.call
             args = [self.atom(a) for a in call.args] + [ast.keyword(k, self.atom(v)) for k, v in call.kwargs]
             positional = [a for a in args if not isinstance(a, ast.keyword)]
             keywords = [a for a in args if isinstance(a, ast.keyword)]
-            value = ast.Call(ast.Name(f"{call.callee}_jvp"), positional, keywords + self._tangent_keywords(call, stmt.tangents))
+            value = ast.Call(ast.Name(self.ref(f"{call.callee}_jvp")), positional, keywords + self._tangent_keywords(call, stmt.tangents))
             outs = ast.Name(call.outs[0]) if len(call.outs) == 1 else _names(call.outs)
             douts = ast.Name(stmt.douts[0]) if len(stmt.douts) == 1 else _names(stmt.douts)
             return [_assign(ast.Tuple([outs, douts]), value)]
@@ -103,7 +104,7 @@ class JvpRendering:
                 value = part if value is None else ast.BinOp(value, ast.Add(), part)
         if stmt.like is not None:
             self.use_helper("_broadcast_like")
-            value = ast.Call(ast.Name("_broadcast_like"), [value, ast.Name(stmt.like.name)], [])
+            value = ast.Call(ast.Name(self.ref("_broadcast_like")), [value, ast.Name(stmt.like.name)], [])
         return [_assign(ast.Name(stmt.target), value)]
 
     def jvp_branch(self, stmt: JvpBranch) -> list[str]:
@@ -114,7 +115,7 @@ class JvpRendering:
             if keyword:
                 lines.append(keyword)
             args = [self.atom(a) for a in branch.inputs] + [self.atom(t) for t in stmt.tangents]
-            lines.append("    " + _assign(target, ast.Call(ast.Name(f"{arm}_jvp"), args, [])))
+            lines.append("    " + _assign(target, ast.Call(ast.Name(self.ref(f"{arm}_jvp")), args, [])))
         return lines
 
     def jvp_loop(self, stmt: JvpLoop) -> list[str]:
@@ -130,14 +131,14 @@ class JvpRendering:
         if isinstance(over, Test):
             lines.append(f"while {ast.unparse(self.test(over, jvp=True))}:")
         elif isinstance(over, ForRange):
-            lines.append(f"for {', '.join(loop.targets)} in range({', '.join(ast.unparse(self.atom(a)) for a in over.args)}):")
+            lines.append(f"for {', '.join(loop.targets)} in {self.ref('range')}({', '.join(ast.unparse(self.atom(a)) for a in over.args)}):")
         else:
             lines.append(self._jvp_for_header(stmt))
         args = [ast.Name(t) for t in loop.targets] + [ast.Name(c) for c in loop.carried] + [self.atom(a) for a in loop.invariants]
         by_position = self._row_tangents(stmt)
         args += [by_position[t.name] if isinstance(t, Var) and t.name in by_position else self.atom(t) for t in stmt.tangents]
         results = list(loop.carried) + ([stmt.flag] if loop.breaks else []) + [d for d in stmt.dcarried if d is not None]
-        call = ast.Call(ast.Name(f"{loop.body}_jvp"), args, [])
+        call = ast.Call(ast.Name(self.ref(f"{loop.body}_jvp")), args, [])
         lines.append("    " + _assign(_names(results), call))
         if loop.breaks:
             lines += [f"    if {stmt.flag}:", "        break"]
@@ -152,12 +153,12 @@ class JvpRendering:
         over = loop.over
         if over.enumerate:
             sequence = ast.unparse(self.atom(over.sequences[0]))
-            return f"for {', '.join(loop.targets)} in enumerate({sequence}):"
+            return f"for {', '.join(loop.targets)} in {self.ref('enumerate')}({sequence}):"
         targets = list(loop.targets) + [row[0] for row in stmt.rows if row is not None]
         sequences = [self.atom(s) for s in over.sequences] + [self.atom(row[1]) for row in stmt.rows if row is not None]
         if over.reverse:
             sequences = [ast.Subscript(s, ast.Slice(None, None, ast.UnaryOp(ast.USub(), ast.Constant(1)))) for s in sequences]
-        iterable = sequences[0] if len(sequences) == 1 else ast.Call(ast.Name("zip"), sequences, [])
+        iterable = sequences[0] if len(sequences) == 1 else ast.Call(ast.Name(self.ref("zip")), sequences, [])
         return f"for {', '.join(targets)} in {ast.unparse(iterable)}:"
 
     def _row_tangents(self, stmt: JvpLoop) -> dict[str, ast.expr]:

@@ -16,8 +16,8 @@ def simulate_vjp(u0, k, steps):
     _check_real("simulate_vjp", u0=u0, k=k)
     u = np.copy(u0)
     loop_pullbacks = []
-    for _ in range(steps):
-        (u,), step_pullback = _simulate_line14_for_vjp(_, u, k)
+    for _2 in range(steps):
+        (u,), step_pullback = _simulate_line14_for_vjp(_2, u, k)
         loop_pullbacks.append(step_pullback)
 
     def simulate_pullback(u_bar):
@@ -41,7 +41,7 @@ def simulate_grad(u0, k, steps):
     return simulate_pullback(1.0)
 
 
-def _simulate_line14_for_vjp(_, u, k):
+def _simulate_line14_for_vjp(_2, u, k):
     """One iteration of the 'for' loop at line 14, and its pullback."""
     tmp_item = u[1:-1]
     tmp_item_2 = u[2:]

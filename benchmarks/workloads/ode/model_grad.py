@@ -181,8 +181,10 @@ def loss_vjp(alpha, beta, gamma, delta, steps):
     x = X0
     y = Y0
     loop_pullbacks = []
-    for _ in range(steps):
-        (x, y), step_pullback = _loss_line35_for_vjp(_, x, y, alpha, beta, gamma, delta)
+    for _2 in range(steps):
+        (x, y), step_pullback = _loss_line35_for_vjp(
+            _2, x, y, alpha, beta, gamma, delta
+        )
         loop_pullbacks.append(step_pullback)
     out_sub = x - 1.0
     out_pow = out_sub**2
@@ -228,7 +230,7 @@ def loss_grad(alpha, beta, gamma, delta, steps):
     return loss_pullback(1.0)
 
 
-def _loss_line35_for_vjp(_, x, y, alpha, beta, gamma, delta):
+def _loss_line35_for_vjp(_2, x, y, alpha, beta, gamma, delta):
     """One iteration of the 'for' loop at line 35, and its pullback."""
     (x_2, y_2), rk4_step_pullback = rk4_step_vjp(x, y, alpha, beta, gamma, delta)
 

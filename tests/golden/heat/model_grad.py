@@ -16,8 +16,8 @@ def final_energy_vjp(u0, k, steps):
     _check_real("final_energy_vjp", u0=u0, k=k)
     u = np.copy(u0)
     loop_pullbacks = []
-    for _ in range(steps):
-        (u,), step_pullback = _final_energy_line8_for_vjp(_, u, k)
+    for _2 in range(steps):
+        (u,), step_pullback = _final_energy_line8_for_vjp(_2, u, k)
         loop_pullbacks.append(step_pullback)
     tmp_item = u[1]
     tmp_mul = 0.5 * tmp_item
@@ -56,7 +56,7 @@ def final_energy_grad(u0, k, steps):
     return final_energy_pullback(1.0)
 
 
-def _final_energy_line8_for_vjp(_, u, k):
+def _final_energy_line8_for_vjp(_2, u, k):
     """One iteration of the 'for' loop at line 8, and its pullback."""
     tmp_item = u[1:-1]
     tmp_item_2 = u[2:]

@@ -21,8 +21,8 @@ def final_energy_jvp(u0, k, steps, du0, dk, dsteps):
     du = np.copy(du0)
     u_2 = u
     du_2 = du
-    for _ in range(steps):
-        u_2, du_2 = _final_energy_line8_for_jvp(_, u_2, k, du_2, dk)
+    for _2 in range(steps):
+        u_2, du_2 = _final_energy_line8_for_jvp(_2, u_2, k, du_2, dk)
     tmp_item = u_2[1]
     dtmp_item = du_2[1]
     tmp_mul = 0.5 * tmp_item
@@ -38,7 +38,7 @@ def final_energy_jvp(u0, k, steps, du0, dk, dsteps):
     return (out, dout)
 
 
-def _final_energy_line8_for_jvp(_, u, k, du, dk):
+def _final_energy_line8_for_jvp(_2, u, k, du, dk):
     """One iteration of the 'for' loop at line 8, with the tangents of its results."""
     tmp_item = u[1:-1]
     dtmp_item = du[1:-1]

@@ -80,7 +80,7 @@ def f_vjp(x, x_bar, f_vjp):
 
 def f_grad(x, x_bar, f_vjp):
     """Gradient of f, one entry per parameter (None where not differentiable)."""
-    out, f_pullback_2 = f_vjp(x, x_bar, f_vjp)
+    out, f_pullback_2 = _f_vjp(x, x_bar, f_vjp)
     if np.ndim(out) != 0:
         raise ValueError("f_grad needs a scalar output; use f_vjp for arrays")
     return f_pullback_2(1.0)
@@ -138,3 +138,7 @@ def _keepdims(g, x, axis, keepdims):
     if axis is None and not keepdims:
         return np.reshape(g, (1,) * np.ndim(x))
     return g
+
+
+# Other names for the functions above where a parameter hides theirs.
+_f_vjp = f_vjp
