@@ -51,6 +51,7 @@ from dpgen.regions import (
     returned_parameters,
     returns_tuple,
     target_names,
+    suite,
     terminates,
     unique,
     walk,
@@ -180,6 +181,7 @@ class Lowering:
         self.helpers = helpers  # dpgen's own helpers (in its own output): called as primitives
         self.functions: dict[str, cst.FunctionDef] = {}
         self.last_span = Span(1, 1)
+        self.in_test = 0  # lowering an if/while test (nested tests count)
         self.calls: list[tuple[str, cst.Call]] = []  # module calls, checked once all are lowered
         self.passthrough: dict[str, dict[int, str]] = {}  # internal function -> output k is input name
         self.handed_back: dict[str, dict] = {}  # call result -> {tuple position or None: argument variable}
@@ -206,7 +208,7 @@ class Lowering:
                         if _is_literal(small.value):
                             prelude.append(self.parsed.module.code_for_node(small).strip())
                             for name in names:
-                                self.constants[name] = self.parsed.module.code_for_node(small.value)
+                                self.constants[name] = _literal_text(self.parsed.module.code_for_node(small.value))
         functions = []
         self.function_names = NameAllocator(self.module_names)
         for node in self.functions.values():
@@ -238,14 +240,14 @@ class Lowering:
             default = None
             if p.default is not None:
                 if _is_literal(p.default):
-                    default = Const(self.parsed.module.code_for_node(p.default))
+                    default = Const(_literal_text(self.parsed.module.code_for_node(p.default)))
                 else:
                     self.error(p.default, "a default value that is not a literal constant is not supported (use a number, string, True/False or None)")
             scope.env[name] = Var(name)
             scope.bound.add(name)
             params.append(Param(name, default, _differentiable(p), scalar=_annotation(p) in ("float", "int")))
 
-        statements = list(node.body.body) if isinstance(node.body, cst.IndentedBlock) else [node.body]
+        statements = suite(node.body)
         self.current = node.name.value
         self.base_names = frozenset(taken)
         self.block(statements, scope, first=True)
@@ -270,7 +272,7 @@ class Lowering:
                 for small in stmt.body:
                     scope.span = self.last_span = self.span(small, scope)
                     if small in self.parsed.positions:  # not a statement dpgen built itself
-                        scope.lines.append((scope.span.line, self.parsed.module.code_for_node(small).strip()))
+                        scope.lines.append((scope.span.line, _one_line(self.parsed.module.code_for_node(small))))
                     if isinstance(small, cst.Return):
                         if scope.in_loop:
                             self.error(small, "'return' inside a loop is not supported yet (break, then return after the loop)")
@@ -286,15 +288,19 @@ class Lowering:
                     self.statement(small, scope, first=first and i == 0)
             elif isinstance(stmt, cst.If):
                 scope.span = self.span(stmt, scope)
-                scope.lines.append((scope.span.line, "if " + self.parsed.module.code_for_node(stmt.test).strip() + ":"))
-                then, orelse = list(stmt.body.body), else_statements(stmt.orelse)
+                scope.lines.append((scope.span.line, "if " + _one_line(self.parsed.module.code_for_node(stmt.test)) + ":"))
+                then, orelse = suite(stmt.body), else_statements(stmt.orelse)
                 if rest and (terminates(then) or terminates(orelse)):
                     self.branch(stmt, then if terminates(then) else then + rest, orelse if terminates(orelse) else orelse + rest, scope)
                     return
                 self.branch(stmt, then, orelse, scope)
             elif isinstance(stmt, (cst.For, cst.While)):
                 scope.span = self.span(stmt, scope)
-                header = self.parsed.module.code_for_node(stmt).split("\n", 1)[0].strip()
+                code = self.parsed.module.code_for_node
+                if isinstance(stmt, cst.For):
+                    header = f"for {_one_line(code(stmt.target))} in {_one_line(code(stmt.iter))}:"
+                else:
+                    header = f"while {_one_line(code(stmt.test))}:"
                 scope.lines.append((scope.span.line, header))
                 if stmt.orelse is not None:
                     self.error(stmt.orelse, "an 'else' clause on a loop is not supported (use a flag)")
@@ -337,7 +343,7 @@ class Lowering:
 
     def loop(self, node: cst.For | cst.While, scope: _Scope) -> None:
         """``for``/``while``: the body is outlined; loop-carried names are its inputs and outputs."""
-        body = list(node.body.body)
+        body = suite(node.body)
         targets: list[str] = []
         if isinstance(node, cst.For):
             targets = target_names(node.target)
@@ -471,8 +477,14 @@ class Lowering:
     def test(self, node: cst.BaseExpression, scope: _Scope) -> Test:
         """A branch or loop test: equations rendered inline, so ``and``/``or`` short-circuit."""
         saved, scope.body = scope.body, []
+        self.in_test += 1
         result = self.expr(node, scope, "test", allow_logic=True)
+        self.in_test -= 1
         eqns, scope.body = tuple(scope.body), saved
+        for stmt in eqns:
+            if not isinstance(stmt, (Eqn, Call)):  # a loop (comprehension) cannot be inlined
+                self.error(node, "this expression inside an 'if' or 'while' test is not supported yet (compute it into a variable before the test)")
+                return Test((), Const("False"))
         return Test(eqns, result)
 
     def statement(self, node: cst.CSTNode, scope: _Scope, first: bool) -> None:
@@ -700,7 +712,7 @@ class Lowering:
         if isinstance(node, cst.Name):
             return self.name(node, scope)
         if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.ConcatenatedString)):
-            return Const(self.parsed.module.code_for_node(node))
+            return Const(_literal_text(self.parsed.module.code_for_node(node)))
         if isinstance(node, cst.Attribute):
             return self.attribute(node, scope, target)
         if isinstance(node, cst.BinaryOperation):
@@ -762,6 +774,12 @@ class Lowering:
 
     def if_expression(self, node: cst.IfExp, scope: _Scope, target: str) -> Atom:
         """``a if c else b``: a branch whose arms each compute one expression."""
+        if self.in_test:
+            # Inside an ``if``/``while`` test nothing is differentiated and the test is
+            # rendered as one inline expression, so this stays a conditional expression
+            # there (only the arm taken is evaluated).
+            parts = (self.expr(n, scope, target, allow_logic=True) for n in (node.test, node.body, node.orelse))
+            return self.emit(scope, "dpgen.ifexp", tuple(parts), (), target)
         test = self.test(node.test, scope)
         inputs = unique([n for n in names_read([node.body, node.orelse]) if n in scope.env])
         line = self.span(node, scope).line
@@ -810,7 +828,7 @@ class Lowering:
         for arg in node.args:
             if arg.star:
                 return self.unsupported(arg, "'*' and '**' arguments")
-        qualified = sorted(self.parsed.qualified_names(func))
+        qualified = sorted(self.parsed.qualified_names(func)) if _dotted(func) else []
         rule_names = [q for q in qualified if rules.lookup(q) is not None]
         if isinstance(func, cst.Name) and func.value in self.functions and func.value not in scope.env:
             args, kwargs = self.arguments(node, scope, target)
@@ -886,8 +904,10 @@ class Lowering:
 
     def _is_module(self, node: cst.BaseExpression) -> bool:
         """Whether an expression names a module (``np``, ``np.linalg``) rather than a value."""
-        if not isinstance(node, (cst.Name, cst.Attribute)):
-            return False  # a call or an operation always makes a value
+        if not _dotted(node):
+            # A call or an operation always makes a value, also under attributes:
+            # libcst names ``np.outer(a, b).T`` "numpy.outer.T", as if it were a module's.
+            return False
         names = self.parsed.qualified_names(node)
         return bool(names) and all("<locals>" not in n for n in names) and not (isinstance(node, cst.Name) and node.value in self.module_names)
 
@@ -916,6 +936,34 @@ def lower(parsed: Parsed, sink: DiagnosticSink, skip: frozenset[str] = frozenset
 
 
 # --------------------------------------------------------------------- helpers
+
+
+def _dotted(node: cst.BaseExpression) -> bool:
+    """Whether an expression is a dotted name (``np``, ``np.linalg.inv``), not a value's attribute."""
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return isinstance(node, cst.Name)
+
+
+def _one_line(code: str) -> str:
+    """A statement's source text on one line, for a comment.
+
+    A statement split over lines (``np.maximum(x,\\n w)``, a lone carriage return, which
+    Python also reads as a line break) would otherwise end the comment early and leave
+    the rest of the statement as code in the generated module.
+    """
+    return " ".join(part.strip() for part in code.splitlines() if part.strip())
+
+
+def _literal_text(code: str) -> str:
+    """A literal's text as one expression line: as written, unless it spans lines.
+
+    Implicit concatenation over lines (``"i,"\\n "i->"``) or parentheses around a line break
+    are re-spelled by Python's own unparser, since the IR's constants are one-line texts.
+    """
+    if len(code.splitlines()) <= 1:
+        return code
+    return ast.unparse(ast.parse("(" + code + ")", mode="eval").body)
 
 
 def _is_literal(node: cst.BaseExpression) -> bool:

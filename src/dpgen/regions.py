@@ -25,12 +25,23 @@ def name_nodes(node: cst.CSTNode) -> list[cst.Name]:
     return found
 
 
+def suite(body: cst.BaseSuite) -> list:
+    """The statements of a block, also of one on the header's line (``def f(x): return x``).
+
+    The small statements of a one-line suite are wrapped in a statement line of their own;
+    they stay the parsed nodes, so their positions are still known.
+    """
+    if isinstance(body, cst.SimpleStatementSuite):
+        return [cst.SimpleStatementLine(body.body)]
+    return list(body.body)
+
+
 def else_statements(orelse: cst.If | cst.Else | None) -> list:
     if orelse is None:
         return []
     if isinstance(orelse, cst.If):
         return [orelse]  # elif: an if statement alone in the else arm
-    return list(orelse.body.body)
+    return suite(orelse.body)
 
 
 def terminates(statements: list) -> bool:
@@ -41,7 +52,7 @@ def terminates(statements: list) -> bool:
     if isinstance(last, cst.SimpleStatementLine):
         return any(isinstance(s, (cst.Return, cst.Break, cst.Continue)) for s in last.body)
     if isinstance(last, cst.If):
-        return terminates(list(last.body.body)) and terminates(else_statements(last.orelse))
+        return terminates(suite(last.body)) and terminates(else_statements(last.orelse))
     return False
 
 
