@@ -110,7 +110,10 @@ class _Group(click.Group):
             raise
         except Exception as exc:  # a bug in dpgen: say so plainly, with what to report
             # One line, no traceback: the user needs to know it is not their fault, not where.
-            detail = " ".join(str(exc).split())
+            try:
+                detail = " ".join(str(exc).split())[:500]
+            except Exception:  # str() of a huge or deeply nested object may itself fail (RecursionError)
+                detail = "(no message)"
             click.echo(f"dpgen: internal error: {type(exc).__name__}: {detail} (please report this with the input file)", err=True)
             sys.exit(int(ExitCode.INTERNAL))
 

@@ -675,7 +675,7 @@ class Lowering:
             out = self._version(name, scope)
             last = scope.body[-1]
             if value.name != out:
-                scope.names.taken.discard(value.name)
+                scope.names.discard(value.name)
                 scope.body[-1] = type(last)((out,), *_fields_after_outs(last))
                 if value.name in scope.shares:
                     scope.shares[out] = scope.shares.pop(value.name)

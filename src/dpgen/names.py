@@ -19,21 +19,27 @@ class NameAllocator:
 
     def __init__(self, taken: Iterable[str] = ()):
         self.taken: set[str] = set(taken)
+        # base -> n such that base_2 ... base_{n-1} are all taken: where the search for a
+        # free suffix starts, so the 10,000th rebinding of a name does not try 10,000 names.
+        self._next: dict[str, int] = {}
 
     def fresh(self, base: str) -> str:
         """`base` if free, else `base_2`, `base_3`, ... (never a counter alone)."""
-        name = base
-        n = 2
-        while name in self.taken:
-            name = f"{base}_{n}"
-            n += 1
-        self.taken.add(name)
-        return name
+        if base not in self.taken:
+            self.taken.add(base)
+            return base
+        return self.version(base)
 
     def version(self, name: str) -> str:
         """A new name for a rebinding of source name `name`: `h_2`, `h_3`, ..."""
-        n = 2
+        n = self._next.get(name, 2)
         while f"{name}_{n}" in self.taken:
             n += 1
         self.taken.add(f"{name}_{n}")
+        self._next[name] = n + 1
         return f"{name}_{n}"
+
+    def discard(self, name: str) -> None:
+        """Free a name again (the smallest free suffixes are handed out first, as before)."""
+        self.taken.discard(name)
+        self._next.clear()

@@ -7,6 +7,8 @@ These are questions about libcst statements, asked once per branch, loop or call
 
 from __future__ import annotations
 
+import functools
+
 import libcst as cst
 
 
@@ -59,12 +61,31 @@ def terminates(statements: list) -> bool:
 class _Walk(cst.CSTVisitor):
     """Collects names, assigned names and breaks of a block, not entering nested loops for breaks."""
 
-    def __init__(self):
+    def __init__(self, top: cst.CSTNode | None = None):
         self.names: list[str] = []
         self.assigned: list[str] = []
         self.written: list[str] = []  #: names written through: x[i] = v, xs.append(v)
         self.breaks = False
         self.loop_depth = 0
+        self.top = top  #: the compound statement being summarized, walked into
+
+    # A nested compound statement is summarized once and cached (`_summary`): lowering asks
+    # about every arm of an if/elif chain, so walking each arm in full would be quadratic
+    # (a 300-branch elif took minutes).
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, COMPOUND) and node is not self.top:
+            names, assigned, written, breaks = _summary(node)
+            self.names.extend(names)
+            self.assigned.extend(assigned)
+            self.written.extend(written)
+            self.breaks = self.breaks or (breaks and self.loop_depth == 0)
+            return False
+        return super().on_visit(node)
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        if isinstance(original_node, COMPOUND) and original_node is not self.top:
+            return  # not walked into: its leave_ methods must not run either
+        super().on_leave(original_node)
 
     def visit_Name(self, node: cst.Name) -> None:
         self.names.append(node.value)
@@ -129,6 +150,17 @@ def _bound_by_target(target: cst.BaseExpression) -> list[str]:
             base = base.value
         return [base.value] if isinstance(base, cst.Name) else []  # `x[i] = v` changes x
     return []
+
+
+COMPOUND = (cst.If, cst.For, cst.While)
+
+
+@functools.lru_cache(maxsize=16384)
+def _summary(node: cst.CSTNode) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], bool]:
+    """What `_Walk` collects in one compound statement (nodes hash by identity)."""
+    walker = _Walk(top=node)
+    node.visit(walker)
+    return tuple(walker.names), tuple(walker.assigned), tuple(walker.written), walker.breaks
 
 
 def walk(nodes: list) -> _Walk:
