@@ -128,3 +128,82 @@ def test_unusual_valid_code_forward(case, modules):
 def test_split_statement_comment_is_one_line():
     text = generated_text(HEADER + "def f(x, w):\n    y = np.maximum(x,\n        w)\n    return np.sum(y)\n")
     assert "# model.py:5: y = np.maximum(x, w)\n" in text
+
+
+# ------------------------------------------------------------ depth and size (CLI)
+
+LOCATED = re.compile(r"^model\.py:\d+:\d+: error: .+$")
+
+
+def run_cli(source: str, tmp_path: Path, *options: str):
+    (tmp_path / "model.py").write_text(source, encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(tmp_path)
+        return CliRunner().invoke(main, ["diff", "model.py", *options], prog_name="dpgen")
+
+
+def chain(kind: str, n: int) -> str:
+    """A one-function module whose return expression is `n` operations deep."""
+    body = {
+        "sum": "    return " + " + ".join(["x"] * n) + "\n",
+        "negations": "    return np.sum(" + "- " * n + "x)\n",
+        "transposes": "    return np.sum(x" + ".T" * n + ")\n",
+        "nested-calls": "    return np.sum(" + "np.sin(" * n + "x" + ")" * n + ")\n",
+        "nots": "    if " + "not " * n + "(x[0, 0] > 0):\n        return np.sum(x)\n    return -np.sum(x)\n",
+        "ands": "    if " + " and ".join(["x[0, 0] > 0"] * n) + ":\n        return np.sum(x)\n    return -np.sum(x)\n",
+        "one-megabyte-line": "    return " + " + ".join(["x * 1.5"] * n) + "\n",
+    }[kind]
+    return HEADER + "def f(x):\n" + body
+
+
+# Depths users write (and the hostile campaign's 150 nested calls, 500 `.T`, 500 `not`s) work.
+@pytest.mark.parametrize("kind, n", [("sum", 300), ("negations", 300), ("transposes", 500), ("nots", 500), ("nested-calls", 150)])
+def test_deep_expressions_within_the_limit_work(kind, n, tmp_path):
+    result = run_cli(chain(kind, n), tmp_path, "--mode", "reverse,forward")
+    assert result.exit_code == 0, result.output[-2000:]
+    generated = load(result.output)
+    primal = load_source(chain(kind, n))
+    rng = np.random.default_rng(3)
+    check_vjp(primal.f, generated.f_vjp, [np.array([[0.3, -0.2], [0.1, 0.4]])], rng)
+
+
+# Deeper ones are refused at once, with a location, never an internal error or a traceback.
+@pytest.mark.parametrize(
+    "kind, n",
+    [("sum", 1_200), ("sum", 10_000), ("ands", 2_000), ("nots", 10_000), ("negations", 10_000), ("transposes", 10_000), ("one-megabyte-line", 100_000)],
+)
+def test_too_deep_expressions_are_located_errors(kind, n, tmp_path):
+    result = run_cli(chain(kind, n), tmp_path)
+    assert result.exit_code == 4, result.output[-2000:]
+    lines = result.output.splitlines()
+    assert len(lines) == 2 and lines[1] == "1 error; nothing written", result.output[-2000:]
+    assert LOCATED.match(lines[0]) and "nested too deeply" in lines[0], lines[0]
+
+
+def test_long_elif_chain(tmp_path):
+    branches = 120
+    source = HEADER + "def f(x):\n    if x > 0.0:\n        y = x * x\n"
+    source += "".join(f"    elif x > -{k}.0:\n        y = x * {k}.0\n" for k in range(1, branches))
+    source += "    else:\n        y = -x\n    return y\n"
+    result = run_cli(source, tmp_path)
+    assert result.exit_code == 0, result.output[-2000:]
+    generated, primal = load(result.output), load_source(source)
+    rng = np.random.default_rng(4)
+    for x in (0.5, -0.5, -60.5, -118.5, -500.0):  # the first, middle, last and else arms
+        check_vjp(primal.f, generated.f_vjp, [x], rng)
+
+
+def test_internal_error_message_survives_a_recursive_str(tmp_path, monkeypatch):
+    """The handler formats one line even when str() of the exception itself recurses."""
+
+    class Nasty(Exception):
+        def __str__(self):
+            raise RecursionError("maximum recursion depth exceeded")
+
+    def explode(*args, **kwargs):
+        raise Nasty()
+
+    monkeypatch.setattr("dpgen.pipeline.generate", explode)
+    result = run_cli(HEADER + "def f(x):\n    return x\n", tmp_path)
+    assert result.exit_code == 70
+    assert result.output.splitlines() == ["dpgen: internal error: Nasty: (no message) (please report this with the input file)"]

@@ -42,4 +42,6 @@ class NameAllocator:
     def discard(self, name: str) -> None:
         """Free a name again (the smallest free suffixes are handed out first, as before)."""
         self.taken.discard(name)
-        self._next.clear()
+        base, _, suffix = name.rpartition("_")
+        if suffix.isdigit() and int(suffix) < self._next.get(base, 0):
+            self._next[base] = int(suffix)  # `base_<suffix>` is the smallest free one again
