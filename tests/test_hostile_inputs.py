@@ -193,6 +193,17 @@ def test_long_elif_chain(tmp_path):
         check_vjp(primal.f, generated.f_vjp, [x], rng)
 
 
+def test_too_long_elif_chain_is_a_located_error(tmp_path):
+    """A 1,000-branch elif would nest 1,000 calls in the generated code: refused, with its line."""
+    source = HEADER + "def f(x):\n    if x > 0.0:\n        y = x\n"
+    source += "".join(f"    elif x > -{k}.0:\n        y = x * {k}.0\n" for k in range(1, 1000))
+    source += "    else:\n        y = -x\n    return y\n"
+    result = run_cli(source, tmp_path)
+    assert result.exit_code == 4, result.output[-2000:]
+    first = result.output.splitlines()[0]
+    assert LOCATED.match(first) and "statements nested too deeply (more than 500 levels" in first, first
+
+
 def test_internal_error_message_survives_a_recursive_str(tmp_path, monkeypatch):
     """The handler formats one line even when str() of the exception itself recurses."""
 

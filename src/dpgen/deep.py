@@ -27,7 +27,10 @@ from typing import Callable, TypeVar
 from dpgen.errors import Diagnostic, SourceErrors, Span
 
 MAX_EXPRESSION_DEPTH = 1000  #: nested operations in one expression (``a + b + c`` is 2 deep)
-MAX_BLOCK_DEPTH = 2000  #: nested blocks (each ``elif`` nests one deeper, as Python reads it)
+#: Nested blocks (each ``elif`` nests one deeper, as Python reads it). Every level becomes
+#: one call deeper in the generated code (an arm's function calls the next one's), which
+#: must run under Python's default limit of 1,000 frames.
+MAX_BLOCK_DEPTH = 500
 RECURSION_LIMIT = 200_000  #: frames, inside the generation thread only
 STACK_BYTES = 512 * 1024 * 1024  #: the generation thread's stack (virtual memory: pages are used only when touched)
 
@@ -81,7 +84,7 @@ def check_depth(tree: ast.Module, path: str, text: str) -> None:
         elif isinstance(node, ast.stmt):
             blocks, expressions = blocks + isinstance(getattr(node, "body", None), list), 0
             if blocks > MAX_BLOCK_DEPTH:
-                errors.append((node, f"statements nested too deeply (more than {MAX_BLOCK_DEPTH} levels of blocks, each 'elif' one more); split the function"))
+                errors.append((node, f"statements nested too deeply (more than {MAX_BLOCK_DEPTH} levels of blocks, each 'elif' one more: the generated code would nest as many calls); split the function"))
                 continue
         stack.extend((child, blocks, expressions) for child in ast.iter_child_nodes(node))
     if errors:
