@@ -720,6 +720,15 @@ NONDIFF_CASES = [
         """,
         x=normal(3),
     ),
+    case(
+        "test-conditional-expression",
+        """
+        if (np.sum(x) if np.max(x) > 0 else -np.sum(x)) > 0.5:
+            return x * 2.0
+        return x * 3.0
+        """,
+        x=normal(3),
+    ),
 ]
 
 # Outputs that depend on a parameter *only* through non-differentiable primitives: the

@@ -310,7 +310,7 @@ def _substituted(rule: rules.Rule, eqn: Eqn, swap: dict[str, object]) -> tuple[t
 
 def _reads(stmt) -> set[str]:
     """Variables a forward-mode statement reads."""
-    if isinstance(stmt, Eqn):
+    if isinstance(stmt, (Eqn, Call)):  # a Call only in an if/while test: its value, inline
         return set(_vars_in(stmt.args)) | set(_vars_in(tuple(v for _, v in stmt.kwargs)))
     if isinstance(stmt, SetTangent):
         used = set(_vars_in(stmt.like)) if stmt.like else set()

@@ -56,6 +56,7 @@ from dpgen.regions import (
     returns_tuple,
     size,
     target_names,
+    suite,
     terminates,
     unique,
     walk,
@@ -201,6 +202,7 @@ class Lowering:
         self.helpers = helpers  # dpgen's own helpers (in its own output): called as primitives
         self.functions: dict[str, cst.FunctionDef] = {}
         self.last_span = Span(1, 1)
+        self.in_test = 0  # lowering an if/while test (nested tests count)
         self.calls: list[tuple[str, cst.Call]] = []  # module calls, checked once all are lowered
         self.passthrough: dict[str, dict[int, str]] = {}  # internal function -> output k is input name
         self.handed_back: dict[str, dict] = {}  # call result -> {tuple position or None: argument variable}
@@ -303,7 +305,7 @@ class Lowering:
             by_default = not _differentiable(p) and _annotation(p) not in NONDIFFERENTIABLE_ANNOTATIONS
             params.append(Param(name, default, _differentiable(p), scalar=_annotation(p) in ("float", "int"), by_default=by_default))
 
-        statements = list(node.body.body) if isinstance(node.body, cst.IndentedBlock) else [node.body]
+        statements = suite(node.body)
         if jumps(statements) and not terminates(statements):
             # Falling off the end returns None: said explicitly, an arm that returns takes
             # the rest of the function and every path ends in a return (`block`).
@@ -350,7 +352,7 @@ class Lowering:
             elif isinstance(stmt, cst.If):
                 scope.span = self.span(stmt, scope)
                 scope.lines.append((scope.span.line, "if " + self.parsed.module.code_for_node(stmt.test).strip() + ":"))
-                then, orelse = list(stmt.body.body), else_statements(stmt.orelse)
+                then, orelse = suite(stmt.body), else_statements(stmt.orelse)
                 if rest and jumps(then + orelse):
                     # An arm may leave (return, break, continue), at any depth of `if`s: the
                     # rest of the block runs only where it did not, so it moves into every
@@ -371,7 +373,11 @@ class Lowering:
                 self.branch(stmt, then, orelse, scope)
             elif isinstance(stmt, (cst.For, cst.While)):
                 scope.span = self.span(stmt, scope)
-                header = self.parsed.module.code_for_node(stmt).split("\n", 1)[0].strip()
+                code = self.parsed.module.code_for_node
+                if isinstance(stmt, cst.For):
+                    header = f"for {code(stmt.target).strip()} in {code(stmt.iter).strip()}:"
+                else:
+                    header = f"while {code(stmt.test).strip()}:"
                 scope.lines.append((scope.span.line, header))
                 if stmt.orelse is not None:
                     self.error(stmt.orelse, "an 'else' clause on a loop is not supported (use a flag)")
@@ -414,7 +420,7 @@ class Lowering:
 
     def loop(self, node: cst.For | cst.While, scope: _Scope) -> None:
         """``for``/``while``: the body is outlined; loop-carried names are its inputs and outputs."""
-        body = list(node.body.body)
+        body = suite(node.body)
         targets: list[str] = []
         if isinstance(node, cst.For):
             targets = target_names(node.target)
@@ -553,13 +559,20 @@ class Lowering:
     def test(self, node: cst.BaseExpression, scope: _Scope) -> Test:
         """A branch or loop test: equations rendered inline, so ``and``/``or`` short-circuit."""
         saved, scope.body = scope.body, []
+        self.in_test += 1
         result = self.expr(node, scope, "test", allow_logic=True)
+        self.in_test -= 1
         eqns, scope.body = tuple(scope.body), saved
+        for stmt in eqns:
+            if not isinstance(stmt, (Eqn, Call)):  # a loop (comprehension) cannot be inlined
+                self.error(node, "this expression inside an 'if' or 'while' test is not supported yet (compute it into a variable before the test)")
+                return Test((), Const("False"))
         return Test(eqns, result)
 
     def statement(self, node: cst.CSTNode, scope: _Scope, first: bool) -> None:
         if isinstance(node, cst.Assign):
             value = self.expr(node.value, scope, _target_hint(node.targets[0].target))
+            scope.renamed = {}  # this statement's renames only: a freed name may be reused later
             for k, target in enumerate(node.targets):
                 # `a = b = v`: binding `a` may rename v's equation to `a`; later targets must
                 # read the value under its new name (and must not take a call's outputs away).
@@ -824,7 +837,7 @@ class Lowering:
             out = self._version(name, scope)
             last = scope.body[-1]
             if value.name != out:
-                scope.names.taken.discard(value.name)
+                scope.names.discard(value.name)
                 scope.renamed[value.name] = out
                 scope.body[-1] = type(last)((out,), *_fields_after_outs(last))
                 if value.name in scope.shares:
@@ -930,6 +943,12 @@ class Lowering:
 
     def if_expression(self, node: cst.IfExp, scope: _Scope, target: str) -> Atom:
         """``a if c else b``: a branch whose arms each compute one expression."""
+        if self.in_test:
+            # Inside an ``if``/``while`` test nothing is differentiated and the test is
+            # rendered as one inline expression, so this stays a conditional expression
+            # there (only the arm taken is evaluated).
+            parts = (self.expr(n, scope, target, allow_logic=True) for n in (node.test, node.body, node.orelse))
+            return self.emit(scope, "dpgen.ifexp", tuple(parts), (), target)
         test = self.test(node.test, scope)
         inputs = unique([n for n in names_read([node.body, node.orelse]) if n in scope.env])
         line = self.span(node, scope).line
@@ -989,7 +1008,7 @@ class Lowering:
         for arg in node.args:
             if arg.star:
                 return self.unsupported(arg, "'*' and '**' arguments")
-        qualified = sorted(self.parsed.qualified_names(func))
+        qualified = sorted(self.parsed.qualified_names(func)) if _dotted(func) else []
         rule_names = [q for q in qualified if rules.lookup(q) is not None]
         if any(q in COMPLEX_NAMES for q in qualified) or (isinstance(func, cst.Attribute) and func.attr.value in COMPLEX_ATTRIBUTES and not self._is_module(func.value)):
             return self.unsupported(node, f"'{self.parsed.module.code_for_node(func)}(...)': {COMPLEX}", plain=True)
@@ -1097,8 +1116,10 @@ class Lowering:
 
     def _is_module(self, node: cst.BaseExpression) -> bool:
         """Whether an expression names a module (``np``, ``np.linalg``) rather than a value."""
-        if not isinstance(node, (cst.Name, cst.Attribute)):
-            return False  # a call or an operation always makes a value
+        if not _dotted(node):
+            # A call or an operation always makes a value, also under attributes:
+            # libcst names ``np.outer(a, b).T`` "numpy.outer.T", as if it were a module's.
+            return False
         names = self.parsed.qualified_names(node)
         return bool(names) and all("<locals>" not in n for n in names) and not (isinstance(node, cst.Name) and node.value in self.module_names)
 
@@ -1127,6 +1148,13 @@ def lower(parsed: Parsed, sink: DiagnosticSink, skip: frozenset[str] = frozenset
 
 
 # --------------------------------------------------------------------- helpers
+
+
+def _dotted(node: cst.BaseExpression) -> bool:
+    """Whether an expression is a dotted name (``np``, ``np.linalg.inv``), not a value's attribute."""
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return isinstance(node, cst.Name)
 
 
 def _is_literal(node: cst.BaseExpression) -> bool:

@@ -64,24 +64,33 @@ class NameAllocator:
     def __init__(self, taken: Iterable[str] = (), reserved: Callable[[str], bool] = lambda name: False):
         self.taken: set[str] = set(taken)
         self.reserved = reserved  # names generated code refers to: never handed out
+        # base -> n such that base_2 ... base_{n-1} are all taken: where the search for a
+        # free suffix starts, so the 10,000th rebinding of a name does not try 10,000 names.
+        self._next: dict[str, int] = {}
 
     def fresh(self, base: str) -> str:
         """`base` if free, else `base_2`, `base_3`, ... (never a counter alone)."""
-        name = base
-        n = 2
-        while name in self.taken or self.reserved(name):
-            name = _numbered(base, n)
-            n += 1
-        self.taken.add(name)
-        return name
+        if base not in self.taken and not self.reserved(base):
+            self.taken.add(base)
+            return base
+        return self.version(base)
 
     def version(self, name: str) -> str:
         """A new name for a rebinding of source name `name`: `h_2`, `h_3`, ..."""
-        n = 2
+        n = self._next.get(name, 2)
         while _numbered(name, n) in self.taken or self.reserved(_numbered(name, n)):
             n += 1
         self.taken.add(_numbered(name, n))
+        self._next[name] = n + 1
         return _numbered(name, n)
+
+    def discard(self, name: str) -> None:
+        """Free a name again (the smallest free suffixes are handed out first, as before)."""
+        self.taken.discard(name)
+        base, _, suffix = name.rpartition("_")
+        base = base or "_"  # `_2` numbers the user's `_`
+        if suffix.isdigit() and int(suffix) < self._next.get(base, 0):
+            self._next[base] = int(suffix)  # `base_<suffix>` is the smallest free one again
 
 
 def _numbered(name: str, n: int) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from dpgen import __version__
 from dpgen.backend import BACKENDS
+from dpgen.deep import run_deep
 from dpgen.errors import DiagnosticSink, InputError, Span
 from dpgen.fence import fence
 from dpgen.format import format_code
@@ -95,7 +96,14 @@ def _refuse_clashing_names(lowered: Module, vjp, jvp, hessian, sink: DiagnosticS
 
 
 def generate(source: Source, options: Options = Options()) -> Stages:
-    """Differentiate one source module; raises SourceErrors with every problem found."""
+    """Differentiate one source module; raises SourceErrors with every problem found.
+
+    Runs in a thread with a deep stack (`dpgen.deep`): every stage recurses over trees.
+    """
+    return run_deep(_generate, source, options)
+
+
+def _generate(source: Source, options: Options) -> Stages:
     modes = parse_modes(options.mode)
     if modes is None:
         raise InputError(f"error: unknown mode '{options.mode}' (available: {', '.join(MODES)}, or several joined by commas)")

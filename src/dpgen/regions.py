@@ -7,6 +7,9 @@ These are questions about libcst statements, asked once per branch, loop or call
 
 from __future__ import annotations
 
+import functools
+from typing import NamedTuple
+
 import libcst as cst
 
 
@@ -25,12 +28,23 @@ def name_nodes(node: cst.CSTNode) -> list[cst.Name]:
     return found
 
 
+def suite(body: cst.BaseSuite) -> list:
+    """The statements of a block, also of one on the header's line (``def f(x): return x``).
+
+    The small statements of a one-line suite are wrapped in a statement line of their own;
+    they stay the parsed nodes, so their positions are still known.
+    """
+    if isinstance(body, cst.SimpleStatementSuite):
+        return [cst.SimpleStatementLine(body.body)]
+    return list(body.body)
+
+
 def else_statements(orelse: cst.If | cst.Else | None) -> list:
     if orelse is None:
         return []
     if isinstance(orelse, cst.If):
         return [orelse]  # elif: an if statement alone in the else arm
-    return list(orelse.body.body)
+    return suite(orelse.body)
 
 
 def terminates(statements: list) -> bool:
@@ -41,22 +55,48 @@ def terminates(statements: list) -> bool:
     if isinstance(last, cst.SimpleStatementLine):
         return any(isinstance(s, (cst.Return, cst.Break, cst.Continue)) for s in last.body)
     if isinstance(last, cst.If):
-        return terminates(list(last.body.body)) and terminates(else_statements(last.orelse))
+        return terminates(suite(last.body)) and terminates(else_statements(last.orelse))
     return False
 
 
 class _Walk(cst.CSTVisitor):
     """Collects names, assigned names and breaks of a block, not entering nested loops for breaks."""
 
-    def __init__(self):
+    def __init__(self, top: cst.CSTNode | None = None):
         self.names: list[str] = []
         self.assigned: list[str] = []
         self.written: list[str] = []  #: names written through: x[i] = v, xs.append(v)
         self.written_at: dict[str, cst.CSTNode] = {}  #: the first statement writing each
         self.augmented: list[str] = []  #: names augmented in place on arrays: x += v
-        self.breaks = False
-        self.jumps = False  #: a break/continue of this block's loop, or a return
+        self.breaks = False  #: a break of this block's loop
+        self.loop_jumps = False  #: a break or continue of this block's loop
+        self.returns = False
         self.loop_depth = 0
+        self.top = top  #: the compound statement being summarized, walked into
+
+    # A nested compound statement is summarized once and cached (`_summary`): lowering asks
+    # about every arm of an if/elif chain, so walking each arm in full would be quadratic
+    # (a 300-branch elif took minutes).
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, COMPOUND) and node is not self.top:
+            inner = _summary(node)
+            self.names.extend(inner.names)
+            self.assigned.extend(inner.assigned)
+            self.written.extend(inner.written)
+            for name, at in inner.written_at:
+                self.written_at.setdefault(name, at)
+            self.augmented.extend(inner.augmented)
+            if self.loop_depth == 0:  # inside a loop of ours, its breaks are that loop's
+                self.breaks = self.breaks or inner.breaks
+                self.loop_jumps = self.loop_jumps or inner.loop_jumps
+            self.returns = self.returns or inner.returns
+            return False
+        return super().on_visit(node)
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        if isinstance(original_node, COMPOUND) and original_node is not self.top:
+            return  # not walked into: its leave_ methods must not run either
+        super().on_leave(original_node)
 
     def visit_Name(self, node: cst.Name) -> None:
         self.names.append(node.value)
@@ -105,16 +145,21 @@ class _Walk(cst.CSTVisitor):
     def leave_While(self, node: cst.While) -> None:
         self.loop_depth -= 1
 
+    @property
+    def jumps(self) -> bool:
+        """A break/continue of this block's loop, or a return."""
+        return self.loop_jumps or self.returns
+
     def visit_Break(self, node: cst.Break) -> None:
         if self.loop_depth == 0:
-            self.breaks = self.jumps = True
+            self.breaks = self.loop_jumps = True
 
     def visit_Continue(self, node: cst.Continue) -> None:
         if self.loop_depth == 0:
-            self.jumps = True
+            self.loop_jumps = True
 
     def visit_Return(self, node: cst.Return) -> None:
-        self.jumps = True
+        self.returns = True
 
     def visit_Call(self, node: cst.Call) -> None:
         # `xs.append(v)` changes `xs` in place: it is assigned for the block.
@@ -137,6 +182,39 @@ def _bound_by_target(target: cst.BaseExpression) -> list[str]:
             base = base.value
         return [base.value] if isinstance(base, cst.Name) else []  # `x[i] = v` changes x
     return []
+
+
+COMPOUND = (cst.If, cst.For, cst.While)
+
+
+class _Summary(NamedTuple):
+    """What `_Walk` collects in one compound statement, frozen for the cache."""
+
+    names: tuple[str, ...]
+    assigned: tuple[str, ...]
+    written: tuple[str, ...]
+    written_at: tuple[tuple[str, cst.CSTNode], ...]
+    augmented: tuple[str, ...]
+    breaks: bool
+    loop_jumps: bool
+    returns: bool
+
+
+@functools.lru_cache(maxsize=16384)
+def _summary(node: cst.CSTNode) -> _Summary:
+    """`_Walk` over one compound statement (nodes hash by identity)."""
+    walker = _Walk(top=node)
+    node.visit(walker)
+    return _Summary(
+        tuple(walker.names),
+        tuple(walker.assigned),
+        tuple(walker.written),
+        tuple(walker.written_at.items()),
+        tuple(walker.augmented),
+        walker.breaks,
+        walker.loop_jumps,
+        walker.returns,
+    )
 
 
 def walk(nodes: list) -> _Walk:

@@ -252,6 +252,8 @@ class Renderer(JvpRendering):
             return ast.BoolOp(ast.And() if op == "dpgen.and" else ast.Or(), [self.atom(args[0]), self.atom(args[1])])
         if op == "dpgen.not":
             return ast.UnaryOp(ast.Not(), self.atom(args[0]))
+        if op == "dpgen.ifexp":
+            return ast.IfExp(self.atom(args[0]), self.atom(args[1]), self.atom(args[2]))
         if op in ("dpgen.getitem", "dpgen.getkey"):
             return ast.Subscript(self.atom(args[0]), self.atom(args[1]))
         if op == "dpgen.assign":

@@ -24,6 +24,7 @@ from pathlib import Path
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider
 
+from dpgen.deep import MAX_EXPRESSION_DEPTH, check_depth
 from dpgen.errors import Diagnostic, InputError, SourceErrors, Span
 
 
@@ -165,6 +166,9 @@ def check_syntax(source: Source) -> None:
             tree = ast.parse(source.text, filename=source.path)
         except (SyntaxError, ValueError) as exc:  # ValueError: null bytes, before Python 3.12
             raise SourceErrors([_syntax_diagnostic(source, exc, offset_in_bytes=False)]) from None
+        except (MemoryError, RecursionError):  # Python's parser gives up on deep nesting, without a location
+            raise SourceErrors([Diagnostic(source.path, Span(1, 1), f"the source is nested too deeply for Python's parser (dpgen's limit: {MAX_EXPRESSION_DEPTH} levels)")]) from None
+        check_depth(tree, source.path, source.text)  # before compile() and libcst, which recurse
         try:
             compile(tree, source.path, "exec", dont_inherit=True)
         except SyntaxError as exc:  # from the symbol table or the compiler: offsets count UTF-8 bytes
