@@ -504,6 +504,7 @@ class Lowering:
     def statement(self, node: cst.CSTNode, scope: _Scope, first: bool) -> None:
         if isinstance(node, cst.Assign):
             value = self.expr(node.value, scope, _target_hint(node.targets[0].target))
+            scope.renamed = {}  # this statement's renames only: a freed name may be reused later
             for k, target in enumerate(node.targets):
                 # `a = b = v`: binding `a` may rename v's equation to `a`; later targets must
                 # read the value under its new name (and must not take a call's outputs away).
