@@ -89,6 +89,9 @@ ASSIGNMENTS = [
     ("a = b = g(x)", "def g(x):\n    return x * 2.0\n\ndef f(x, y):\n    a = b = g(x * y)\n    return np.sum(a * b + a)\n", _xy),
     ("a = b = x (a parameter)", "def f(x, y):\n    a = b = x\n    return np.sum(a * b + a * y)\n", _xy),
     ("a = b = ... in a loop", "def f(x, y):\n    s = x\n    for i in range(2):\n        a = b = s * y\n        s = a + np.sin(b)\n    return np.sum(s)\n", _xy),
+    # A name freed by one statement's rename is reused by the next: only a statement's own
+    # renames apply to its later targets (a random program lost the second tanh).
+    ("a = tanh(a) twice in a loop", "def f(x, y):\n    a = x * y\n    for i in range(1):\n        a = np.tanh(a)\n        a = np.tanh(a)\n    return np.sum(a * a)\n", _xy),
     ("a = b = ..., then a rebound", "def f(x, y):\n    a = b = x * y\n    a = a + 1.0\n    return np.sum(a * b)\n", _xy),
     # Aliasing: both names are one array, so the write must show through b too.
     ("a = b = np.zeros(3); a[0] = x", "def f(x, y):\n    a = b = np.zeros(3)\n    a[0] = x[1]\n    return np.sum(b * y) + np.sum(a * x)\n", _xy),
