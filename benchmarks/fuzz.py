@@ -101,12 +101,16 @@ def minimize(program: grammar.Program, mode: str, outcome: grammar.Outcome, budg
     lines = program.marked.split("\n")
 
     def same(candidate: list[str]) -> bool:
+        signal.signal(signal.SIGALRM, _alarm)
+        signal.alarm(max(1, int(deadline - time.monotonic())))
         try:
             trial = grammar.Program("\n".join(candidate), program.args, program.rng_seed)
             compile(trial.source, "m", "exec")
             got = grammar.check_modes(trial, (mode,), generate_text=grammar.default_generate_text)[mode]
-        except Exception:  # noqa: BLE001 - a candidate that does not run is not smaller
+        except (Exception, Timeout):  # noqa: BLE001 - a candidate that does not run is not smaller
             return False
+        finally:
+            signal.alarm(0)
         return got.category == outcome.category and got.key == outcome.key
 
     changed = True
@@ -202,13 +206,16 @@ def main(argv=None) -> int:
     print("\nby cause (mode, category, first line):")
     for (mode, category, key), n in sorted(keys.items(), key=lambda item: (-item[1], item[0])):
         print(f"{n:6}  {mode:8} {category:10} {key}")
+    for index, mode, outcome in sorted(failures, key=lambda f: (f[1], f[0])):
+        if outcome.category in ("wrong", "crash", "bad-refusal", "timeout"):
+            print(f"  --seed {options.seed} --index {index}: {mode} {outcome.category}")
     if options.out and failures:
         options.out.mkdir(parents=True, exist_ok=True)
         seen = collections.Counter()
         for index, mode, outcome in sorted(failures, key=lambda f: (f[1], f[0])):
             cause = (mode, outcome.category, outcome.key)
             seen[cause] += 1
-            if seen[cause] <= 3:  # a few repros per cause are enough
+            if seen[cause] <= 2 and outcome.category != "timeout":  # a few repros per cause; a timeout is its own repro
                 print("wrote", write_repro(options.out, options.seed, index, mode, outcome))
     return 1 if failures else 0
 

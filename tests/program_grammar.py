@@ -363,7 +363,7 @@ class Gen:
         elif kind == "while":
             counter = "n" if "n" not in self.loop_vars else "m"
             self.emit(depth, f"{counter} = 0")
-            self.emit(depth, f"while {counter} < 3 and {self.test(1)}:")
+            self.emit(depth, f"while {counter} < 3 and ({self.test(1)}):")  # parenthesized: the test may hold an `or`
             self.emit(depth + 1, f"{counter} += 1")  # first: a `continue` cannot skip it
             self.loop(depth, nesting, 3, index=counter)
         elif kind == "rows":
@@ -793,7 +793,7 @@ def _check_mode(program, mode, args, base, u, v, w, first, directional, second, 
         if not _located(exc, program.source):
             return Outcome("bad-refusal", str(exc), "unlocated")
         message = re.sub(r"^model\.py:\d+:\d+: ", "", str(exc.diagnostics[0]))
-        return Outcome("refused", str(exc), message[:120])
+        return Outcome("refused", str(exc), re.sub(r"\d+", "N", message)[:120])  # grouped whatever the line
     except Exception as exc:  # noqa: BLE001 - anything else is dpgen's bug
         return Outcome("internal", traceback.format_exc(), _short(exc))
     try:

@@ -133,13 +133,13 @@ CLASSIC = frozenset({"setitem", "call", "if", "for", "safe-tests"})
 CONSTRUCTS = grammar.ALL_FEATURES - {"break2", "tuple"} | {"safe-tests"}
 
 
-@settings(max_examples=30, **SETTINGS)
+@settings(max_examples=20, **SETTINGS)
 @given(programs(CLASSIC))
 def test_programs_in_forward_and_hvp_mode(program):
     check_all_modes(program)
 
 
-@settings(max_examples=40, **SETTINGS)
+@settings(max_examples=25, **SETTINGS)
 @given(programs(CONSTRUCTS))
 def test_programs_with_while_rows_jumps_containers_in_every_mode(program):
     """while, for over rows / zip / enumerate, break and continue, elif, and/or, conditional
@@ -147,7 +147,7 @@ def test_programs_with_while_rows_jumps_containers_in_every_mode(program):
     check_all_modes(program)
 
 
-@settings(max_examples=15, **SETTINGS)
+@settings(max_examples=10, **SETTINGS)
 @given(programs(CLASSIC | {"tuple", "break"}))
 def test_programs_with_tuple_helpers_in_every_mode(program):
     """A helper returning a pair, unpacked; HVP mode may refuse it (a known, located gap)."""
