@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import collections
 import multiprocessing
-import os
 import signal
 import sys
 import time
@@ -221,5 +220,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONHASHSEED", "0")
     sys.exit(main())
