@@ -125,12 +125,11 @@ def test_programs_with_shared_writes_are_reported_or_right(program, seed):
 
 # ------------------------------------------------- forward and HVP mode, new constructs
 
-#: The original grammar; "safe-tests" keeps helper calls and conditional expressions out of
-#: `if` tests. NARROWED (known gaps, fixed on other branches of issue 9): a call to a module
-#: function inside an `if` test crashes forward mode, a conditional expression inside a test
-#: crashes both modes, and break/continue two `if`s deep is ignored ("break2").
-CLASSIC = frozenset({"setitem", "call", "if", "for", "safe-tests"})
-CONSTRUCTS = grammar.ALL_FEATURES - {"break2", "tuple"} | {"safe-tests"}
+#: The original grammar, with helper calls and conditional expressions inside `if` tests too
+#: (both crashed forward mode before issue 9), in forward and HVP mode; the new constructs
+#: include break/continue under any number of `if`s ("break2", once silently ignored).
+CLASSIC = frozenset({"setitem", "call", "if", "for"})
+CONSTRUCTS = grammar.ALL_FEATURES - {"tuple"}
 
 
 @settings(max_examples=20, **SETTINGS)
@@ -142,8 +141,9 @@ def test_programs_in_forward_and_hvp_mode(program):
 @settings(max_examples=25, **SETTINGS)
 @given(programs(CONSTRUCTS))
 def test_programs_with_while_rows_jumps_containers_in_every_mode(program):
-    """while, for over rows / zip / enumerate, break and continue, elif, and/or, conditional
-    expressions, lists, a dict parameter, np.max / np.maximum: in all three modes."""
+    """while, for over rows / zip / enumerate, break and continue under any number of ifs,
+    elif, and/or, conditional expressions, lists, a dict parameter, np.max / np.maximum:
+    in all three modes."""
     check_all_modes(program)
 
 
