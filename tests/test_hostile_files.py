@@ -64,6 +64,8 @@ def assert_shape(result, code: int) -> None:
         assert len(lines) == 1 and FILE_LEVEL.match(lines[0]) and not LOCATED.match(lines[0]), lines
     elif code == ExitCode.SOURCE:
         assert len(lines) >= 2 and all(LOCATED.match(line) for line in lines[:-1]) and COUNT.match(lines[-1]), lines
+    elif code == ExitCode.INTERRUPTED:
+        assert lines == ["dpgen: interrupted; nothing written"], lines
     else:
         assert len(lines) == 1 and INTERNAL.match(lines[0]), lines
 
@@ -283,8 +285,8 @@ def test_a_closed_stdout_is_an_io_error(monkeypatch):
 
 
 def test_every_documented_exit_code(monkeypatch):
-    """0, 1, 2, 3, 4 and 70 through the command line, each with its message shape."""
-    assert sorted(int(c) for c in ExitCode) == [0, 1, 2, 3, 4, 70]
+    """0, 1, 2, 3, 4, 70 and 130 through the command line, each with its message shape."""
+    assert sorted(int(c) for c in ExitCode) == [0, 1, 2, 3, 4, 70, 130]
     assert_shape(run("diff", "model.py", "-o", "g.py"), ExitCode.OK)
     assert_shape(run("check", "g.py"), ExitCode.OK)
     Path("model.py").write_text(GOOD.replace("tanh", "sin"))
@@ -300,6 +302,14 @@ def test_every_documented_exit_code(monkeypatch):
     assert_shape(run("diff", "bad.py"), ExitCode.SOURCE)
     monkeypatch.setattr("dpgen.pipeline.reverse", lambda *a, **k: 1 / 0)
     assert_shape(run("diff", "model.py"), ExitCode.INTERNAL)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("dpgen.pipeline.reverse", interrupted)
+    before = Path("g.py").read_bytes()
+    assert_shape(run("diff", "model.py", "-o", "g.py"), ExitCode.INTERRUPTED)
+    assert Path("g.py").read_bytes() == before
 
 
 class _Hostile(Exception):

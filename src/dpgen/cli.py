@@ -154,6 +154,9 @@ class _Group(click.Group):
             _fail(exc)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
+        except KeyboardInterrupt:  # click would say "Aborted!" and exit 1, which means "stale"
+            click.echo("dpgen: interrupted; nothing written", err=True)
+            sys.exit(int(ExitCode.INTERRUPTED))
         except Exception as exc:  # a bug in dpgen (RecursionError, MemoryError included)
             _internal_error(exc)
 

@@ -54,7 +54,8 @@ def run_deep(function: Callable[..., T], *args) -> T:
     previous = threading.stack_size()
     try:
         threading.stack_size(STACK_BYTES)
-        thread = threading.Thread(target=work, name="dpgen-generate")
+        # A daemon: after Ctrl-C the process exits at once instead of waiting for the thread.
+        thread = threading.Thread(target=work, name="dpgen-generate", daemon=True)
         thread.start()
     except (RuntimeError, ValueError, MemoryError):  # no room for such a stack (ulimit -v): run here
         thread = None

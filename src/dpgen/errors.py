@@ -20,6 +20,7 @@ class ExitCode(enum.IntEnum):
     IO = 3  #: an input cannot be read or an output cannot be written
     SOURCE = 4  #: the source has syntax errors or uses something dpgen cannot differentiate
     INTERNAL = 70  #: a bug in dpgen itself (EX_SOFTWARE)
+    INTERRUPTED = 130  #: Ctrl-C (128 + SIGINT, as shells report it); nothing was written
 
 
 @dataclass(frozen=True)
