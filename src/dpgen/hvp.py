@@ -13,11 +13,12 @@ end does not read yet), which is why the composition runs in this order.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from dpgen.errors import DiagnosticSink, Span
 from dpgen.fence import fence
-from dpgen.ir import DefaultTangent, Function, JvpFunction, JvpModule, Module, Seq, VjpModule
+from dpgen.ir import Call, DefaultTangent, Function, JvpFunction, JvpModule, Module, Seq, VjpModule
 from dpgen.lower import lower
 from dpgen.own_helpers import own_helpers
 from dpgen.reverse import reverse
@@ -58,7 +59,8 @@ def hvp(module: Module, jvp: JvpModule, jvp_text: str, source_path: str) -> HvpM
         # known today: unpacking `(a, b), (da, db) = g_jvp(...)` from a function returning a tuple).
         first = sorted(sink.diagnostics, key=lambda d: (d.span.line, d.span.col))[0]
         outer = DiagnosticSink(source_path)
-        outer.error(Span(1, 1), f"--mode hvp cannot differentiate the forward-mode code again (its line {first.span.line}: {first.message})")
+        where = _source_span(module, jvp, jvp_text, first.span.line)
+        outer.error(where, f"--mode hvp cannot differentiate the forward-mode code of this statement again (its line {first.span.line}: {first.message})")
         outer.raise_if_any()
     functions = []
     tangents = {f.source.name: f for f in jvp.functions}
@@ -69,6 +71,24 @@ def hvp(module: Module, jvp: JvpModule, jvp_text: str, source_path: str) -> HvpM
         has_tangent = tuple(p.name in _tangent_params(fn) for p in f.params)
         functions.append(HvpFunction(f, f"{f.name}_hvp", f"{f.name}_jvp_vjp", has_tangent))
     return HvpModule(inner, tuple(functions))
+
+
+def _source_span(module: Module, jvp: JvpModule, jvp_text: str, line: int) -> Span:
+    """Where in the user's source the forward-mode code's `line` comes from.
+
+    The enclosing ``def`` names a forward-mode function, hence its source function; within
+    it, the first call of a function returning a tuple is the construct not read back yet.
+    """
+    enclosing = next((m[1] for text in reversed(jvp_text.split("\n")[:line]) if (m := _DEF.match(text))), None)
+    tuple_functions = {f.name for f in module.functions if f.returns_tuple}
+    for fn in jvp.functions:
+        if fn.name == enclosing:
+            calls = [stmt for stmt in fn.source.body if isinstance(stmt, Call) and stmt.callee in tuple_functions]
+            return calls[0].span if calls else fn.source.span
+    return Span(1, 1)
+
+
+_DEF = re.compile(r"def (\w+)\(")
 
 
 def _tangent_params(fn: JvpFunction) -> set[str]:
