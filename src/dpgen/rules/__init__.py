@@ -49,7 +49,7 @@ class PerElement:
 VjpTemplate = Union[str, Callable[["Bound"], str], PerElement]
 
 #: Bump when a rule's output changes, so headers tell which rules produced a file.
-RULES_VERSION = "3"
+RULES_VERSION = "4"
 
 
 class RuleError(Exception):
