@@ -33,6 +33,7 @@ SHAPES = {
         + "    else:\n        y = -x\n    return y\n",
         [300, 1_000],
     ),
+    "stack": (lambda n: "    return np.sum(np.stack([" + ", ".join(["x * 2.0"] * n) + "]))\n", [20_000]),
     "statements": (lambda n: "    y = x\n" + "    y = y * 1.0001 + 0.5\n" * n + "    return y\n", [1_000, 3_000, 10_000]),
 }
 

@@ -200,6 +200,7 @@ class Lowering:
         self.sink = sink
         self.skip = skip
         self.helpers = helpers  # dpgen's own helpers (in its own output): called as primitives
+        self.definitions: dict[int, list] = {}  # id(body) -> [body, statements indexed, name -> first position]
         self.functions: dict[str, cst.FunctionDef] = {}
         self.last_span = Span(1, 1)
         self.in_test = 0  # lowering an if/while test (nested tests count)
@@ -1105,14 +1106,31 @@ class Lowering:
             return _vars_in_atom(atom)
         if not isinstance(atom, Var):
             return False
-        for stmt in scope.body:
-            if atom.name in stmt.outs:
-                if isinstance(stmt, Eqn):
-                    return stmt.op == "dpgen.append" or (stmt.op == "dpgen.assign" and self._is_list(stmt.args[0], scope))
-                if isinstance(stmt, Loop):
-                    return self._is_list(stmt.init[stmt.carried.index(atom.name)], scope)
-                return False
+        stmt = self._definition(atom.name, scope.body)
+        if isinstance(stmt, Eqn):
+            return stmt.op == "dpgen.append" or (stmt.op == "dpgen.assign" and self._is_list(stmt.args[0], scope))
+        if isinstance(stmt, Loop):
+            return self._is_list(stmt.init[stmt.carried.index(atom.name)], scope)
         return False
+
+    def _definition(self, name: str, body: list) -> Stmt | None:
+        """The first statement of `body` that assigns `name`, or None.
+
+        A scan per question made long functions quadratic; the index grows with the body
+        (statements are only appended). The last statement is not indexed: lowering may
+        still rename its outputs (`scope.body[-1] = ...`), so it is looked at each time.
+        """
+        entry = self.definitions.get(id(body))
+        if entry is None or entry[0] is not body:
+            entry = self.definitions[id(body)] = [body, 0, {}]
+        _, indexed, first = entry
+        for position in range(indexed, len(body) - 1):
+            for out in body[position].outs:
+                first.setdefault(out, position)
+        entry[1] = max(indexed, len(body) - 1)
+        if name in first:
+            return body[first[name]]
+        return body[-1] if body and name in body[-1].outs else None
 
     def _is_module(self, node: cst.BaseExpression) -> bool:
         """Whether an expression names a module (``np``, ``np.linalg``) rather than a value."""

@@ -127,6 +127,32 @@ def _varied(function: Function, active_params: dict[str, tuple[str, ...]], funct
     return varied
 
 
+def _callers_first(order: list[Function], functions: dict[str, Function]) -> list[Function]:
+    """The functions with each one before the arms, loop bodies and functions it calls (where
+    there is no cycle): what a caller feeds then reaches a chain of nested arms (a long
+    `elif`) in one round of `_fed_derivatives` instead of one round per level."""
+    seen: set[str] = set()
+    result: list[Function] = []
+    for root in order:
+        stack = [root.name]
+        while stack:
+            name = stack.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            result.append(functions[name])
+            callees = []
+            for stmt in functions[name].body:
+                if isinstance(stmt, Call):
+                    callees.append(stmt.callee)
+                elif isinstance(stmt, Branch):
+                    callees += [stmt.then, stmt.orelse]
+                elif isinstance(stmt, Loop):
+                    callees.append(stmt.body)
+            stack.extend(reversed([c for c in callees if c in functions]))
+    return result
+
+
 def _fed_derivatives(module: Module) -> dict[str, set[str]]:
     """Parameters that a call, arm or loop may feed a value carrying a derivative.
 
@@ -141,6 +167,7 @@ def _fed_derivatives(module: Module) -> dict[str, set[str]]:
         for stmt in f.body:
             if isinstance(stmt, Loop):
                 carried[stmt.body] = (len(stmt.targets), len(stmt.carried))
+    order = _callers_first(module.functions, functions)
     changed = True
     while changed:
         changed = False
@@ -152,7 +179,7 @@ def _fed_derivatives(module: Module) -> dict[str, set[str]]:
                 fed[name].add(param.name)
                 changed = True
 
-        for f in module.functions:
+        for f in order:
             varied = set(fed[f.name])
             for stmt in f.body:
                 if any(n in varied for n in _differentiable_inputs(stmt, through, functions)):

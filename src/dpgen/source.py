@@ -1,8 +1,9 @@
 """Reading a source file and parsing it once: text, hash, libcst tree and its metadata.
 
-Metadata (positions and qualified names) is resolved once per file here and shared by
-the fence and the lowering, so no pass re-parses or re-resolves anything. Python's own
-compiler checks the syntax first (compiling, never running), for its exact locations.
+Metadata (positions, and what names refer to, by `dpgen.names_resolve`) is resolved once
+per file here and shared by the fence and the lowering, so no pass re-parses or
+re-resolves anything. Python's own compiler checks the syntax first (compiling, never
+running), for its exact locations.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider
+from libcst.metadata import MetadataWrapper, PositionProvider
 
 from dpgen.deep import MAX_EXPRESSION_DEPTH, check_depth
 from dpgen.errors import Diagnostic, InputError, SourceErrors, Span
+from dpgen.names_resolve import NameResolver
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ class Parsed:
     source: Source
     module: cst.Module
     positions: object  #: node -> CodeRange
-    qualified: object  #: node -> set of QualifiedName (possibly lazy)
+    names: NameResolver  #: what dotted names refer to
 
     def span(self, node: cst.CSTNode) -> Span:
         start = self.positions[node].start
@@ -117,10 +119,7 @@ class Parsed:
 
     def qualified_names(self, node: cst.CSTNode) -> set[str]:
         """What a name or attribute refers to, e.g. ``{"numpy.sin"}`` for ``np.sin``."""
-        value = self.qualified.get(node, set())
-        if callable(value):  # libcst resolves qualified names lazily
-            value = value()
-        return {q.name for q in value}
+        return self.names.qualified_names(node)
 
 
 def parse(source: Source) -> Parsed:
@@ -136,8 +135,10 @@ def parse(source: Source) -> Parsed:
     if not source.text.isascii():
         module = module.visit(_NormalizeIdentifiers())
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    resolved = wrapper.resolve_many([PositionProvider, QualifiedNameProvider])
-    return Parsed(source, wrapper.module, resolved[PositionProvider], resolved[QualifiedNameProvider])
+    resolved = wrapper.resolve_many([PositionProvider])
+    # Names are resolved by dpgen itself: libcst's QualifiedNameProvider is quadratic in the
+    # bindings of one name (minutes for a function that rebinds `y` 10,000 times).
+    return Parsed(source, wrapper.module, resolved[PositionProvider], NameResolver(wrapper.module))
 
 
 class _NormalizeIdentifiers(cst.CSTTransformer):
