@@ -78,7 +78,10 @@ def only_error(result, path: str) -> tuple[int, int, str]:
 
 
 def test_exit_code_values_are_the_documented_ones():
-    assert {c.name: int(c) for c in ExitCode} == {"OK": 0, "STALE": 1, "USAGE": 2, "IO": 3, "SOURCE": 4, "INTERNAL": 70}
+    assert {c.name: int(c) for c in ExitCode} == {"OK": 0, "STALE": 1, "USAGE": 2, "IO": 3, "SOURCE": 4, "INTERNAL": 70, "INTERRUPTED": 130}
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    for code in ExitCode:
+        assert f"\n| {int(code)} | " in readme, f"exit code {int(code)} is missing from README's table"
 
 
 def test_exit_0_on_success():
