@@ -42,6 +42,7 @@ NAMES = [
     ("local _keepdims", "def f(x, y):\n    _keepdims = np.sum(x * y)\n    return _keepdims * np.sum(x)\n", _xy),
     ("param _unbroadcast", "def f(x, _unbroadcast):\n    return np.sum(_unbroadcast * x * x)\n", _xy),
     ("param _zero_tangent", "def f(x, _zero_tangent):\n    return np.sum(_zero_tangent * np.sin(x))\n", _xy),
+    ("param _check_real", "def f(x, _check_real):\n    return np.sum(_check_real * np.sin(x))\n", _xy),  # found in review
     ("param _unbroadcast in a branch", "def f(x, _unbroadcast):\n    if x[0] > 0:\n        s = x * _unbroadcast\n    else:\n        s = x\n    return np.sum(s * s)\n", _xy),
     # names the generated code uses itself
     ("local _", "def f(x, y):\n    _ = x * y\n    return np.sum(_ * x)\n", _xy),

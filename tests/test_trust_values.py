@@ -205,6 +205,9 @@ REBOUND = [
     pytest.param("K = 2.0\ndef g():\n    global K\n    K = 3.0\n", "a 'global' declaration at line 6", id="global"),
     pytest.param("K = 2.0\nfrom math import *\n", "a star import at line 5", id="star-import"),
     pytest.param("K = 2.0\nif __name__ == '__main__':\n    K = 5.0\n", "an assignment at line 6", id="main-block"),
+    # Found in review: the literal copied would hold the items before the write.
+    pytest.param("K = [2.0]\nK[0] = 5.0\n", "a write into it at line 5", id="item-write"),
+    pytest.param("K = [2.0]\nK.append(3.0)\n", "'.append(...)' at line 5", id="append"),
 ]
 
 
@@ -230,6 +233,24 @@ def test_a_module_constant_bound_once_is_still_copied():
     """
     check_all_modes(source, [np.array([0.5, -1.0])])
     assert "K = 2.0" in generated_text(textwrap.dedent(source))
+
+
+def test_a_function_alias_rebound_at_module_level_is_refused():
+    """`h = g` then `h = g2` in an `if`: calling `h` must not silently call `g` (found in review)."""
+    source = "import numpy as np\n\ndef g(x):\n    return x * 2.0\n\ndef g2(x):\n    return x * 3.0\n\nh = g\nif True:\n    h = g2\n\ndef f(x):\n    return h(x)\n"
+    refused(source, "model.py:14:12: error: the module-level name 'h' is not supported: an assignment at line 11 rebinds it")
+
+
+def test_identifiers_that_normalize_to_keywords_stay_as_written():
+    """`𝐢𝐟` is an identifier to Python (NFKC gives `if`, which is not): kept as written, it
+    still differentiates; `𝐍𝐨𝐧𝐞`, which Python cannot compile, is a located syntax error."""
+    source = "import numpy as np\n\ndef f(x, \U0001d422\U0001d41f):\n    return np.sum(x * \U0001d422\U0001d41f)\n"
+    for mode in ("forward", "hvp"):
+        load(generated_text(source, options=Options(mode=mode)))
+    x_bar, k_bar = load(generated_text(source)).f_grad(np.array([0.5, -1.0]), 1.5)
+    np.testing.assert_allclose(x_bar, [1.5, 1.5])
+    assert k_bar == pytest.approx(-0.5)
+    refused("import numpy as np\n\ndef f(x):\n    \U0001d40d\U0001d428\U0001d427\U0001d41e = x\n    return x\n", "model.py:", "syntax error")
 
 
 def test_a_function_rebound_at_module_level_is_refused():

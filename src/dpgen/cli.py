@@ -247,7 +247,7 @@ def check(files: tuple[str, ...], show_diff: bool) -> None:
             click.echo(message_text(f"{generated_path}: stale (regenerate: dpgen diff {source_path} -o {generated_path})"))
             if show_diff:
                 click.echo(
-                    "".join(difflib.unified_diff(generated.splitlines(True), expected.splitlines(True), generated_path, f"{generated_path} (expected)")),
+                    "".join(difflib.unified_diff(generated.splitlines(True), expected.splitlines(True), message_text(generated_path), f"{message_text(generated_path)} (expected)")),
                     nl=False,
                 )
     if stale:

@@ -255,7 +255,7 @@ class Lowering:
                             literals.append(names)
                             for name in names:
                                 self.constants[name] = value
-                        elif isinstance(small.value, cst.Name):
+                        elif isinstance(small.value, cst.Name) and not any(n in self.rebound for n in names):
                             for name in names:
                                 self.function_aliases[name] = small.value.value  # `_g_jvp = g_jvp`, if g_jvp is a function
         # A constant named like a function dpgen generates (`f_vjp = 2.0` beside `def f`) or a
@@ -328,8 +328,8 @@ class Lowering:
 
     # -------------------------------------------------------------- blocks
     def block(self, statements: list[cst.BaseStatement], scope: _Scope, first: bool = False) -> None:
-        """Lower a statement list. An ``if`` with an arm that ends in return/break/continue
-        takes the rest of the block into its other arm, so every arm ends structured."""
+        """Lower a statement list. An ``if`` that may return/break/continue at any depth takes
+        the rest of the block into every arm that can fall through, so every arm ends structured."""
         for i, stmt in enumerate(statements):
             rest = statements[i + 1 :]
             if isinstance(stmt, cst.SimpleStatementLine):
@@ -1016,6 +1016,9 @@ class Lowering:
         # Another module-level name for a module function or helper (the aliases dpgen's own
         # output defines where a parameter hides a name): the call is a call of that function.
         callee = self.function_aliases.get(func.value, func.value) if isinstance(func, cst.Name) and func.value not in scope.env else None
+        if callee in self.rebound:  # `h = g`, then `h = g2` in an `if`: which one runs is not known here
+            self.error(func, f"the module-level name '{callee}' is not supported: {self.rebound[callee]} (call one function by its own name)")
+            return Const("None")
         if callee is not None and callee in self.functions:
             args, kwargs = self.arguments(node, scope, target)
             problem = call_mismatch(self.functions[callee], len(args), [k for k, _ in kwargs])
@@ -1096,7 +1099,11 @@ class Lowering:
         return Var(out)
 
     def _is_helper_call(self, node: cst.BaseExpression, helper: str) -> bool:
-        return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == helper and helper in self.helpers
+        """A call of one of dpgen's own helpers, by its name or the alias the output gives it
+        where a parameter hides the name."""
+        if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Name)) or helper not in self.helpers:
+            return False
+        return self.function_aliases.get(node.func.value, node.func.value) == helper
 
     def _is_list(self, atom: Atom, scope: _Scope) -> bool:
         """Whether an operand is a list or tuple that may hold variables: a display holding
@@ -1203,7 +1210,7 @@ def _is_complex_dtype(atom: object) -> bool:
 
     try:
         return numpy.dtype(ast.literal_eval(atom.text)).kind == "c"
-    except TypeError:
+    except Exception:  # noqa: BLE001 - numpy raises TypeError, ValueError or SyntaxError for text it cannot read
         return False
 
 

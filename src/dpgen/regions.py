@@ -362,6 +362,11 @@ def returns_tuple(function: cst.FunctionDef) -> bool:
     return any(found)
 
 
+#: Methods that change a list or dict in place: after `C.append(v)` at module level, a literal
+#: `C` copied into the generated module would hold the old items.
+_MUTATORS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse", "update", "setdefault", "popitem"})
+
+
 def module_bindings(module: cst.Module) -> dict[str, list[tuple[cst.CSTNode, str]]]:
     """Every binding of a module-level name: name -> [(node, how)], in source order.
 
@@ -380,6 +385,12 @@ def module_bindings(module: cst.Module) -> dict[str, list[tuple[cst.CSTNode, str
                 add(element.value, node, how)
         elif isinstance(target, cst.StarredElement):
             add(target.value, node, how)
+        elif isinstance(target, (cst.Subscript, cst.Attribute)):
+            # `C[0] = v`, `C.x = v`: the value copied as a constant would be the old one.
+            base = target.value
+            while isinstance(base, (cst.Subscript, cst.Attribute)):
+                base = base.value
+            add(base, node, "a write into it")
 
     class _Bindings(cst.CSTVisitor):
         def __init__(self):
@@ -404,6 +415,11 @@ def module_bindings(module: cst.Module) -> dict[str, list[tuple[cst.CSTNode, str
         leave_FunctionDef = leave_ClassDef = _leave
         visit_Lambda = _enter
         leave_Lambda = _leave
+
+        def visit_Call(self, node: cst.Call) -> None:
+            func = node.func
+            if self.depth == 0 and isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.attr.value in _MUTATORS:
+                add(func.value, node, f"'.{func.attr.value}(...)'")
 
         def visit_Global(self, node: cst.Global) -> None:
             for item in node.names:

@@ -476,7 +476,7 @@ class Renderer(JvpRendering):
         if src.internal or not params:
             return []
         self.use_helper("_check_real")
-        return [f"_check_real({name!r}, {', '.join(f'{p}={p}' for p in params)})"]
+        return [f"{self.ref('_check_real')}({name!r}, {', '.join(f'{p}={p}' for p in params)})"]
 
     def hvp_function(self, fn: HvpFunction) -> dict:
         src = fn.source

@@ -12,6 +12,7 @@ import ast
 import bisect
 import errno
 import hashlib
+import keyword
 import io
 import os
 import re
@@ -150,7 +151,10 @@ class _NormalizeIdentifiers(cst.CSTTransformer):
 
     def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.Name:
         value = unicodedata.normalize("NFKC", updated.value)
-        return updated if value == updated.value else updated.with_changes(value=value)
+        if value == updated.value or keyword.iskeyword(value):
+            # `𝐢𝐟` is an identifier to Python, but spelled `if` it would not be: keep it as written.
+            return updated
+        return updated.with_changes(value=value)
 
 
 def check_syntax(source: Source) -> None:
@@ -173,6 +177,8 @@ def check_syntax(source: Source) -> None:
         try:
             compile(tree, source.path, "exec", dont_inherit=True)
         except SyntaxError as exc:  # from the symbol table or the compiler: offsets count UTF-8 bytes
+            raise SourceErrors([_syntax_diagnostic(source, exc, offset_in_bytes=True)]) from None
+        except ValueError as exc:  # e.g. an identifier that NFKC-normalizes to None/True/False
             raise SourceErrors([_syntax_diagnostic(source, exc, offset_in_bytes=True)]) from None
     if "\f" in source.text:
         check_form_feeds(source)
