@@ -17,7 +17,7 @@ import pytest
 
 from dpgen.errors import SourceErrors
 from dpgen.header import Options
-from support import generated_text, load, load_source
+from support import check_vjp, generated_text, load, load_source
 from test_forward import inner, random_tangent, shifted
 
 HEADER = "import numpy as np\nimport math\n\n"
@@ -231,3 +231,13 @@ def test_renamed_names_read_well():
     assert "_unbroadcast_2 = x * g_vjp" in text
     assert "= _g_vjp(_unbroadcast_2)" in text
     assert text.rstrip().endswith("_g_vjp = g_vjp")
+
+
+def test_a_parameter_named_like_a_builtin_a_rule_calls():
+    """`sum([a, b])`'s rule calls `len` in the pullback; a parameter named `len` must not hide
+    it (found in review: TypeError, 'float' object is not callable)."""
+    source = "import numpy as np\n\ndef f(a, b, len):\n    return sum([a, b]) * len\n"
+    primal = load_source(source).f
+    for mode in ("reverse", "reverse,forward,hvp"):
+        generated = load(generated_text(source, options=Options(mode=mode)))
+        check_vjp(primal, generated.f_vjp, [1.0, 2.0, 3.0], np.random.default_rng(0))

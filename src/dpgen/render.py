@@ -10,6 +10,7 @@ does the final layout.
 from __future__ import annotations
 
 import ast
+import builtins
 import copy
 import functools
 import re
@@ -225,6 +226,8 @@ class Renderer(JvpRendering):
                 if f"_{node.id}" in renderer.helpers:
                     renderer.use_helper(f"_{node.id}")
                     return ast.Name(renderer.ref(f"_{node.id}"))
+                if hasattr(builtins, node.id):  # `len`, `sum` in a rule: a parameter may hide them
+                    return ast.Name(renderer.ref(node.id))
                 return node
 
         tree = _Substitute().visit(copy.deepcopy(_parse(template.text)))
