@@ -34,7 +34,7 @@ from harness import NAMES, WORKLOADS, flatten, load_workload, median_seconds, re
 from dpgen.errors import SourceErrors  # noqa: E402
 from dpgen.header import Options  # noqa: E402
 from dpgen.pipeline import generate  # noqa: E402
-from dpgen.source import Source  # noqa: E402
+from dpgen.frontend.source import Source  # noqa: E402
 
 
 def _module(name: str, mode: str) -> types.ModuleType:

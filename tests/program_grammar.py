@@ -848,6 +848,6 @@ def _check_mode(program, mode, args, base, u, v, w, first, directional, second, 
 def default_generate_text(source: str, mode: str) -> str:
     from dpgen.header import Options
     from dpgen.pipeline import generate
-    from dpgen.source import Source
+    from dpgen.frontend.source import Source
 
     return generate(Source("model.py", source), Options(mode=mode)).text

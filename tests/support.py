@@ -14,7 +14,7 @@ import numpy as np
 
 from dpgen.header import Options
 from dpgen.pipeline import generate
-from dpgen.source import Source
+from dpgen.frontend.source import Source
 
 
 def generated_text(source: str, name: str = "model.py", options: Options = Options()) -> str:

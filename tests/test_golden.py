@@ -19,7 +19,7 @@ from support import check_vjp, load, load_source
 from test_forward import assert_close, check_jvp, difference, inner, random_tangent, shifted
 from dpgen.header import Options
 from dpgen.pipeline import generate
-from dpgen.source import Source
+from dpgen.frontend.source import Source
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "model.py").exists())

@@ -176,7 +176,7 @@ def test_statements_and_literals_over_several_lines(newline, mode, tmp_path):
     path = tmp_path / "model.py"
     path.write_bytes(MULTI_LINE.replace("\n", newline).encode())
     from dpgen.pipeline import generate
-    from dpgen.source import read_source
+    from dpgen.frontend.source import read_source
 
     generated = generate(read_source(str(path)), Options(mode=mode)).text
     module, primal = load(generated), load_source(MULTI_LINE)

@@ -194,7 +194,7 @@ def test_a_symlink_to_a_fifo_given_as_output_is_refused():
 
 def test_an_input_swapped_for_a_fifo_after_stat_is_not_read(monkeypatch):
     """The opened file is checked again: a FIFO put in place between stat and open is refused."""
-    import dpgen.source
+    import dpgen.frontend.source
 
     real_stat = os.stat
     fifo("pipe")
@@ -206,7 +206,7 @@ def test_an_input_swapped_for_a_fifo_after_stat_is_not_read(monkeypatch):
         return st
 
     Path("swapped.py").write_text(GOOD)
-    monkeypatch.setattr(dpgen.source.os, "stat", stat_then_swap)
+    monkeypatch.setattr(dpgen.frontend.source.os, "stat", stat_then_swap)
     result = run("diff", "swapped.py")
     assert_shape(result, ExitCode.IO)
     assert "is a FIFO" in result.stderr

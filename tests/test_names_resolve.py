@@ -15,7 +15,7 @@ import pytest
 
 from support import check_vjp, differentiate, generated_text
 from dpgen.errors import SourceErrors
-from dpgen.source import Source, parse
+from dpgen.frontend.source import Source, parse
 
 MODULE = """
 import numpy as np

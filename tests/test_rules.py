@@ -22,15 +22,15 @@ from typing import Callable
 import numpy as np
 import pytest
 
-from dpgen import lower as lowering
+from dpgen.frontend import lower as lowering
 from dpgen import rules
 from dpgen.errors import DiagnosticSink
-from dpgen.backend import NUMPY
+from dpgen.backends import NUMPY
 from dpgen.ir import Eqn
-from dpgen.own_helpers import own_helpers
-from dpgen.render import helper_sources
-from dpgen.reverse import _vars_in
-from dpgen.source import Source, parse
+from dpgen.frontend.own_helpers import own_helpers
+from dpgen.render.renderer import helper_sources
+from dpgen.passes.reverse import _vars_in
+from dpgen.frontend.source import Source, parse
 from support import central_difference, check_vjp, differentiate
 
 # --------------------------------------------------------------------- input domains

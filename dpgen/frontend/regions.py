@@ -2,7 +2,7 @@
 writes into, whether it always ends in return/break/continue, and what a function hands back.
 
 These are questions about libcst statements, asked once per branch, loop or call by
-`dpgen.lower`; keeping them here leaves the lowering itself to build IR.
+`dpgen.frontend.lower`; keeping them here leaves the lowering itself to build IR.
 """
 
 from __future__ import annotations

@@ -18,6 +18,8 @@ import functools
 import re
 from typing import Callable, Iterable
 
+from dpgen.backends import BACKENDS, helper_sources
+
 #: Names the generated module defines or imports at module level.
 BACKEND_NAMES = frozenset({"np", "math"})
 
@@ -37,11 +39,6 @@ _INTERNAL = re.compile(r"_\w+_line\d+_(then|else|for|while)(_\d+)?(_vjp|_jvp)+")
 @functools.lru_cache(maxsize=None)
 def helper_names() -> frozenset[str]:
     """The helpers any backend copies into a generated module (``_unbroadcast``, ...)."""
-    # Imported here: the helper templates belong to rendering, which imports this module.
-    # (Issue 10's layering moves the helper list into the backend description.)
-    from dpgen.backend import BACKENDS
-    from dpgen.render import helper_sources
-
     return frozenset(name for backend in BACKENDS.values() for name in helper_sources(backend))
 
 

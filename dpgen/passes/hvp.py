@@ -2,7 +2,7 @@
 
 ``f_hvp(x, v) = H(x) v`` is the gradient of the directional derivative ``<grad f(x), v>``,
 which is the tangent `f_jvp(x, v)` returns. So the forward-mode module is rendered, read
-back through the ordinary front end (its helpers are primitives, see `dpgen.own_helpers`)
+back through the ordinary front end (its helpers are primitives, see `dpgen.frontend.own_helpers`)
 and differentiated in reverse mode: reverse over forward. That costs a small multiple of
 `f_grad`, like forward over reverse, and uses only code paths the tests already cover
 for user programs, so a second derivative is exactly as correct as a first one.
@@ -17,13 +17,13 @@ import re
 from dataclasses import dataclass
 
 from dpgen.errors import DiagnosticSink, Span
-from dpgen.fence import fence
+from dpgen.frontend.fence import fence
 from dpgen.ir import Call, DefaultTangent, Function, JvpFunction, JvpModule, Module, Seq, VjpModule
-from dpgen.lower import lower
-from dpgen.own_helpers import own_helpers
-from dpgen.reverse import reverse
-from dpgen.simplify import simplify
-from dpgen.source import Source, parse
+from dpgen.frontend.lower import lower
+from dpgen.frontend.own_helpers import own_helpers
+from dpgen.passes.reverse import reverse
+from dpgen.passes.simplify import simplify
+from dpgen.frontend.source import Source, parse
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Rendering of forward-mode IR: the statements of `f_jvp`, one line each.
 
-A mixin of `dpgen.render.Renderer`, which supplies atoms, rule templates and primitive
+A mixin of `dpgen.render.renderer.Renderer`, which supplies atoms, rule templates and primitive
 calls; this module only knows how tangent statements and the JVP calling convention
 (primals, then one tangent per parameter; a pair (value, tangent) back) are spelled.
 """

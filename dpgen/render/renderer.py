@@ -17,7 +17,7 @@ import re
 
 import jinja2
 
-from dpgen.backend import Backend
+from dpgen.backends import Backend, helper_sources
 from dpgen.escape import comment_text, docstring_text
 from dpgen.ir import (
     KeyAddAdjoint,
@@ -50,10 +50,10 @@ from dpgen.ir import (
     VjpModule,
     ZerosAdjoint,
 )
-from dpgen.hvp import HvpFunction, HvpModule
+from dpgen.passes.hvp import HvpFunction, HvpModule
 from dpgen.names import NameAllocator
-from dpgen.own_helpers import PREFIX as HELPER_PREFIX
-from dpgen.render_forward import JvpRendering
+from dpgen.rules.helpers import HELPER_PREFIX
+from dpgen.render.forward import JvpRendering
 
 INFIX = {
     "numpy.add": ast.Add,
@@ -89,21 +89,6 @@ _ENV = jinja2.Environment(
 # Every docstring in the templates interpolates through `|doc`: user text (file names) and
 # dpgen's own descriptions alike, so none can close the docstring early.
 _ENV.filters["doc"] = docstring_text
-
-
-@functools.lru_cache(maxsize=None)
-def helper_sources(backend: Backend) -> dict[str, tuple[str, frozenset[str]]]:
-    """The backend's helpers: name -> (source text, helpers it calls), in file order."""
-    text = _ENV.get_template(f"{backend.templates}/helpers.py.j2").render(np=backend.alias)
-    tree = ast.parse(text)
-    names = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
-    helpers = {}
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef):
-            source = ast.get_source_segment(text, node)
-            called = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in names and n.id != node.name}
-            helpers[node.name] = (source, frozenset(called))
-    return helpers
 
 
 class _Fold(ast.NodeTransformer):

@@ -40,8 +40,8 @@ from dpgen.ir import (
     Test,
 )
 from dpgen.names import BACKEND_NAMES, NameAllocator, reserved
-from dpgen.own_helpers import PREFIX as HELPER_PREFIX
-from dpgen.regions import (
+from dpgen.rules.helpers import HELPER_PREFIX
+from dpgen.frontend.regions import (
     assigned,
     breaks,
     call_mismatch,
@@ -61,7 +61,7 @@ from dpgen.regions import (
     unique,
     walk,
 )
-from dpgen.source import Parsed
+from dpgen.frontend.source import Parsed
 
 # Source operators -> primitives.
 BINARY_OPS = {

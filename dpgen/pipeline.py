@@ -4,7 +4,7 @@ r"""The whole compiler in one place, top to bottom:
                              \-> forward --/
 
 `--mode` picks the passes: reverse (f_vjp, f_grad), forward (f_jvp), hvp (f_hvp: the
-forward-mode module read back and differentiated in reverse, see `dpgen.hvp`), or several.
+forward-mode module read back and differentiated in reverse, see `dpgen.passes.hvp`), or several.
 
 Each stage is a module with one job. Errors are collected per stage and raised as one
 `SourceErrors`, so a file with several problems reports all of them in one run.
@@ -15,22 +15,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dpgen import __version__
-from dpgen.backend import BACKENDS
+from dpgen.backends import BACKENDS
 from dpgen.deep import run_deep
 from dpgen.errors import DiagnosticSink, InputError, Span
-from dpgen.fence import fence
-from dpgen.format import format_code
+from dpgen.frontend.fence import fence
+from dpgen.render.format import format_code
 from dpgen.header import Header, Options, read_header
-from dpgen.hvp import HvpModule, hvp
-from dpgen.forward import forward, prune
+from dpgen.passes.hvp import HvpModule, hvp
+from dpgen.passes.forward import forward, prune
 from dpgen.ir import JvpModule, Module, VjpModule
-from dpgen.lower import lower
-from dpgen.own_helpers import own_helpers
-from dpgen.reverse import reverse
-from dpgen.render import render
+from dpgen.frontend.lower import lower
+from dpgen.frontend.own_helpers import own_helpers
+from dpgen.passes.reverse import reverse
+from dpgen.render.renderer import render
 from dpgen.rules import RULES_VERSION
-from dpgen.simplify import simplify
-from dpgen.source import Source, parse
+from dpgen.passes.simplify import simplify
+from dpgen.frontend.source import Source, parse
 
 MODES = ("reverse", "forward", "hvp")
 

@@ -39,7 +39,7 @@ def _write_atomically(path: str, text: str, source: str) -> None:
     the node itself. A symlinked output is followed, so the link stays a link and its
     target is updated (the target must be a regular file too).
     """
-    from dpgen.source import file_kind, os_error_text
+    from dpgen.frontend.source import file_kind, os_error_text
 
     if "\0" in path:
         raise InputError(f"{path}: error: the file name holds a null byte")
@@ -114,7 +114,7 @@ class _PathType(click.Path):
 
 
 def _backends():
-    from dpgen.backend import BACKENDS
+    from dpgen.backends import BACKENDS
 
     return tuple(BACKENDS)
 
@@ -204,11 +204,11 @@ def main() -> None:
 def diff(source: str, output: str | None, mode: str, backend: str, dump_ir: bool) -> None:
     """Differentiate SOURCE without importing or running it."""
     from dpgen.pipeline import generate
-    from dpgen.source import read_source
+    from dpgen.frontend.source import read_source
 
     stages = generate(read_source(source), Options(mode=mode, backend=backend))
     if dump_ir:
-        from dpgen.dump import dump
+        from dpgen.ir.printer import dump
 
         _to_stdout(dump(stages))
         return
@@ -228,7 +228,7 @@ def check(files: tuple[str, ...], show_diff: bool) -> None:
     or pairs SOURCE GENERATED.
     """
     from dpgen.pipeline import generate
-    from dpgen.source import read_source
+    from dpgen.frontend.source import read_source
 
     stale = []
     for source_path, generated_path in _pairs(files):
@@ -256,7 +256,7 @@ def check(files: tuple[str, ...], show_diff: bool) -> None:
 
 def _check_header_options(options: Options, generated_path: str) -> None:
     """A header naming a mode or backend this dpgen lacks is a bad input, reported with its file."""
-    from dpgen.backend import BACKENDS
+    from dpgen.backends import BACKENDS
     from dpgen.pipeline import parse_modes
 
     if parse_modes(options.mode) is None or options.backend not in BACKENDS:
@@ -265,7 +265,7 @@ def _check_header_options(options: Options, generated_path: str) -> None:
 
 def _pairs(files: tuple[str, ...]) -> list[tuple[str | None, str]]:
     """Split check's arguments into (source or None, generated) pairs."""
-    from dpgen.source import read_source
+    from dpgen.frontend.source import read_source
 
     pairs: list[tuple[str | None, str]] = []
     i = 0

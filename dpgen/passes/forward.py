@@ -43,9 +43,9 @@ from dpgen.ir import (
     ZeroTangent,
 )
 from dpgen.names import NameAllocator
-from dpgen.reverse import _bind_call, _loop_arguments, _vars_in, _without_unbroadcast, active_parameters
-from dpgen.scalars import is_scalar_constant, scalar_variables
-from dpgen.simplify import _template_names
+from dpgen.passes.reverse import _bind_call, _loop_arguments, _vars_in, _without_unbroadcast, active_parameters
+from dpgen.analysis.scalars import is_scalar_constant, scalar_variables
+from dpgen.passes.simplify import _template_names
 
 
 def _varied_atom(atom: object, varied: set[str]) -> bool:

@@ -2,11 +2,14 @@
 
 `dpgen diff` accepts its own output (second derivatives: a reverse-mode gradient of a
 JVP, a JVP of a JVP). The helpers that output calls are primitives here, keyed
-``dpgen.helpers.<name>`` (see `dpgen.own_helpers`). Most are linear in the tangent or
+``dpgen.helpers.<name>`` (see `dpgen.frontend.own_helpers`). Most are linear in the tangent or
 cotangent they carry; masks and shapes they read carry no derivative.
 """
 
 from dpgen.rules import deflinear, defmultilinear, defvjp, nondiff
+
+#: The prefix of a helper primitive's qualified name in the rule table.
+HELPER_PREFIX = "dpgen.helpers."
 
 nondiff(
     "dpgen.helpers._zeros_like(x)",

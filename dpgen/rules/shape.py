@@ -53,7 +53,7 @@ deflinear("numpy.copy(a)", a="g")
 # Joins: one cotangent per array of the list.
 deflinear("numpy.concatenate(arrays, axis=0)", arrays="split_like(g, arrays, axis)")
 deflinear("numpy.stack(arrays, axis=0)", arrays=_stack_vjp)
-# Indexing reads; the reverse pass writes the scatter (see dpgen.reverse).
+# Indexing reads; the reverse pass writes the scatter (see dpgen.passes.reverse).
 deflinear("dpgen.getitem(a, index)", a="g")
 # Indexed writes `x[index] = value`; the reverse pass writes this rule's pullback too.
 deflinear("dpgen.setitem(a, index, value)", a="g", value="unbroadcast(g[index], value)")

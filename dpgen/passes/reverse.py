@@ -55,7 +55,7 @@ from dpgen.ir import (
     ZerosAdjoint,
 )
 from dpgen.names import NameAllocator
-from dpgen.scalars import is_scalar_constant, module_scalars, scalar_constants, shape_classes
+from dpgen.analysis.scalars import is_scalar_constant, module_scalars, scalar_constants, shape_classes
 
 # ------------------------------------------------------------------ activity
 

@@ -13,11 +13,10 @@ import ast
 
 import libcst as cst
 
+from dpgen.backends import BACKENDS, helper_sources
 from dpgen.header import read_header
-from dpgen.source import Parsed
+from dpgen.frontend.source import Parsed
 
-#: The prefix of a helper primitive's qualified name in the rule table.
-PREFIX = "dpgen.helpers."
 
 
 def own_helpers(parsed: Parsed) -> frozenset[str]:
@@ -25,9 +24,6 @@ def own_helpers(parsed: Parsed) -> frozenset[str]:
     header = read_header(parsed.source.text)
     if header is None:
         return frozenset()
-    from dpgen.backend import BACKENDS
-    from dpgen.render import helper_sources
-
     backend = BACKENDS.get(header.options.backend)
     if backend is None:
         return frozenset()

@@ -35,7 +35,7 @@ from dpgen.ir import (
     VjpModule,
     ZerosAdjoint,
 )
-from dpgen.reverse import _vars_in
+from dpgen.passes.reverse import _vars_in
 
 
 def _reads(stmt: AdjointStmt) -> set[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import libcst as cst
 
 from dpgen.errors import DiagnosticSink
-from dpgen.source import Parsed
+from dpgen.frontend.source import Parsed
 
 # Node type -> (what it is, how to get around it). Checked inside function bodies.
 UNSUPPORTED: dict[type, tuple[str, str]] = {

@@ -1,6 +1,6 @@
 """Reading a source file and parsing it once: text, hash, libcst tree and its metadata.
 
-Metadata (positions, and what names refer to, by `dpgen.names_resolve`) is resolved once
+Metadata (positions, and what names refer to, by `dpgen.frontend.resolve`) is resolved once
 per file here and shared by the fence and the lowering, so no pass re-parses or
 re-resolves anything. Python's own compiler checks the syntax first (compiling, never
 running), for its exact locations.
@@ -28,7 +28,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from dpgen.deep import MAX_EXPRESSION_DEPTH, check_depth
 from dpgen.errors import Diagnostic, InputError, SourceErrors, Span
-from dpgen.names_resolve import NameResolver
+from dpgen.frontend.resolve import NameResolver
 
 
 @dataclass(frozen=True)

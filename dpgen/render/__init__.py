@@ -1,0 +1,1 @@
+"""Rendering: the passes' IR -> Python text, through the backend's Jinja2 templates, then black."""
