@@ -1,0 +1,180 @@
+"""The core IR: atoms, equations, control flow, functions and modules (what `lower` builds)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+from dpgen.errors import Span
+
+# ----------------------------------------------------------------------------- atoms
+
+
+@dataclass(frozen=True)
+class Var:
+    """A variable bound by a parameter or an equation."""
+
+    name: str  #: unique within its function
+
+
+@dataclass(frozen=True)
+class Const:
+    """A value known when the code is generated, kept as Python source text."""
+
+    text: str  #: a literal or constant expression, e.g. ``2.0``, ``None``, ``np.pi``
+
+
+@dataclass(frozen=True)
+class Seq:
+    """A tuple or list display whose items are atoms, e.g. ``[a, b]`` in ``np.stack([a, b])``."""
+
+    items: tuple["Atom", ...]  #: the elements, in order
+    is_list: bool = False  #: render with brackets instead of parentheses
+
+
+@dataclass(frozen=True)
+class SliceAtom:
+    """``start:stop:step`` inside a subscript; a missing part is None."""
+
+    start: "Atom | None"
+    stop: "Atom | None"
+    step: "Atom | None"
+
+
+@dataclass(frozen=True)
+class Index:
+    """The subscript of ``x[...]``: atoms, slices, ``None`` (new axis) or ``...``."""
+
+    items: tuple["Atom | SliceAtom", ...]  #: one entry per comma-separated element
+    is_tuple: bool  #: written with a comma (``x[i, j]`` or ``x[i,]``)
+
+
+Atom = Union[Var, Const, Seq, Index]
+
+# ----------------------------------------------------------------------- statements
+
+
+@dataclass(frozen=True)
+class Eqn:
+    """``outs = op(*args, **kwargs)`` for one primitive from the rule table."""
+
+    outs: tuple[str, ...]  #: names bound (several when the source unpacks a tuple)
+    op: str  #: qualified name of the primitive, the key into the rule table
+    args: tuple[Atom, ...]  #: positional arguments, as written
+    kwargs: tuple[tuple[str, Atom], ...]  #: keyword arguments, as written
+    span: Span  #: the source statement this equation came from
+
+
+@dataclass(frozen=True)
+class Call:
+    """``outs = callee(*args, **kwargs)`` for a function defined in the same module."""
+
+    outs: tuple[str, ...]  #: names bound; several when the callee returns a tuple
+    callee: str  #: the callee's name in the source module
+    args: tuple[Atom, ...]
+    kwargs: tuple[tuple[str, Atom], ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Test:
+    """The test of an ``if`` or ``while``: non-differentiable equations rendered as one inline
+    expression (so ``and``/``or`` keep short-circuiting); a ``while`` test reads the carried names."""
+
+    body: tuple["Eqn", ...]  #: non-differentiable equations computing the test
+    result: Atom  #: the test's value
+
+
+@dataclass(frozen=True)
+class Branch:
+    """``if cond`` with each arm outlined into an internal function of the same signature.
+
+    Both arms take `inputs` and return the values of `outs`; the pullback of whichever
+    arm ran is what the reverse pass stores, so the branch decision needs no flag.
+    """
+
+    test: "Test"  #: evaluated inline in the forward sweep
+    then: str  #: internal function for the true arm
+    orelse: str  #: internal function for the false arm
+    inputs: tuple[Atom, ...]  #: arguments of both arms
+    outs: tuple[str, ...]  #: names bound after the ``if``
+    span: Span
+
+
+@dataclass(frozen=True)
+class ForRange:
+    """``for i in range(*args)``."""
+
+    args: tuple[Atom, ...]
+
+
+@dataclass(frozen=True)
+class ForEach:
+    """``for x in xs``, ``zip(xs, ys)``, ``enumerate(xs)``, ``reversed(xs)``: rows or items."""
+
+    sequences: tuple[Atom, ...]  #: what is iterated, one per zipped sequence
+    enumerate: bool  #: the first target is the position
+    reverse: bool  #: iterated back to front
+
+
+@dataclass(frozen=True)
+class Loop:
+    """A ``for`` or ``while`` loop whose body is outlined into an internal function.
+
+    The body function takes (targets..., carried..., invariants...) and returns the new
+    carried values (plus a stop flag when the body can ``break``).
+    """
+
+    body: str  #: internal function for one iteration
+    over: "ForRange | ForEach | Test"
+    targets: tuple[str, ...]  #: loop variables, bound each iteration (empty for while)
+    carried: tuple[str, ...]  #: names of the carried values inside the loop and after it
+    sources: tuple[str, ...]  #: the source names of the carried values, for naming
+    init: tuple[Atom, ...]  #: the carried values on entry
+    invariants: tuple[Atom, ...]  #: values the body reads but never rebinds
+    breaks: bool  #: the body returns a flag saying whether it hit ``break``
+    span: Span
+
+    @property
+    def outs(self) -> tuple[str, ...]:
+        """The names the loop binds: the carried values after the last iteration."""
+        return self.carried
+
+
+Stmt = Union[Eqn, Call, Branch, Loop]
+
+
+@dataclass(frozen=True)
+class Param:
+    """A positional-or-keyword parameter of a source function."""
+
+    name: str
+    default: Const | None  #: default value, if any
+    differentiable: bool  #: False for parameters declared int/bool/str (by annotation or default)
+    scalar: bool = False  #: annotated ``float`` (or int): a scalar, so nothing broadcasts it
+    by_default: bool = False  #: not differentiable only because of a literal default (``n=2``)
+
+
+@dataclass(frozen=True)
+class Function:
+    """One source function, lowered to equations."""
+
+    name: str
+    params: tuple[Param, ...]
+    body: tuple[Stmt, ...]
+    result: Atom  #: what the function returns: a Var, a Const, or a Seq for a tuple
+    span: Span  #: the ``def`` line
+    statement_lines: tuple[tuple[int, str], ...]  #: (line, source text) of statements, for comments
+    taken_names: frozenset[str]  #: every name used in the function, for fresh names later
+    internal: bool = False  #: outlined from a loop body or branch arm: no contract names, no f_grad
+    returns_tuple: bool = False  #: some ``return`` gives a tuple: no f_grad
+    description: str = ""  #: for internal functions: what they are, e.g. "one iteration of the for loop at line 4"
+
+
+@dataclass(frozen=True)
+class Module:
+    """A lowered source module."""
+
+    source_name: str  #: file name for comments and the header (no directories)
+    prelude: tuple[str, ...]  #: module-level constants copied verbatim, e.g. ``SCALE = 2.0``
+    functions: tuple[Function, ...]
