@@ -84,11 +84,15 @@ def run_one(job) -> tuple[int, dict[str, grammar.Outcome], float]:
     signal.alarm(timeout)
     try:
         program = draw(seed, index)
-        outcomes = grammar.check_modes(program, modes_for(index, hvp_every), generate_text=grammar.default_generate_text)
+        outcomes = grammar.check_modes(
+            program, modes_for(index, hvp_every), generate_text=grammar.default_generate_text
+        )
     except Timeout:
         outcomes = {m: grammar.Outcome("timeout", f"over {timeout} s", "timeout") for m in modes_for(index, hvp_every)}
     except Exception as exc:  # noqa: BLE001 - the primal itself failed: the grammar's bug
-        outcomes = {m: grammar.Outcome("skipped", f"primal failed: {grammar._short(exc)}") for m in modes_for(index, hvp_every)}
+        outcomes = {
+            m: grammar.Outcome("skipped", f"primal failed: {grammar._short(exc)}") for m in modes_for(index, hvp_every)
+        }
     finally:
         signal.alarm(0)
     return index, outcomes, time.perf_counter() - start
@@ -162,8 +166,15 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--timeout", type=int, default=30, help="seconds per program, all modes")
     parser.add_argument("--out", type=Path, help="write a minimized repro file per failure here")
-    parser.add_argument("--hvp-every", type=int, default=2, help="HVP mode on every k-th program (its generation costs twice the rest); 0: never")
-    parser.add_argument("--format", action="store_true", help="format the generated code with black, as `dpgen diff` does (slower)")
+    parser.add_argument(
+        "--hvp-every",
+        type=int,
+        default=2,
+        help="HVP mode on every k-th program (its generation costs twice the rest); 0: never",
+    )
+    parser.add_argument(
+        "--format", action="store_true", help="format the generated code with black, as `dpgen diff` does (slower)"
+    )
     options = parser.parse_args(argv)
 
     unformatted(options.format)
@@ -178,7 +189,10 @@ def main(argv=None) -> int:
                 print(outcome.detail)
         return 0
 
-    jobs = [(options.seed, i, options.timeout, options.hvp_every, options.format) for i in range(options.start, options.start + options.n)]
+    jobs = [
+        (options.seed, i, options.timeout, options.hvp_every, options.format)
+        for i in range(options.start, options.start + options.n)
+    ]
     counts = {m: collections.Counter() for m in MODES}
     keys = collections.Counter()
     failures = []
@@ -198,7 +212,9 @@ def main(argv=None) -> int:
     elapsed = time.perf_counter() - start
 
     categories = ["pass", "refused", "wrong", "internal", "crash", "bad-refusal", "timeout", "skipped", "n/a"]
-    print(f"{len(jobs)} programs (seed {options.seed}, indices {options.start}..{options.start + options.n - 1}) in {elapsed:.0f} s: {len(jobs) / elapsed:.2f} programs/s with {options.jobs} jobs")
+    print(
+        f"{len(jobs)} programs (seed {options.seed}, indices {options.start}..{options.start + options.n - 1}) in {elapsed:.0f} s: {len(jobs) / elapsed:.2f} programs/s with {options.jobs} jobs"
+    )
     print(f"{'mode':8}" + "".join(f"{c:>12}" for c in categories))
     for mode in MODES:
         print(f"{mode:8}" + "".join(f"{counts[mode][c]:>12}" for c in categories))

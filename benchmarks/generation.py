@@ -26,7 +26,11 @@ def straight_line_module(lines: int = LINES) -> str:
         out += [f"def layer_{k}(x, W, b, y):"]
         out += ["    h = np.tanh(x @ W + b)"]
         for j in range(body_lines - 4):
-            op = ["np.sin(h) * 0.5 + h", "np.exp(-h ** 2) + np.log1p(h * h)", "np.maximum(h, 0.1) - np.sqrt(h * h + 1.0)"][j % 3]
+            op = [
+                "np.sin(h) * 0.5 + h",
+                "np.exp(-h ** 2) + np.log1p(h * h)",
+                "np.maximum(h, 0.1) - np.sqrt(h * h + 1.0)",
+            ][j % 3]
             out += [f"    h = {op}"]
         out += ["    err = np.sum(h, axis=1) - y", "    return np.mean(err ** 2)", ""]
         k += 1
@@ -51,8 +55,16 @@ def main() -> None:
         big.write_text(straight_line_module())
         rows = [
             ("dpgen --version", median_seconds([*dpgen, "--version"])),
-            ("dpgen diff examples/mlp/model.py", median_seconds([*dpgen, "diff", str(ROOT / "examples/mlp/model.py"), "-o", str(Path(tmp) / "mlp_grad.py")])),
-            (f"dpgen diff ({LINES}-line module)", median_seconds([*dpgen, "diff", str(big), "-o", str(Path(tmp) / "big_grad.py")], repeats=3)),
+            (
+                "dpgen diff examples/mlp/model.py",
+                median_seconds(
+                    [*dpgen, "diff", str(ROOT / "examples/mlp/model.py"), "-o", str(Path(tmp) / "mlp_grad.py")]
+                ),
+            ),
+            (
+                f"dpgen diff ({LINES}-line module)",
+                median_seconds([*dpgen, "diff", str(big), "-o", str(Path(tmp) / "big_grad.py")], repeats=3),
+            ),
         ]
     width = max(len(r[0]) for r in rows)
     print(f"{'command':{width}}  median")

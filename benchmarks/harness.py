@@ -105,7 +105,12 @@ def relative_error(got, expected) -> float:
 
 
 def median_seconds(
-    fns: dict[str, Callable[[], object]], budget: float, first: dict[str, float], min_repeats: int = 5, max_repeats: int = 300, cap: float = 20.0
+    fns: dict[str, Callable[[], object]],
+    budget: float,
+    first: dict[str, float],
+    min_repeats: int = 5,
+    max_repeats: int = 300,
+    cap: float = 20.0,
 ) -> tuple[dict[str, float], dict[str, int]]:
     """Median wall time of each warm function, and how many calls it is the median of.
 
@@ -117,7 +122,10 @@ def median_seconds(
     the run hits all of them alike.
     """
     times = {name: [first[name]] for name in fns}
-    wanted = {name: max(1, int(min(max_repeats, max(min_repeats, budget / max(once, 1e-9)), cap / max(once, 1e-9)))) for name, once in first.items()}
+    wanted = {
+        name: max(1, int(min(max_repeats, max(min_repeats, budget / max(once, 1e-9)), cap / max(once, 1e-9))))
+        for name, once in first.items()
+    }
     for r in range(1, max(wanted.values())):
         for name, fn in fns.items():
             if r < wanted[name]:

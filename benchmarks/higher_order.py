@@ -118,11 +118,17 @@ def main() -> None:
             first[key] = time.perf_counter() - start
         medians, _ = median_seconds(fns, 1.5, first)
         rows.append((name, medians, jvp_error, hvp_error, missing))
-    print("| workload | forward | f_jvp | f_jvp / forward | f_grad | f_hvp | f_hvp / f_grad | checks (rel. error jvp, hvp) |")
+    print(
+        "| workload | forward | f_jvp | f_jvp / forward | f_grad | f_hvp | f_hvp / f_grad | checks (rel. error jvp, hvp) |"
+    )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for name, t, jvp_error, hvp_error, missing in rows:
         ms = {k: f"{1e3 * s:.3g} ms" for k, s in t.items()}
-        hvp = f"{ms['hvp']} | {t['hvp'] / t['grad']:.2f}× | {jvp_error:.0e}, {hvp_error:.0e}" if missing is None else f"n/a | n/a | {jvp_error:.0e}; hvp: {missing}"
+        hvp = (
+            f"{ms['hvp']} | {t['hvp'] / t['grad']:.2f}× | {jvp_error:.0e}, {hvp_error:.0e}"
+            if missing is None
+            else f"n/a | n/a | {jvp_error:.0e}; hvp: {missing}"
+        )
         print(f"| `{name}` | {ms['forward']} | {ms['jvp']} | {t['jvp'] / t['forward']:.2f}× | {ms['grad']} | {hvp} |")
 
 

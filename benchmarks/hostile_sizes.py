@@ -24,7 +24,10 @@ SHAPES = {
     "sum": (lambda n: "    return " + " + ".join(["x"] * n) + "\n", [300, 1000, 10_000]),
     "transposes": (lambda n: "    return np.sum(x" + ".T" * n + ")\n", [500, 10_000]),
     "nots": (lambda n: "    if " + "not " * n + "(x[0] > 0):\n        return x\n    return -x\n", [500, 10_000]),
-    "ands": (lambda n: "    if " + " and ".join(["x[0] > 0"] * n) + ":\n        return x\n    return -x\n", [500, 2_000]),
+    "ands": (
+        lambda n: "    if " + " and ".join(["x[0] > 0"] * n) + ":\n        return x\n    return -x\n",
+        [500, 2_000],
+    ),
     "nested-calls": (lambda n: "    return " + "np.sin(" * n + "x" + ")" * n + "\n", [150]),
     "one-megabyte-line": (lambda n: "    return " + " + ".join(["x * 1.5"] * n) + "\n", [100_000]),
     "elif": (
@@ -34,7 +37,10 @@ SHAPES = {
         [300, 1_000],
     ),
     "stack": (lambda n: "    return np.sum(np.stack([" + ", ".join(["x * 2.0"] * n) + "]))\n", [20_000]),
-    "statements": (lambda n: "    y = x\n" + "    y = y * 1.0001 + 0.5\n" * n + "    return y\n", [1_000, 3_000, 10_000]),
+    "statements": (
+        lambda n: "    y = x\n" + "    y = y * 1.0001 + 0.5\n" * n + "    return y\n",
+        [1_000, 3_000, 10_000],
+    ),
 }
 
 
@@ -45,11 +51,18 @@ def measure(shape: str, n: int) -> None:
         path = Path(tmp) / "model.py"
         path.write_text(source, encoding="utf-8")
         start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "dpgen", "diff", str(path), "-o", str(Path(tmp) / "out.py")], capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "dpgen", "diff", str(path), "-o", str(Path(tmp) / "out.py")],
+            capture_output=True,
+            text=True,
+        )
         seconds = time.perf_counter() - start
     lines = source.count("\n")
     first = (done.stderr.splitlines() or [""])[0].replace(str(path), "model.py")[:100]
-    print(f"{shape:18} {n:>7} exit {done.returncode:>2} {seconds:7.1f} s {lines:>6} lines {1000 * seconds / lines:8.1f} s/1000 lines  {first}", flush=True)
+    print(
+        f"{shape:18} {n:>7} exit {done.returncode:>2} {seconds:7.1f} s {lines:>6} lines {1000 * seconds / lines:8.1f} s/1000 lines  {first}",
+        flush=True,
+    )
 
 
 def main(argv: list[str]) -> None:

@@ -33,9 +33,17 @@ PARSER.add_argument("--generation", action="store_true", help="also run benchmar
 ARGS = PARSER.parse_args()
 
 # Must happen before NumPy, JAX or PyTorch loads its thread pool.
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"):
+for _var in (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+):
     os.environ[_var] = str(ARGS.threads)
-os.environ["XLA_FLAGS"] = f"--xla_cpu_multi_thread_eigen={'true' if ARGS.threads > 1 else 'false'} intra_op_parallelism_threads={ARGS.threads}"
+os.environ["XLA_FLAGS"] = (
+    f"--xla_cpu_multi_thread_eigen={'true' if ARGS.threads > 1 else 'false'} intra_op_parallelism_threads={ARGS.threads}"
+)
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import platform  # noqa: E402
@@ -131,10 +139,18 @@ def bench(name: str, peers: list[str]) -> dict:
     forward = times["forward"]
     for column, seconds in times.items():
         few = "†" if counts[column] < 3 else ""
-        cells[column] = fmt_time(seconds) + few if column == "forward" else f"{fmt_time(seconds)}{few} ({fmt_ratio(seconds / forward)})"
+        cells[column] = (
+            fmt_time(seconds) + few
+            if column == "forward"
+            else f"{fmt_time(seconds)}{few} ({fmt_ratio(seconds / forward)})"
+        )
     memory = None
     if name in MEMORY and "dpgen" in fns:
-        memory = (harness.peak_bytes(fns["dpgen"]), harness.peak_bytes(fns["hand-written"]), harness.peak_bytes(fns["forward"]))
+        memory = (
+            harness.peak_bytes(fns["dpgen"]),
+            harness.peak_bytes(fns["hand-written"]),
+            harness.peak_bytes(fns["forward"]),
+        )
     return {"cells": cells, "notes": notes, "times": times, "memory": memory}
 
 
@@ -150,7 +166,9 @@ def main() -> None:
     versions = peerlib.versions() if peers else {}
     if peers:
         print("Peers:   " + ", ".join(f"{k} {v}" for k, v in versions.items()))
-    print(f"Sizes:   {ARGS.size}; medians of interleaved calls, about {ARGS.budget:g} s of calls per cell\n", flush=True)
+    print(
+        f"Sizes:   {ARGS.size}; medians of interleaved calls, about {ARGS.budget:g} s of calls per cell\n", flush=True
+    )
     results = {}
     for name in names:
         started = time.perf_counter()
@@ -178,7 +196,9 @@ def main() -> None:
     for row in rows:
         print("| " + " | ".join(row) + " |")
     print()
-    print("Each cell: median time (ratio to the forward pass). † timed fewer than 3 times (one call takes many seconds).")
+    print(
+        "Each cell: median time (ratio to the forward pass). † timed fewer than 3 times (one call takes many seconds)."
+    )
     for i, note in enumerate(footnotes, 1):
         print(f"[{i}] {note}")
 
@@ -189,7 +209,14 @@ def main() -> None:
         for n in measured:
             t = results[n]["times"]
             slower = [p for p in ("autograd", "jax eager", "torch") if p in t and t[p] <= t["dpgen"]]
-            missed = [label for label, ok in (("vs hand", t["dpgen"] <= 1.15 * t["hand-written"]), ("vs forward", t["dpgen"] <= 3 * t["forward"])) if not ok]
+            missed = [
+                label
+                for label, ok in (
+                    ("vs hand", t["dpgen"] <= 1.15 * t["hand-written"]),
+                    ("vs forward", t["dpgen"] <= 3 * t["forward"]),
+                )
+                if not ok
+            ]
             missed += [f"slower than {p}" for p in slower]
             print(f"  {n}: " + ("met" if not missed else "missed " + ", ".join(missed)))
 
@@ -201,7 +228,9 @@ def main() -> None:
         print("| workload | forward | hand-written | dpgen | dpgen / hand |")
         print("| --- | ---: | ---: | ---: | ---: |")
         for n, (gen, hand, fwd) in mem:
-            print(f"| `{n}` | {fwd / 2**20:.2f} MiB | {hand / 2**20:.2f} MiB | {gen / 2**20:.2f} MiB | {fmt_ratio(gen / hand)} |")
+            print(
+                f"| `{n}` | {fwd / 2**20:.2f} MiB | {hand / 2**20:.2f} MiB | {gen / 2**20:.2f} MiB | {fmt_ratio(gen / hand)} |"
+            )
 
     if ARGS.generation:
         import generation

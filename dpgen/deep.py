@@ -84,12 +84,22 @@ def check_depth(tree: ast.Module, path: str, text: str) -> None:
         if isinstance(node, ast.expr):
             expressions += len(node.values) - 1 if isinstance(node, ast.BoolOp) else 1
             if expressions > MAX_EXPRESSION_DEPTH:
-                errors.append((node, f"expression nested too deeply (more than {MAX_EXPRESSION_DEPTH} levels of operations); split it into several assignments"))
+                errors.append(
+                    (
+                        node,
+                        f"expression nested too deeply (more than {MAX_EXPRESSION_DEPTH} levels of operations); split it into several assignments",
+                    )
+                )
                 continue
         elif isinstance(node, ast.stmt):
             blocks, expressions = blocks + isinstance(getattr(node, "body", None), list), 0
             if blocks > MAX_BLOCK_DEPTH:
-                errors.append((node, f"statements nested too deeply (more than {MAX_BLOCK_DEPTH} levels of blocks, each 'elif' one more: the generated code would nest as many calls); split the function"))
+                errors.append(
+                    (
+                        node,
+                        f"statements nested too deeply (more than {MAX_BLOCK_DEPTH} levels of blocks, each 'elif' one more: the generated code would nest as many calls); split the function",
+                    )
+                )
                 continue
         stack.extend((child, blocks, expressions) for child in ast.iter_child_nodes(node))
     if errors:

@@ -29,7 +29,9 @@ CONTRACT_SUFFIXES = ("_vjp", "_grad", "_jvp", "_hvp")
 
 #: Builtins generated code calls itself (loops over the tape, slices, the scalar check),
 #: ``_``, which it assigns values it discards, and the variables of its loops over dicts.
-GENERATED_LOCALS = frozenset({"_", "range", "len", "reversed", "enumerate", "zip", "slice", "ValueError", "key", "value"})
+GENERATED_LOCALS = frozenset(
+    {"_", "range", "len", "reversed", "enumerate", "zip", "slice", "ValueError", "key", "value"}
+)
 
 #: The generated forms of internal functions outlined from branches and loops:
 #: ``_f_line12_then_vjp``, ``_f_line3_for_2_jvp``.

@@ -106,7 +106,9 @@ def generate(source: Source, options: Options = Options()) -> Stages:
 def _generate(source: Source, options: Options) -> Stages:
     modes = parse_modes(options.mode)
     if modes is None:
-        raise InputError(f"error: unknown mode '{options.mode}' (available: {', '.join(MODES)}, or several joined by commas)")
+        raise InputError(
+            f"error: unknown mode '{options.mode}' (available: {', '.join(MODES)}, or several joined by commas)"
+        )
     if options.backend not in BACKENDS:
         raise InputError(f"error: unknown backend '{options.backend}' (available: {', '.join(BACKENDS)})")
     sink = DiagnosticSink(source.path)
@@ -123,7 +125,9 @@ def _generate(source: Source, options: Options) -> Stages:
     hessian = None
     if "hvp" in modes:  # reverse over forward: the forward-mode module, differentiated again
         inner = jvp or prune(forward(lowered, sink))
-        inner_header = Header(source.name, __version__, RULES_VERSION, Options("forward", options.backend), source.sha256)
+        inner_header = Header(
+            source.name, __version__, RULES_VERSION, Options("forward", options.backend), source.sha256
+        )
         hessian = hvp(lowered, inner, render(lowered, None, inner, backend, inner_header.render()), source.path)
     _refuse_clashing_names(lowered, vjp, jvp, hessian, sink)
     header = Header(source.name, __version__, RULES_VERSION, Options(",".join(modes), options.backend), source.sha256)

@@ -141,7 +141,16 @@ def marked_test(left: str, op: str, threshold: str) -> str:
 class Gen:
     """Draws one function body. Every expression comes with a bound on its magnitude."""
 
-    def __init__(self, drawer, features, params: dict[str, float], helper: bool, helper_bound: float = 1.0, pair_bounds=None, depth: int = 2):
+    def __init__(
+        self,
+        drawer,
+        features,
+        params: dict[str, float],
+        helper: bool,
+        helper_bound: float = 1.0,
+        pair_bounds=None,
+        depth: int = 2,
+    ):
         self.d = drawer
         self.depth = depth  # how deep the expressions of statements, tests and returns nest
         self.features = features
@@ -319,7 +328,11 @@ class Gen:
             self.statement(depth, nesting)
 
     def writable(self, in_block: bool) -> list[str]:
-        names = [n for n in self.defined if n in self.owned and not (self.narrow and n in self.uncertain) and n not in self.readonly]
+        names = [
+            n
+            for n in self.defined
+            if n in self.owned and not (self.narrow and n in self.uncertain) and n not in self.readonly
+        ]
         if in_block and self.narrow:
             # NARROWED (alias in a block): a block writes only into unaliased arrays.
             names = [n for n in names if list(self.group.values()).count(self.group[n]) == 1]
@@ -415,7 +428,9 @@ class Gen:
 
     def rows(self, depth: int, nesting: int) -> None:
         walkable = [n for n in self.defined if n not in self.readonly]
-        form = self.d.pick(["rows", "enumerate", "zip"] if len(walkable) > 2 else ["rows", "enumerate"])  # a name stays assignable
+        form = self.d.pick(
+            ["rows", "enumerate", "zip"] if len(walkable) > 2 else ["rows", "enumerate"]
+        )  # a name stays assignable
         row = "row" if "row" not in self.bound else "row2"
         if form == "zip":
             first, second = self.d.pick(walkable), self.d.pick(walkable)
@@ -559,7 +574,11 @@ def draw_program(drawer, features, small: bool = False) -> str:
     scalar = drawer.boolean() or (small and drawer.boolean())  # small ones feed HVP mode more often
     main.emit(1, f"return np.sum({result})" if scalar else f"return {result}")
     lines.append(main.lines)
-    return "import numpy as np\n\n\n" + "\n\n\n".join("\n".join("    " * d + t for d, t in block) for block in lines) + "\n"
+    return (
+        "import numpy as np\n\n\n"
+        + "\n\n\n".join("\n".join("    " * d + t for d, t in block) for block in lines)
+        + "\n"
+    )
 
 
 def render(marked: str, instrumented: bool) -> str:
@@ -656,9 +675,19 @@ def flat(value) -> np.ndarray:
 
 def same_structure(a, b) -> bool:
     if isinstance(a, dict) or isinstance(b, dict):
-        return isinstance(a, dict) and isinstance(b, dict) and set(a) == set(b) and all(same_structure(a[k], b[k]) for k in a)
+        return (
+            isinstance(a, dict)
+            and isinstance(b, dict)
+            and set(a) == set(b)
+            and all(same_structure(a[k], b[k]) for k in a)
+        )
     if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
-        return isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and len(a) == len(b) and all(map(same_structure, a, b))
+        return (
+            isinstance(a, (list, tuple))
+            and isinstance(b, (list, tuple))
+            and len(a) == len(b)
+            and all(map(same_structure, a, b))
+        )
     return np.shape(a) == np.shape(b)
 
 
@@ -695,7 +724,10 @@ class Program:
 
 
 def make_args(rng: np.random.Generator, features) -> list:
-    args = [rng.uniform(-1, 1, size=LENGTH) for _ in ARRAY_PARAMS] + [rng.uniform(-1, 1, size=(ROWS, LENGTH)), float(rng.uniform(-1, 1))]
+    args = [rng.uniform(-1, 1, size=LENGTH) for _ in ARRAY_PARAMS] + [
+        rng.uniform(-1, 1, size=(ROWS, LENGTH)),
+        float(rng.uniform(-1, 1)),
+    ]
     if "dict" in features:
         args.append({"w": rng.uniform(-1, 1, size=LENGTH), "c": float(rng.uniform(-1, 1))})
     return args
@@ -719,14 +751,20 @@ class Probe:
         self.module._trace.clear()
         value = self.module.f(*copy.deepcopy(args))
         trace = list(self.module._trace)
-        return value, tuple((kind, outcome) for kind, outcome, _ in trace), min((m for _, _, m in trace), default=math.inf)
+        return (
+            value,
+            tuple((kind, outcome) for kind, outcome, _ in trace),
+            min((m for _, _, m in trace), default=math.inf),
+        )
 
 
 EPS = 1e-6  # first derivatives: central differences along one direction
 EPS2 = 1e-4  # second derivatives: four points around the base
 
 
-def check_modes(program: Program, modes=("reverse", "forward", "hvp"), rtol=1e-5, generate_text=None) -> dict[str, Outcome]:
+def check_modes(
+    program: Program, modes=("reverse", "forward", "hvp"), rtol=1e-5, generate_text=None
+) -> dict[str, Outcome]:
     """Each mode's outcome for one program (args included)."""
     rng = np.random.default_rng(program.rng_seed)
     args = program.args
@@ -740,7 +778,14 @@ def check_modes(program: Program, modes=("reverse", "forward", "hvp"), rtol=1e-5
     w = random_tangent(args, rng)
     u = random_tangent(base, rng)
     points = {}
-    for steps in ([(v, EPS)], [(v, -EPS)], [(v, EPS2), (w, EPS2)], [(v, EPS2), (w, -EPS2)], [(v, -EPS2), (w, EPS2)], [(v, -EPS2), (w, -EPS2)]):
+    for steps in (
+        [(v, EPS)],
+        [(v, -EPS)],
+        [(v, EPS2), (w, EPS2)],
+        [(v, EPS2), (w, -EPS2)],
+        [(v, -EPS2), (w, EPS2)],
+        [(v, -EPS2), (w, -EPS2)],
+    ):
         value, seen, _ = probe(combine(args, steps))
         if seen != decisions:
             return {m: Outcome("skipped", "a finite difference changes a decision") for m in modes}
@@ -748,7 +793,12 @@ def check_modes(program: Program, modes=("reverse", "forward", "hvp"), rtol=1e-5
     # <u, Df v> and <w, Hf v> by central differences
     first = (inner(u, points[(EPS,)]) - inner(u, points[(-EPS,)])) / (2 * EPS)
     directional = [(flat(points[(EPS,)]) - flat(points[(-EPS,)])) / (2 * EPS)]
-    second = (points[(EPS2, EPS2)] - points[(EPS2, -EPS2)] - points[(-EPS2, EPS2)] + points[(-EPS2, -EPS2)]) / (4 * EPS2 * EPS2) if np.ndim(base) == 0 else None
+    second = (
+        (points[(EPS2, EPS2)] - points[(EPS2, -EPS2)] - points[(-EPS2, EPS2)] + points[(-EPS2, -EPS2)])
+        / (4 * EPS2 * EPS2)
+        if np.ndim(base) == 0
+        else None
+    )
     generate_text = generate_text or default_generate_text
     if np.ndim(base) != 0 or isinstance(base, tuple):  # no HVP of an array: not generated at all
         results = {m: Outcome("n/a", "f returns an array") for m in modes if m == "hvp"}
@@ -761,14 +811,17 @@ def check_modes(program: Program, modes=("reverse", "forward", "hvp"), rtol=1e-5
     except Exception:  # noqa: BLE001 - then each mode on its own says what it thinks
         generate_one = generate_text
     for mode in modes:
-        results[mode] = _check_mode(program, mode, args, base, u, v, w, first, directional[0], second, rtol, generate_one)
+        results[mode] = _check_mode(
+            program, mode, args, base, u, v, w, first, directional[0], second, rtol, generate_one
+        )
     return results
 
 
 def _located(exc, source: str) -> bool:
     lines = source.count("\n") + 1
     return bool(exc.diagnostics) and all(
-        re.match(r"^model\.py:\d+:\d+: error: \S", str(d)) and 1 <= d.span.line <= lines and d.span.col >= 1 for d in exc.diagnostics
+        re.match(r"^model\.py:\d+:\d+: error: \S", str(d)) and 1 <= d.span.line <= lines and d.span.col >= 1
+        for d in exc.diagnostics
     )
 
 

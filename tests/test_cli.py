@@ -346,7 +346,9 @@ def test_bad_modes_are_usage_errors(mode):
 
 def test_check_reports_source_errors_of_the_source():
     generate()
-    Path("model.py").write_text(MODEL + "\ndef bad(x):\n    try:\n        x = 1\n    finally:\n        pass\n    return x\n")
+    Path("model.py").write_text(
+        MODEL + "\ndef bad(x):\n    try:\n        x = 1\n    finally:\n        pass\n    return x\n"
+    )
     result = run("check", "g.py")
     assert result.exit_code == ExitCode.SOURCE
     assert result.stderr.startswith("model.py:23:5: error: 'try' statement is not supported")
@@ -439,7 +441,18 @@ def test_diff_accepts_control_flow():
         ("    y = x\n    while np.sum(y) > 1.0:\n        y = y * 0.5\n    return np.sum(y)\n", True),
         ("    y = np.sin(x) if n > 0 else np.cos(x)\n    return np.sum(y)\n", False),
     ],
-    ids=["and-or-not", "early-return", "recursion", "for-array", "for-zip", "for-enumerate", "for-reversed", "break-continue", "while", "conditional-expression"],
+    ids=[
+        "and-or-not",
+        "early-return",
+        "recursion",
+        "for-array",
+        "for-zip",
+        "for-enumerate",
+        "for-reversed",
+        "break-continue",
+        "while",
+        "conditional-expression",
+    ],
 )
 def test_diff_accepts_each_control_flow_construct(body, loop):
     Path("flow.py").write_text("import numpy as np\n\n\ndef f(x, n):\n" + body, encoding="utf-8")
@@ -450,7 +463,9 @@ def test_diff_accepts_each_control_flow_construct(body, loop):
     assert ("reversed(range(" in result.stdout) == loop
 
 
-LOOPS_ONLY = CONTROL_FLOW.replace(CONTROL_FLOW[CONTROL_FLOW.index("    if n > 2:") : CONTROL_FLOW.index("    for i")], "")
+LOOPS_ONLY = CONTROL_FLOW.replace(
+    CONTROL_FLOW[CONTROL_FLOW.index("    if n > 2:") : CONTROL_FLOW.index("    for i")], ""
+)
 
 
 @pytest.mark.parametrize(
@@ -472,7 +487,9 @@ def test_control_flow_gradient_matches_finite_differences(source, n):
     assert n_bar is None
     eps = 1e-6
     for value, grad, shift in ((x, x_bar, lambda d: (x + d, w)), (w, w_bar, lambda d: (x, w + d))):
-        numeric = [(primal.f(*shift(eps * e), n) - primal.f(*shift(-eps * e), n)) / (2 * eps) for e in np.eye(len(value))]
+        numeric = [
+            (primal.f(*shift(eps * e), n) - primal.f(*shift(-eps * e), n)) / (2 * eps) for e in np.eye(len(value))
+        ]
         np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-7)
 
 
@@ -484,7 +501,10 @@ def test_output_is_identical_across_processes_and_hash_seeds(in_tmp):
     for seed in ("0", "1", "4242"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
         proc = subprocess.run(
-            [sys.executable, "-m", "dpgen", "diff", "model.py", "-o", f"g{seed}.py"], capture_output=True, env=env, timeout=120
+            [sys.executable, "-m", "dpgen", "diff", "model.py", "-o", f"g{seed}.py"],
+            capture_output=True,
+            env=env,
+            timeout=120,
         )
         assert proc.returncode == 0, proc.stderr
         outputs.append(Path(f"g{seed}.py").read_bytes())
@@ -519,8 +539,7 @@ def test_generated_module_runs_where_dpgen_is_not_importable(in_tmp):
     run_dir.mkdir()
     generate(str(run_dir / "model_grad.py"))
     numpy_home = str(Path(np.__file__).resolve().parent.parent)
-    script = textwrap.dedent(
-        f"""
+    script = textwrap.dedent(f"""
         import importlib.util, sys
         sys.path.append({numpy_home!r})  # numpy only: -S skipped site-packages and its .pth files
         assert importlib.util.find_spec("dpgen") is None, "dpgen is importable: the test proves nothing"
@@ -535,8 +554,7 @@ def test_generated_module_runs_where_dpgen_is_not_importable(in_tmp):
         assert np.shape(grads[0]) == (3, 2)
         assert "dpgen" not in sys.modules
         print("ok")
-        """
-    )
+        """)
     # -I: no PYTHONPATH, no user site, no cwd on sys.path; -S: no site-packages (where dpgen's
     # editable-install hook lives). The module directory is put on sys.path explicitly.
     proc = subprocess.run(
@@ -553,8 +571,7 @@ def test_generated_module_runs_where_dpgen_is_not_importable(in_tmp):
 def test_never_executes_the_input(in_tmp):
     marker = in_tmp / "marker.txt"
     Path("model.py").write_text(
-        textwrap.dedent(
-            f"""\
+        textwrap.dedent(f"""\
             import numpy as np
             import this_module_does_not_exist
 
@@ -563,8 +580,7 @@ def test_never_executes_the_input(in_tmp):
 
             def f(x):
                 return np.sin(x)
-            """
-        ),
+            """),
         encoding="utf-8",
     )
     result = run("diff", "model.py", "-o", "g.py")

@@ -153,7 +153,9 @@ def check(primal, vjp, args, rng, nondiff=(), rtol=1e-5, atol=1e-6):
             leaf_got = _get(got, path) if isinstance(got, dict) else np.asarray(got)[path] if path else got
             expected = _finite_difference(primal, args, i, path, cotangent)
             where = f"cotangent of argument {i}{''.join(f'[{p!r}]' for p in path)}"
-            assert np.shape(leaf_got) == np.shape(_get(arg, path)), f"{where}: shape {np.shape(leaf_got)} != {np.shape(_get(arg, path))}"
+            assert np.shape(leaf_got) == np.shape(
+                _get(arg, path)
+            ), f"{where}: shape {np.shape(leaf_got)} != {np.shape(_get(arg, path))}"
             np.testing.assert_allclose(leaf_got, expected, rtol=rtol, atol=atol, err_msg=where)
 
 
@@ -202,7 +204,11 @@ CASES = [
                 y = x**2 * w
             return np.sum(y**2)
         """,
-        lambda rng: [[np.full(3, 1.0) + N(rng, 3) * 0.1, N(rng, 3)], [N(rng, 3) * 0.1, N(rng, 3)], [np.full(3, -1.0) + N(rng, 3) * 0.1, N(rng, 3)]],
+        lambda rng: [
+            [np.full(3, 1.0) + N(rng, 3) * 0.1, N(rng, 3)],
+            [N(rng, 3) * 0.1, N(rng, 3)],
+            [np.full(3, -1.0) + N(rng, 3) * 0.1, N(rng, 3)],
+        ],
         sides=lambda x, w: 0 if np.sum(x) > 1 else 1 if np.sum(x) > -1 else 2,
         n_sides=3,
     ),
@@ -327,7 +333,12 @@ CASES = [
                 return s * s * s
             return np.prod(x)
         """,
-        lambda rng: [[np.full(3, 1.0) + N(rng, 3) * 0.1], [np.full(3, 0.3) + N(rng, 3) * 0.1], [np.full(3, -1.0) + N(rng, 3) * 0.1], [np.full(3, -0.3) + N(rng, 3) * 0.1]],
+        lambda rng: [
+            [np.full(3, 1.0) + N(rng, 3) * 0.1],
+            [np.full(3, 0.3) + N(rng, 3) * 0.1],
+            [np.full(3, -1.0) + N(rng, 3) * 0.1],
+            [np.full(3, -0.3) + N(rng, 3) * 0.1],
+        ],
         sides=lambda x: 0 if np.sum(x) > 2 else 1 if np.sum(x) > 0 else 2 if np.sum(x) < -2 else 3,
         n_sides=4,
     ),
@@ -970,7 +981,10 @@ CASES = [
                     s = s + np.sin(v * w)
                 return s
             """,
-            lambda rng: [[np.array([0.2, 0.7, -0.3, -1.5, 0.4, 1.4, 0.3]), 0.8], [np.array([0.6, -1.2, 0.1, -0.2]), 1.3]],
+            lambda rng: [
+                [np.array([0.2, 0.7, -0.3, -1.5, 0.4, 1.4, 0.3]), 0.8],
+                [np.array([0.6, -1.2, 0.1, -0.2]), 1.3],
+            ],
         ),
         Case(
             "break-three-ifs-deep-in-inner-loop",
@@ -1376,7 +1390,13 @@ CASES = [
             pred = h @ p["W2"]
             return np.mean((pred - y) ** 2) + 0.1 * p["scale"] ** 2
         """,
-        lambda rng: [[{"W1": N(rng, 3, 4), "b1": N(rng, 4), "W2": N(rng, 4, 1), "unused": N(rng, 2), "scale": 0.3}, N(rng, 5, 3), N(rng, 5, 1)]],
+        lambda rng: [
+            [
+                {"W1": N(rng, 3, 4), "b1": N(rng, 4), "W2": N(rng, 4, 1), "unused": N(rng, 2), "scale": 0.3},
+                N(rng, 5, 3),
+                N(rng, 5, 1),
+            ]
+        ],
     ),
     Case(
         "dict-params-in-loop-and-branch",
@@ -1393,8 +1413,16 @@ CASES = [
                 x = x - p["c"]
             return np.sum(x**2)
         """,
-        lambda rng: [[{"W": N(rng, 3, 3) * 0.5, "b": np.full(3, 1.0), "c": N(rng, 3), "unused": N(rng, 2, 2)}, np.full((2, 3), 1.0)],
-                     [{"W": N(rng, 3, 3) * 0.5, "b": np.full(3, -1.0), "c": N(rng, 3), "unused": N(rng, 2, 2)}, np.full((2, 3), -1.0)]],
+        lambda rng: [
+            [
+                {"W": N(rng, 3, 3) * 0.5, "b": np.full(3, 1.0), "c": N(rng, 3), "unused": N(rng, 2, 2)},
+                np.full((2, 3), 1.0),
+            ],
+            [
+                {"W": N(rng, 3, 3) * 0.5, "b": np.full(3, -1.0), "c": N(rng, 3), "unused": N(rng, 2, 2)},
+                np.full((2, 3), -1.0),
+            ],
+        ],
         sides=lambda p, x: np.sum(_dict_forward(p, x)) > 0,
     ),
     Case(
@@ -1436,7 +1464,10 @@ CASES = [
             w = p["a"] if np.sum(x) > 0 else p["b"]
             return np.sum(w * x)
         """,
-        lambda rng: [[{"a": N(rng, 3), "b": N(rng, 3)}, U(rng, 0.1, 1, 3)], [{"a": N(rng, 3), "b": N(rng, 3)}, U(rng, -1, -0.1, 3)]],
+        lambda rng: [
+            [{"a": N(rng, 3), "b": N(rng, 3)}, U(rng, 0.1, 1, 3)],
+            [{"a": N(rng, 3), "b": N(rng, 3)}, U(rng, -1, -0.1, 3)],
+        ],
         sides=lambda p, x: np.sum(x) > 0,
     ),
     # ------------------------------------------------------------------- mutation
@@ -1808,7 +1839,15 @@ def test_against_finite_differences(case: Case, modules):
     rng = np.random.default_rng(20240601)
     scenarios = case.args(rng)
     for args in scenarios:
-        check(getattr(primal, case.entry), getattr(generated, f"{case.entry}_vjp"), args, rng, case.nondiff, case.rtol, case.atol)
+        check(
+            getattr(primal, case.entry),
+            getattr(generated, f"{case.entry}_vjp"),
+            args,
+            rng,
+            case.nondiff,
+            case.rtol,
+            case.atol,
+        )
     if case.sides is not None:
         seen = {case.sides(*copy.deepcopy(args)) for args in scenarios}
         if case.n_sides == 1:  # one scenario walks every arm: `sides` says whether it does
@@ -1827,17 +1866,12 @@ def test_case_ids_are_unique():
 
 def test_mutated_argument_is_unchanged_and_cotangent_is_at_entry():
     """The source mutates `x`; the vjp must not, and x_bar is w.r.t. x's value on entry."""
-    primal, generated = differentiate(
-        HEADER
-        + textwrap.dedent(
-            """
+    primal, generated = differentiate(HEADER + textwrap.dedent("""
             def f(x):
                 x[0] = 3.0 * x[1]
                 x *= x
                 return np.sum(x)
-            """
-        )
-    )
+            """))
     x = np.array([1.0, 2.0, 3.0])
     keep = x.copy()
     out, pullback = generated.f_vjp(x)
@@ -1866,10 +1900,7 @@ def test_dict_cotangent_has_every_key_with_zeros_for_unused():
 
 
 def test_grad_structure_and_nondifferentiable_int():
-    primal, generated = differentiate(
-        HEADER
-        + textwrap.dedent(
-            """
+    primal, generated = differentiate(HEADER + textwrap.dedent("""
             def f(x, w, n: int):
                 s = 0.0
                 for i in range(n):
@@ -1881,9 +1912,7 @@ def test_grad_structure_and_nondifferentiable_int():
                 for i in range(n):
                     y = np.cos(y)
                 return np.sum(y)
-            """
-        )
-    )
+            """))
     rng = np.random.default_rng(5)
     x, w = rng.normal(size=(2, 3)), rng.normal(size=3)
     grad = generated.f_grad(x, w, 4)
@@ -1901,7 +1930,9 @@ def test_grad_structure_and_nondifferentiable_int():
     g_grad = generated.g_grad(x, 3)
     assert isinstance(g_grad, np.ndarray) and g_grad.shape == (2, 3)
     # an array-valued function has a _grad that refuses to run
-    _, array_gen = differentiate(HEADER + "def h(x, n: int):\n    for i in range(n):\n        x = x * 2.0\n    return x\n")
+    _, array_gen = differentiate(
+        HEADER + "def h(x, n: int):\n    for i in range(n):\n        x = x * 2.0\n    return x\n"
+    )
     with pytest.raises(ValueError):
         array_gen.h_grad(x, 2)
     assert array_gen.h_vjp(x, 2)[1](np.ones((2, 3)))[1] is None
@@ -1910,7 +1941,10 @@ def test_grad_structure_and_nondifferentiable_int():
 @pytest.mark.parametrize(
     "source",
     [
-        pytest.param("def k(x):\n    y = x\n    for i in range(2):\n        y = np.sin(y)\n    return y, 2.0 * x\n", id="single-return"),
+        pytest.param(
+            "def k(x):\n    y = x\n    for i in range(2):\n        y = np.sin(y)\n    return y, 2.0 * x\n",
+            id="single-return",
+        ),
         pytest.param(
             "def k(x):\n    if np.sum(x) > 0:\n        return x, 2.0 * x\n    return x * x, x\n",
             id="returns-in-branches",
@@ -1965,23 +1999,27 @@ def test_jump_cases_run_every_line(case_id):
     primal = load_source(text)
     source_lines = text.splitlines()
     start = next(i for i, line in enumerate(source_lines) if line.startswith("def f("))
-    body = [i + 1 for i in range(start + 1, len(source_lines)) if source_lines[i].strip() and source_lines[i].strip() != "else:"]
+    body = [
+        i + 1
+        for i in range(start + 1, len(source_lines))
+        if source_lines[i].strip() and source_lines[i].strip() != "else:"
+    ]
     paths = [tuple(_lines_run(primal.f, args)) for args in case.args(np.random.default_rng(0))]
-    assert set(body) <= {n for path in paths for n in path}, f"lines never run: {sorted(set(body) - {n for p in paths for n in p})}"
+    assert set(body) <= {
+        n for path in paths for n in path
+    }, f"lines never run: {sorted(set(body) - {n for p in paths for n in p})}"
     assert len(set(paths)) == len(paths), "two scenarios take the same path"
 
 
 def test_return_deep_in_ifs_or_falling_off_the_end():
     """A function that may fall off its end returns None there, as Python does, and the
     value where it returns from inside two `if`s (once it was None on every path)."""
-    source = HEADER + textwrap.dedent(
-        """
+    source = HEADER + textwrap.dedent("""
         def f(x):
             if x[0] > 0.0:
                 if x[1] > 0.0:
                     return np.sum(x * 3.0)
-        """
-    )
+        """)
     primal = load_source(source)
     generated = load(generated_text(source, options=Options(mode="reverse,forward")))
     x = np.array([0.5, 0.2, 0.1])
@@ -1995,7 +2033,10 @@ def test_return_deep_in_ifs_or_falling_off_the_end():
 def test_many_ifs_that_may_jump_in_a_row_are_refused_not_copied_without_bound():
     """Each `if` whose both arms can fall through doubles the code after it; past a bound
     dpgen says so (once) instead of writing an enormous module."""
-    ifs = "".join(f"        if y[0] > {k}.0:\n            if y[1] > 0.0:\n                break\n        y = y * 1.1\n" for k in range(12))
+    ifs = "".join(
+        f"        if y[0] > {k}.0:\n            if y[1] > 0.0:\n                break\n        y = y * 1.1\n"
+        for k in range(12)
+    )
     source = HEADER + "def f(x):\n    y = x\n    for i in range(3):\n" + ifs + "    return np.sum(y)\n"
     with pytest.raises(SourceErrors) as raised:
         generated_text(source)
@@ -2012,41 +2053,41 @@ def _case(case_id: str) -> Case:
 @pytest.mark.parametrize(
     "body, message",
     [
-    pytest.param(
-        """
+        pytest.param(
+            """
         def f(x, z):
             t = x
             if np.sum(z) > 0:
                 t[0] = 0.5 * z[1]
             return x * z
         """,
-        "writing into 't' here while 'x' refers to the same array",
-        id="alias-write-in-branch",
-    ),
-    pytest.param(
-        """
+            "writing into 't' here while 'x' refers to the same array",
+            id="alias-write-in-branch",
+        ),
+        pytest.param(
+            """
         def f(x, z):
             t = x
             for i in range(2):
                 t[i] = 0.5 * z[i]
             return x * z
         """,
-        "writing into 't' here while 'x' refers to the same array",
-        id="alias-write-in-loop",
-    ),
-    pytest.param(
-        """
+            "writing into 't' here while 'x' refers to the same array",
+            id="alias-write-in-loop",
+        ),
+        pytest.param(
+            """
         def f(x, z):
             if np.sum(z) > 0:
                 x = z
             x[0] = 0.5
             return z * 1.0
         """,
-        "writing into 'x' while it may be the same array as 'z'",
-        id="alias-made-in-branch",
-    ),
-    pytest.param(
-        """
+            "writing into 'x' while it may be the same array as 'z'",
+            id="alias-made-in-branch",
+        ),
+        pytest.param(
+            """
         def h(a):
             a[0] = 0.5
             return a * 1.0
@@ -2054,11 +2095,11 @@ def _case(case_id: str) -> Case:
         def f(x):
             return h(x) + x
         """,
-        "'h' writes into its argument 'a'",
-        id="callee-writes-into-argument",
-    ),
-    pytest.param(
-        """
+            "'h' writes into its argument 'a'",
+            id="callee-writes-into-argument",
+        ),
+        pytest.param(
+            """
         def h(a):
             return a
 
@@ -2067,12 +2108,12 @@ def _case(case_id: str) -> Case:
             t[0] = 0.5
             return x * 1.0
         """,
-        "writing into 't' while it may be the same array as 'x'",
-        id="callee-returns-argument",
-    ),
-    # Python's `for row in v` walks `v` itself: the rows not visited yet see writes into it.
-    pytest.param(
-        """
+            "writing into 't' while it may be the same array as 'x'",
+            id="callee-returns-argument",
+        ),
+        # Python's `for row in v` walks `v` itself: the rows not visited yet see writes into it.
+        pytest.param(
+            """
         def f(x):
             v = np.reshape(x, (3, 2)) * 1.0
             s = 0.0
@@ -2081,11 +2122,11 @@ def _case(case_id: str) -> Case:
                 v[-1, 0] = 5.0
             return s
         """,
-        "writing into 'v' inside the loop that walks it",
-        id="write-into-iterated-array",
-    ),
-    pytest.param(
-        """
+            "writing into 'v' inside the loop that walks it",
+            id="write-into-iterated-array",
+        ),
+        pytest.param(
+            """
         def f(x, z):
             v = np.reshape(x, (3, 2)) * 1.0
             s = 0.0
@@ -2095,11 +2136,11 @@ def _case(case_id: str) -> Case:
                     v[2] = v[2] * 2.0
             return s
         """,
-        "writing into 'v' inside the loop that walks it",
-        id="write-into-zipped-array-in-arm",
-    ),
-    pytest.param(
-        """
+            "writing into 'v' inside the loop that walks it",
+            id="write-into-zipped-array-in-arm",
+        ),
+        pytest.param(
+            """
         def f(x, z):
             v = np.reshape(x, (3, 2)) * 1.0
             s = 0.0
@@ -2108,11 +2149,11 @@ def _case(case_id: str) -> Case:
                 v += 1.0
             return s
         """,
-        "writing into 'v' inside the loop that walks it",
-        id="augment-iterated-array",
-    ),
-    pytest.param(
-        """
+            "writing into 'v' inside the loop that walks it",
+            id="augment-iterated-array",
+        ),
+        pytest.param(
+            """
         def f(x):
             v = np.reshape(x, (3, 2)) * 1.0
             u = v.T
@@ -2123,11 +2164,11 @@ def _case(case_id: str) -> Case:
                 v[2, 1] = 5.0
             return s
         """,
-        "writing into 'v' inside the loop that walks it",
-        id="write-into-array-a-view-of-a-view-walks",
-    ),
-    pytest.param(
-        """
+            "writing into 'v' inside the loop that walks it",
+            id="write-into-array-a-view-of-a-view-walks",
+        ),
+        pytest.param(
+            """
         def f(x):
             xs = [x, x * 2.0]
             s = 0.0
@@ -2137,12 +2178,12 @@ def _case(case_id: str) -> Case:
                     xs.append(t * 3.0)
             return s
         """,
-        "writing into 'xs' inside the loop that walks it",
-        id="append-to-iterated-list",
-    ),
-    # An alias made inside an arm or loop body: the write reaches the outer name in Python.
-    pytest.param(
-        """
+            "writing into 'xs' inside the loop that walks it",
+            id="append-to-iterated-list",
+        ),
+        # An alias made inside an arm or loop body: the write reaches the outer name in Python.
+        pytest.param(
+            """
         def f(x):
             v = x * 1.0
             for i in range(2):
@@ -2150,11 +2191,11 @@ def _case(case_id: str) -> Case:
                 w[i] = 5.0 * w[2]
             return np.sum(v * v)
         """,
-        "writing into 'w' here also changes 'v'",
-        id="alias-made-and-written-in-loop-body",
-    ),
-    pytest.param(
-        """
+            "writing into 'w' here also changes 'v'",
+            id="alias-made-and-written-in-loop-body",
+        ),
+        pytest.param(
+            """
         def f(x):
             v = x * 1.0
             if x[0] > 0:
@@ -2162,11 +2203,11 @@ def _case(case_id: str) -> Case:
                 w[0] = 5.0 * w[2]
             return np.sum(v * v)
         """,
-        "writing into 'w' here also changes 'v'",
-        id="alias-made-and-written-in-arm",
-    ),
-    pytest.param(
-        """
+            "writing into 'w' here also changes 'v'",
+            id="alias-made-and-written-in-arm",
+        ),
+        pytest.param(
+            """
         def f(x):
             t = x * 1.0
             u = t
@@ -2174,15 +2215,16 @@ def _case(case_id: str) -> Case:
                 t += 1.0
             return np.sum(t * u)
         """,
-        "augmented assignment to 't' while 'u' refers to the same value",
-        id="augmented-in-loop-with-alias-outside",
-    ),
+            "augmented assignment to 't' while 'u' refers to the same value",
+            id="augmented-in-loop-with-alias-outside",
+        ),
     ],
 )
 def test_writes_through_shared_arrays_are_reported(body, message):
     with pytest.raises(SourceErrors) as raised:
         differentiate(HEADER + textwrap.dedent(body))
     assert any(message in d.message for d in raised.value.diagnostics), raised.value
+
 
 # --------------------------------------------------- more writes through shared arrays
 #
@@ -2196,20 +2238,28 @@ def test_writes_through_shared_arrays_are_reported(body, message):
 
 
 SHARED_WRITES = [
-    ("alias-from-conditional-expression", """
+    (
+        "alias-from-conditional-expression",
+        """
         def f(x, z):
             t = x if np.sum(z) > 0 else z
             t[0] = 0.5
             return x * z
-        """),
-    ("alias-made-in-for-body", """
+        """,
+    ),
+    (
+        "alias-made-in-for-body",
+        """
         def f(x, z):
             for i in range(1):
                 x = z
             x[0] = 0.5
             return z * 1.0
-        """),
-    ("alias-made-in-while-body", """
+        """,
+    ),
+    (
+        "alias-made-in-while-body",
+        """
         def f(x, z):
             k = 0
             while k < 1:
@@ -2217,48 +2267,66 @@ SHARED_WRITES = [
                 k = k + 1
             x[0] = 0.5
             return z * 1.0
-        """),
-    ("alias-to-outside-made-in-loop-body", """
+        """,
+    ),
+    (
+        "alias-to-outside-made-in-loop-body",
+        """
         def f(x, z):
             t = z * 1.0
             for i in range(2):
                 t = x
             t[0] = 0.5
             return x * 1.0
-        """),
-    ("alias-made-in-arm-written-in-later-loop", """
+        """,
+    ),
+    (
+        "alias-made-in-arm-written-in-later-loop",
+        """
         def f(x, z):
             if np.sum(z) > 0:
                 x = z
             for i in range(2):
                 x[i] = 0.5
             return z * 1.0
-        """),
-    ("alias-kept-by-untaken-arm", """
+        """,
+    ),
+    (
+        "alias-kept-by-untaken-arm",
+        """
         def f(x, z):
             t = x
             if np.sum(z) < 0:
                 t = t * 2.0
             t[0] = 0.5
             return x * z
-        """),
-    ("alias-kept-by-zero-trip-loop", """
+        """,
+    ),
+    (
+        "alias-kept-by-zero-trip-loop",
+        """
         def f(x, z):
             t = x
             for i in range(z.shape[0] - 4):
                 t = t * 2.0
             t[0] = 0.5
             return x * z
-        """),
-    ("other-name-written-after-untaken-arm", """
+        """,
+    ),
+    (
+        "other-name-written-after-untaken-arm",
+        """
         def f(x, z):
             t = x
             if np.sum(z) < 0:
                 t = t * 2.0
             x[0] = 0.5
             return t * z
-        """),
-    ("call-result-alias-written-in-arm", """
+        """,
+    ),
+    (
+        "call-result-alias-written-in-arm",
+        """
         def h(a):
             return a
 
@@ -2267,8 +2335,11 @@ SHARED_WRITES = [
             if np.sum(z) > 0:
                 t[0] = 0.5
             return x * z
-        """),
-    ("callee-returns-argument-through-local", """
+        """,
+    ),
+    (
+        "callee-returns-argument-through-local",
+        """
         def h(a):
             b = a
             return b
@@ -2277,8 +2348,11 @@ SHARED_WRITES = [
             t = h(x)
             t[0] = 0.5
             return x * z
-        """),
-    ("callee-returns-argument-from-arm", """
+        """,
+    ),
+    (
+        "callee-returns-argument-from-arm",
+        """
         def h(a, z):
             if np.sum(z) > 0:
                 return a
@@ -2288,8 +2362,11 @@ SHARED_WRITES = [
             t = h(x, z)
             t[0] = 0.5
             return x * z
-        """),
-    ("callee-returns-argument-in-tuple", """
+        """,
+    ),
+    (
+        "callee-returns-argument-in-tuple",
+        """
         def h(a):
             return a, a * 2.0
 
@@ -2297,8 +2374,11 @@ SHARED_WRITES = [
             t, u = h(x)
             t[0] = 0.5
             return x * u * z
-        """),
-    ("callee-writes-argument-in-loop", """
+        """,
+    ),
+    (
+        "callee-writes-argument-in-loop",
+        """
         def h(a):
             for i in range(2):
                 a[i] = 0.5
@@ -2306,8 +2386,11 @@ SHARED_WRITES = [
 
         def f(x, z):
             return h(x) + x * z
-        """),
-    ("item-of-run-time-list", """
+        """,
+    ),
+    (
+        "item-of-run-time-list",
+        """
         def f(x, z):
             xs = []
             for i in range(2):
@@ -2315,52 +2398,69 @@ SHARED_WRITES = [
             t = xs[0]
             t[0] = 0.5
             return x * z
-        """),
-    ("dict-entry", """
+        """,
+    ),
+    (
+        "dict-entry",
+        """
         def f(p, z):
             t = p["a"]
             t[0] = 0.5
             return p["a"] * z
-        """),
-    ("view-row", """
+        """,
+    ),
+    (
+        "view-row",
+        """
         def f(x, z):
             X = np.reshape(x, (2, 2)) * 1.0
             r = X[0]
             r[0] = 0.5
             return np.ravel(X) * z
-        """),
-    ("view-basic-slice", """
+        """,
+    ),
+    (
+        "view-basic-slice",
+        """
         def f(x, z):
             v = x[1:]
             v[0] = 0.5
             return x * z
-        """),
-    ("view-rows-while-iterating", """
+        """,
+    ),
+    (
+        "view-rows-while-iterating",
+        """
         def f(x, z):
             X = np.reshape(x, (2, 2)) * 1.0
             for r in X:
                 r[0] = 0.5
             return np.ravel(X) * z
-        """),
-    ("view-reshape", """
+        """,
+    ),
+    (
+        "view-reshape",
+        """
         def f(x, z):
             v = x.reshape(2, 2)
             v[0, 0] = 0.5
             return x * z
-        """),
-    ("view-transpose", """
+        """,
+    ),
+    (
+        "view-transpose",
+        """
         def f(x, z):
             X = np.reshape(x, (2, 2)) * 1.0
             v = X.T
             v[0, 1] = 0.5
             return np.ravel(X) * z
-        """),
+        """,
+    ),
 ]
 
 
-@pytest.mark.parametrize(
-    "body", [pytest.param(body, id=case_id) for case_id, body in SHARED_WRITES]
-)
+@pytest.mark.parametrize("body", [pytest.param(body, id=case_id) for case_id, body in SHARED_WRITES])
 def test_writes_through_shared_arrays_are_reported_or_right(body):
     try:
         primal, generated = differentiate(HEADER + textwrap.dedent(body))

@@ -69,7 +69,7 @@ def only_error(result, path: str) -> tuple[int, int, str]:
     assert_no_traceback(result)
     found = diagnostics(result)
     assert len(found) == 1, found
-    (got_path, line, col, message) = found[0]
+    got_path, line, col, message = found[0]
     assert got_path == path
     return line, col, message
 
@@ -78,7 +78,15 @@ def only_error(result, path: str) -> tuple[int, int, str]:
 
 
 def test_exit_code_values_are_the_documented_ones():
-    assert {c.name: int(c) for c in ExitCode} == {"OK": 0, "STALE": 1, "USAGE": 2, "IO": 3, "SOURCE": 4, "INTERNAL": 70, "INTERRUPTED": 130}
+    assert {c.name: int(c) for c in ExitCode} == {
+        "OK": 0,
+        "STALE": 1,
+        "USAGE": 2,
+        "IO": 3,
+        "SOURCE": 4,
+        "INTERNAL": 70,
+        "INTERRUPTED": 130,
+    }
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     for code in ExitCode:
         assert f"\n| {int(code)} | " in readme, f"exit code {int(code)} is missing from README's table"
@@ -219,7 +227,15 @@ def test_exit_70_on_internal_error(monkeypatch):
         ("def f(é, é):\n    return é\n", 1, 10, "syntax error: duplicate argument 'é' in function definition"),
         ("import numpy as np\nreturn 3\n", 2, 1, "syntax error: 'return' outside function"),
     ],
-    ids=["unclosed-paren", "dangling-operator", "non-ascii-column", "null-byte", "duplicate-param", "duplicate-param-non-ascii", "return-outside"],
+    ids=[
+        "unclosed-paren",
+        "dangling-operator",
+        "non-ascii-column",
+        "null-byte",
+        "duplicate-param",
+        "duplicate-param-non-ascii",
+        "return-outside",
+    ],
 )
 def test_syntax_error_location(text, line, col, message):
     Path("bad.py").write_text(text, encoding="utf-8")
@@ -229,16 +245,46 @@ def test_syntax_error_location(text, line, col, message):
 # ----------------------------------------------------- unsupported constructs
 
 FENCED = [
-    ("try", "def f(x):\n    try:\n        y = x\n    except ValueError:\n        y = x\n    return y\n", 2, 5, "'try' statement is not supported"),
-    ("with", "import contextlib\n\ndef f(x):\n    with contextlib.suppress(ValueError):\n        y = x\n    return y\n", 4, 5, "'with' statement is not supported"),
+    (
+        "try",
+        "def f(x):\n    try:\n        y = x\n    except ValueError:\n        y = x\n    return y\n",
+        2,
+        5,
+        "'try' statement is not supported",
+    ),
+    (
+        "with",
+        "import contextlib\n\ndef f(x):\n    with contextlib.suppress(ValueError):\n        y = x\n    return y\n",
+        4,
+        5,
+        "'with' statement is not supported",
+    ),
     ("lambda", "def f(x):\n    g = lambda q: q * x\n    return x\n", 2, 9, "'lambda' is not supported"),
-    ("genexp", "def f(x):\n    y = sum(a for a in x)\n    return y\n", 2, 13, "a generator expression is not supported"),
+    (
+        "genexp",
+        "def f(x):\n    y = sum(a for a in x)\n    return y\n",
+        2,
+        13,
+        "a generator expression is not supported",
+    ),
     ("dictcomp", "def f(x):\n    y = {a: a for a in x}\n    return x\n", 2, 9, "a dict comprehension is not supported"),
     ("global", "counter = 0\n\ndef f(x):\n    global counter\n    return x\n", 4, 5, "'global' is not supported"),
     ("class", "def f(x):\n    class Box:\n        pass\n    return x\n", 2, 5, "a class is not supported"),
-    ("nested-def", "def f(x):\n    y = x\n    def g(z):\n        return z\n    return y\n", 3, 5, "a nested function is not supported"),
+    (
+        "nested-def",
+        "def f(x):\n    y = x\n    def g(z):\n        return z\n    return y\n",
+        3,
+        5,
+        "a nested function is not supported",
+    ),
     ("yield", "def f(x):\n    yield x\n", 2, 5, "'yield' is not supported"),
-    ("decorator", "import functools\n\n@functools.lru_cache\ndef f(x):\n    return x\n", 3, 1, "a decorator is not supported"),
+    (
+        "decorator",
+        "import functools\n\n@functools.lru_cache\ndef f(x):\n    return x\n",
+        3,
+        1,
+        "a decorator is not supported",
+    ),
     ("star-args", "def f(x, *args):\n    return x\n", 1, 10, "a '*' or keyword-only parameter is not supported"),
     ("kwonly", "def f(x, *, y):\n    return x\n", 1, 13, "a '*' or keyword-only parameter is not supported"),
     ("star-kwargs", "def f(x, **kwargs):\n    return x\n", 1, 10, "a '**' parameter is not supported"),
@@ -248,19 +294,55 @@ FENCED = [
     ("import", "def f(x):\n    import math\n    return x\n", 2, 5, "an import inside a function is not supported"),
     ("assert", "def f(x):\n    assert x > 0\n    return x\n", 2, 5, "'assert' is not supported"),
     ("del", "def f(x):\n    y = x\n    del y\n    return x\n", 3, 5, "'del' is not supported"),
-    ("match", "def f(x):\n    match x:\n        case 0:\n            y = x\n    return x\n", 2, 5, "'match' statement is not supported"),
+    (
+        "match",
+        "def f(x):\n    match x:\n        case 0:\n            y = x\n    return x\n",
+        2,
+        5,
+        "'match' statement is not supported",
+    ),
     ("dict", "def f(x):\n    y = {'a': x}\n    return x\n", 2, 9, "a dict is not supported"),
     ("set", "def f(x):\n    y = {x, 2 * x}\n    return x\n", 2, 9, "a set is not supported"),
     ("setcomp", "def f(x):\n    y = {a for a in x}\n    return x\n", 2, 9, "a set comprehension is not supported"),
     ("f-string", 'def f(x):\n    s = f"{x}"\n    return x\n', 2, 9, "an f-string is not supported"),
     ("starred", "def f(x):\n    y = (1.0, *x)\n    return y\n", 2, 15, "'*' unpacking is not supported"),
     # Control flow is supported, but what it contains is still checked.
-    ("with-inside-if", "def f(x):\n    if x > 0:\n        with open(x) as fh:\n            x = x + 1\n    return x\n", 3, 9, "'with' statement is not supported"),
+    (
+        "with-inside-if",
+        "def f(x):\n    if x > 0:\n        with open(x) as fh:\n            x = x + 1\n    return x\n",
+        3,
+        9,
+        "'with' statement is not supported",
+    ),
     # The parts of loops dpgen does not differentiate yet (reported by lowering, not the fence).
-    ("return-in-for", "def f(x):\n    for i in range(3):\n        return x\n    return x\n", 3, 9, "'return' inside a loop is not supported yet"),
-    ("return-in-while", "def f(x):\n    while x > 0:\n        if x > 1:\n            return x\n        x = x - 1\n    return x\n", 4, 13, "'return' inside a loop is not supported yet"),
-    ("for-else", "def f(x):\n    for i in range(3):\n        x = x + 1\n    else:\n        x = x - 1\n    return x\n", 4, 5, "an 'else' clause on a loop is not supported"),
-    ("while-else", "def f(x):\n    while x > 0:\n        x = x - 1\n    else:\n        x = x + 1\n    return x\n", 4, 5, "an 'else' clause on a loop is not supported"),
+    (
+        "return-in-for",
+        "def f(x):\n    for i in range(3):\n        return x\n    return x\n",
+        3,
+        9,
+        "'return' inside a loop is not supported yet",
+    ),
+    (
+        "return-in-while",
+        "def f(x):\n    while x > 0:\n        if x > 1:\n            return x\n        x = x - 1\n    return x\n",
+        4,
+        13,
+        "'return' inside a loop is not supported yet",
+    ),
+    (
+        "for-else",
+        "def f(x):\n    for i in range(3):\n        x = x + 1\n    else:\n        x = x - 1\n    return x\n",
+        4,
+        5,
+        "an 'else' clause on a loop is not supported",
+    ),
+    (
+        "while-else",
+        "def f(x):\n    while x > 0:\n        x = x - 1\n    else:\n        x = x + 1\n    return x\n",
+        4,
+        5,
+        "an 'else' clause on a loop is not supported",
+    ),
 ]
 
 
@@ -327,7 +409,15 @@ def test_every_fence_error_is_reported_in_one_run_in_position_order():
     assert [(line, col) for _, line, col, _ in found] == [(3, 1), (4, 10), (5, 5), (7, 9), (9, 17), (10, 9), (14, 5)]
     assert all(path == "bad.py" for path, *_ in found)
     kinds = [message.split(" is not supported")[0] for *_, message in found]
-    assert kinds == ["a decorator", "a '*' or keyword-only parameter", "'global'", "'assert'", "a set", "'lambda'", "'with' statement"]
+    assert kinds == [
+        "a decorator",
+        "a '*' or keyword-only parameter",
+        "'global'",
+        "'assert'",
+        "a set",
+        "'lambda'",
+        "'with' statement",
+    ]
 
 
 def test_errors_after_a_nested_def_are_still_reported():
@@ -457,7 +547,9 @@ def test_fence_and_lowering_errors_in_one_run():
 
 def test_source_errors_sorted_by_position():
     # Passes may find errors out of order; the report is always in file order.
-    errors = SourceErrors([Diagnostic("m.py", Span(9, 2), "c"), Diagnostic("m.py", Span(2, 7), "b"), Diagnostic("m.py", Span(2, 3), "a")])
+    errors = SourceErrors(
+        [Diagnostic("m.py", Span(9, 2), "c"), Diagnostic("m.py", Span(2, 7), "b"), Diagnostic("m.py", Span(2, 3), "a")]
+    )
     assert str(errors).splitlines() == ["m.py:2:3: error: a", "m.py:2:7: error: b", "m.py:9:2: error: c"]
     assert errors.exit_code == ExitCode.SOURCE
 
@@ -474,7 +566,10 @@ def old_output(path: str = "g.py") -> tuple[bytes, int]:
 
 @pytest.mark.parametrize(
     "text",
-    ["def f(x):\n    assert x > 0\n    return x\n", "def f(x):\n    for i in range(3):\n        return x\n    return x\n"],
+    [
+        "def f(x):\n    assert x > 0\n    return x\n",
+        "def f(x):\n    for i in range(3):\n        return x\n    return x\n",
+    ],
     ids=["fence-error", "lowering-error"],
 )
 def test_output_untouched_when_generation_fails(text):

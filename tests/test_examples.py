@@ -12,7 +12,9 @@ EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
 def test_mlp_generated_file_is_current():
-    result = CliRunner().invoke(main, ["check", str(EXAMPLES / "mlp" / "model.py"), str(EXAMPLES / "mlp" / "model_grad.py")])
+    result = CliRunner().invoke(
+        main, ["check", str(EXAMPLES / "mlp" / "model.py"), str(EXAMPLES / "mlp" / "model_grad.py")]
+    )
     assert result.exit_code == 0, result.output
     assert result.output == ""
 

@@ -32,7 +32,9 @@ def random_tangent(value, rng):
         return {k: random_tangent(v, rng) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return type(value)(random_tangent(v, rng) for v in value)
-    if isinstance(value, (bool, int, str, np.integer)) or (isinstance(value, np.ndarray) and not np.issubdtype(value.dtype, np.floating)):
+    if isinstance(value, (bool, int, str, np.integer)) or (
+        isinstance(value, np.ndarray) and not np.issubdtype(value.dtype, np.floating)
+    ):
         return None
     return rng.normal(size=np.shape(value)) if np.ndim(value) else float(rng.normal())
 
@@ -99,7 +101,11 @@ def check_jvp(primal, jvp, vjp, args, rng, rtol=1e-5, atol=1e-6, eps=1e-6):
     assert_close(out, primal(*copy.deepcopy(args)), 1e-12, 1e-12, "value")
     for arg, kept in zip(args, before):
         assert_close(arg, kept, 0, 0, "an argument was mutated")
-    expected = difference(primal(*[shifted(a, t, eps) for a, t in zip(args, tangents)]), primal(*[shifted(a, t, -eps) for a, t in zip(args, tangents)]), eps)
+    expected = difference(
+        primal(*[shifted(a, t, eps) for a, t in zip(args, tangents)]),
+        primal(*[shifted(a, t, -eps) for a, t in zip(args, tangents)]),
+        eps,
+    )
     assert_close(dout, expected, rtol, atol, "tangent vs central difference")
     # The adjoint test: one random cotangent, both derivatives, exact up to rounding.
     if vjp is None or u is None:
@@ -216,10 +222,14 @@ def test_defaults_left_out_or_given_primal_and_tangent():
         out, dout = generated.f_jvp(*args, **kwargs, **tangent_kwargs)
         assert out == primal.f(*args, **kwargs)
         (a_plus, k_plus), (a_minus, k_minus) = shift(eps), shift(-eps)
-        np.testing.assert_allclose(dout, (primal.f(*a_plus, **k_plus) - primal.f(*a_minus, **k_minus)) / (2 * eps), rtol=1e-6)
+        np.testing.assert_allclose(
+            dout, (primal.f(*a_plus, **k_plus) - primal.f(*a_minus, **k_minus)) / (2 * eps), rtol=1e-6
+        )
     out, dout = generated.f_jvp(x, 2, 0.7, v, None, 1.0)  # the full positional form
     assert out == primal.f(x, 2, 0.7)
-    np.testing.assert_allclose(dout, (primal.f(x + eps * v, 2, 0.7 + eps) - primal.f(x - eps * v, 2, 0.7 - eps)) / (2 * eps), rtol=1e-6)
+    np.testing.assert_allclose(
+        dout, (primal.f(x + eps * v, 2, 0.7 + eps) - primal.f(x - eps * v, 2, 0.7 - eps)) / (2 * eps), rtol=1e-6
+    )
     out, dout = generated.g_jvp(x, v)
     assert out == primal.g(x)
     np.testing.assert_allclose(dout, (primal.g(x + eps * v) - primal.g(x - eps * v)) / (2 * eps), rtol=1e-6)

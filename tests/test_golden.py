@@ -33,7 +33,9 @@ def _generate(case: str, mode: str = "reverse") -> str:
     return generate(Source("model.py", source), Options(mode=mode)).text
 
 
-@pytest.mark.parametrize("case, mode", [(c, "reverse") for c in CASES] + [(c, "forward") for c in CASES] + [(c, "hvp") for c in HVP_CASES])
+@pytest.mark.parametrize(
+    "case, mode", [(c, "reverse") for c in CASES] + [(c, "forward") for c in CASES] + [(c, "hvp") for c in HVP_CASES]
+)
 def test_golden_text(case, mode, request):
     expected_path = GOLDEN / case / OUTPUTS[mode]
     text = _generate(case, mode)
@@ -126,7 +128,15 @@ def _as_tuple(value) -> tuple:
 def test_every_golden_function_has_inputs():
     for case in CASES:
         primal = load_source((GOLDEN / case / "model.py").read_text(encoding="utf-8"))
-        functions = {n for n, v in vars(primal).items() if callable(v) and getattr(v, "__module__", None) is None and not n.startswith("_")}
-        defined = {n for n in functions if hasattr(v := getattr(primal, n), "__code__") and v.__code__.co_filename.startswith("<")}
+        functions = {
+            n
+            for n, v in vars(primal).items()
+            if callable(v) and getattr(v, "__module__", None) is None and not n.startswith("_")
+        }
+        defined = {
+            n
+            for n in functions
+            if hasattr(v := getattr(primal, n), "__code__") and v.__code__.co_filename.startswith("<")
+        }
         missing = defined - set(_inputs(case)(np.random.default_rng(0)))
         assert not missing, f"{case}: no inputs for {sorted(missing)}"

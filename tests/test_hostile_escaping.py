@@ -35,8 +35,7 @@ SEPARATORS = ["\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e"
 def source(triple: str, single: str, comment: str) -> str:
     """A model whose triple-quoted string holds `triple`, whose strings hold `single` and
     whose comments (one inside a statement dpgen cites) hold `comment`."""
-    return textwrap.dedent(
-        '''\
+    return textwrap.dedent('''\
         import numpy as np
 
         S = "{single}"
@@ -50,12 +49,11 @@ def source(triple: str, single: str, comment: str) -> str:
                            y)
             w = z * len("{single}\\\\") + len(s)
             return np.sum(w)
-        '''
-    ).format(triple=triple, single=single, comment=comment)
+        ''').format(triple=triple, single=single, comment=comment)
 
 
 CASES = {
-    "triple quotes and newlines": source(f'\n\\"""\n{PAYLOAD}\n\\"""\n', f"\\\"\\\"\\\"{PAYLOAD}", f'""" {PAYLOAD}'),
+    "triple quotes and newlines": source(f'\n\\"""\n{PAYLOAD}\n\\"""\n', f'\\"\\"\\"{PAYLOAD}', f'""" {PAYLOAD}'),
     "carriage returns": source(f"a\r{PAYLOAD}\r", f"a\\r{PAYLOAD}", f"\\r {PAYLOAD}"),
     "backslashes": source(f"\\\\\\N{{BULLET}}\\\n{PAYLOAD}\\\\", f"\\\\{PAYLOAD}\\\\", f"\\ {PAYLOAD} \\"),
     **{f"separator {ord(c):#x}": source(f"a{c}{PAYLOAD}{c}", f"a{c}{PAYLOAD}", f"{c}{PAYLOAD}") for c in SEPARATORS},
@@ -143,7 +141,11 @@ def test_check_finds_a_source_with_a_hostile_name(name, tmp_path, monkeypatch):
     assert stale.exit_code == 1, stale.output
 
 
-text_with_hostile_characters = st.text(st.sampled_from(['"', "'", "\\", "\n", "\r", "\t", "N", "{", "#", "a", "\0", "\udcff", *SEPARATORS]) | st.characters(), min_size=1)
+text_with_hostile_characters = st.text(
+    st.sampled_from(['"', "'", "\\", "\n", "\r", "\t", "N", "{", "#", "a", "\0", "\udcff", *SEPARATORS])
+    | st.characters(),
+    min_size=1,
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -160,9 +162,9 @@ def test_escaping_round_trips_and_stays_inert(text):
 
 
 MULTI_LINE = (
-    "import numpy as np\n\nK = (\"a\"\n     \"b\")\n\n\n"
-    "def f(x, w, s=(\"c\"  # a comment inside the default\n              \"d\")):\n"
-    "    y = x * len(\"a\"\n                \"b\") * len(K)\n"
+    'import numpy as np\n\nK = ("a"\n     "b")\n\n\n'
+    'def f(x, w, s=("c"  # a comment inside the default\n              "d")):\n'
+    '    y = x * len("a"\n                "b") * len(K)\n'
     "    z = np.maximum(x,\n                   w)\n"
     "    return np.sum(y * z) * len(s)\n"
 )

@@ -43,7 +43,9 @@ def in_tmp(tmp_path, monkeypatch):
 def run(*args: str):
     """Run the command line in a thread, so a run that blocks (on a FIFO) fails the test."""
     box = {}
-    thread = threading.Thread(target=lambda: box.setdefault("result", CliRunner().invoke(main, list(args), prog_name="dpgen")), daemon=True)
+    thread = threading.Thread(
+        target=lambda: box.setdefault("result", CliRunner().invoke(main, list(args), prog_name="dpgen")), daemon=True
+    )
     thread.start()
     thread.join(timeout=60)
     assert "result" in box, f"dpgen {' '.join(args)!r} hangs"
@@ -130,16 +132,36 @@ CASES = [
     ("input missing directory", lambda: ["diff", "nowhere/model.py"], ExitCode.IO, "no such file"),
     ("check FIFO", lambda: ["check", fifo()], ExitCode.IO, "is a FIFO"),
     ("check pair with FIFO", lambda: ["check", "model.py", fifo()], ExitCode.IO, "is a FIFO"),
-    ("output FIFO", lambda: ["diff", "model.py", "-o", fifo("out.py")], ExitCode.IO, "is a FIFO (named pipe), not a regular file; refusing to replace it"),
+    (
+        "output FIFO",
+        lambda: ["diff", "model.py", "-o", fifo("out.py")],
+        ExitCode.IO,
+        "is a FIFO (named pipe), not a regular file; refusing to replace it",
+    ),
     ("output trailing slash", lambda: ["diff", "model.py", "-o", "out.py/"], ExitCode.IO, "ends with '/'"),
-    ("output too long a name", lambda: ["diff", "model.py", "-o", long_name()], ExitCode.IO, "cannot write: File name too long"),
+    (
+        "output too long a name",
+        lambda: ["diff", "model.py", "-o", long_name()],
+        ExitCode.IO,
+        "cannot write: File name too long",
+    ),
     ("output null byte", lambda: ["diff", "model.py", "-o", "o\0ut.py"], ExitCode.IO, "null byte"),
     ("output missing directory", lambda: ["diff", "model.py", "-o", "nowhere/out.py"], ExitCode.IO, "cannot write"),
     ("output hard link to the source", hard_link, ExitCode.IO, "is the source file"),
     ("output symlink to the source", symlink_to_source, ExitCode.IO, "is the source file"),
     ("source read through a symlink", source_through_symlink, ExitCode.IO, "is the source file"),
-    ("form feed between tokens", form_feed("import numpy as np\n\ndef f(x):\n    return np.sum(x\f* x)\n"), ExitCode.SOURCE, "ff.py:4:20: error: a form feed inside a line"),
-    ("form feed in indentation", form_feed("def f(x):\n  \f  return x\n"), ExitCode.SOURCE, "ff.py:2:3: error: a form feed inside a line"),
+    (
+        "form feed between tokens",
+        form_feed("import numpy as np\n\ndef f(x):\n    return np.sum(x\f* x)\n"),
+        ExitCode.SOURCE,
+        "ff.py:4:20: error: a form feed inside a line",
+    ),
+    (
+        "form feed in indentation",
+        form_feed("def f(x):\n  \f  return x\n"),
+        ExitCode.SOURCE,
+        "ff.py:2:3: error: a form feed inside a line",
+    ),
     ("form feed starting a line", form_feed("\f\ndef f(x):\n    return x * len('a\fb')  # \f\n"), ExitCode.OK, ""),
 ]
 
@@ -230,7 +252,10 @@ def test_an_unreadable_file_is_an_io_error_not_a_usage_error(monkeypatch):
     assert result.stderr == "model.py: error: cannot read: Permission denied\n"
 
 
-@pytest.mark.parametrize("args", [["diff", "locked/model.py"], ["diff", "model.py", "-o", "locked/g.py"], ["check", "locked/model.py", "g.py"]])
+@pytest.mark.parametrize(
+    "args",
+    [["diff", "locked/model.py"], ["diff", "model.py", "-o", "locked/g.py"], ["check", "locked/model.py", "g.py"]],
+)
 def test_a_file_in_an_unreadable_directory_is_an_io_error(args, monkeypatch):
     os.mkdir("locked")
     Path("locked/model.py").write_text(GOOD)
@@ -298,7 +323,9 @@ def test_every_documented_exit_code(monkeypatch):
     assert_shape(run("diff", "missing.py"), ExitCode.IO)
     Path("bad.py").write_text("def f(x):\n    try:\n        return x\n    except E:\n        return x\n\ndef g(:\n")
     assert_shape(run("diff", "bad.py"), ExitCode.SOURCE)
-    Path("bad.py").write_text("import scipy.special\n\ndef f(x):\n    y = scipy.special.expit(x)\n    while True:\n        try:\n            pass\n        finally:\n            pass\n    return y\n")
+    Path("bad.py").write_text(
+        "import scipy.special\n\ndef f(x):\n    y = scipy.special.expit(x)\n    while True:\n        try:\n            pass\n        finally:\n            pass\n    return y\n"
+    )
     assert_shape(run("diff", "bad.py"), ExitCode.SOURCE)
     monkeypatch.setattr("dpgen.pipeline.reverse", lambda *a, **k: 1 / 0)
     assert_shape(run("diff", "model.py"), ExitCode.INTERNAL)
@@ -326,7 +353,13 @@ class _Huge(Exception):
 
 @pytest.mark.parametrize(
     "exc",
-    [_Hostile(), _Huge(), RecursionError("maximum recursion depth exceeded"), MemoryError(), RuntimeError("a\udcff\u2028b")],
+    [
+        _Hostile(),
+        _Huge(),
+        RecursionError("maximum recursion depth exceeded"),
+        MemoryError(),
+        RuntimeError("a\udcff\u2028b"),
+    ],
     ids=["recursive __str__", "huge message", "RecursionError", "MemoryError", "odd characters"],
 )
 def test_the_internal_error_handler_never_fails(exc, monkeypatch):

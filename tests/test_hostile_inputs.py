@@ -52,14 +52,26 @@ G = "def g(x):\n    return np.sum(x * x)\n\n\n"
 
 CASES = [
     # A statement split over two lines: the source-line comment must stay one comment.
-    Case("call-split-over-lines", "def f(x, w):\n    y = np.maximum(x,\n        w)\n    return np.sum(y * y)\n", _pair([0.5, -1.0, 2.0], [0.1, 0.3, 1.0])),
+    Case(
+        "call-split-over-lines",
+        "def f(x, w):\n    y = np.maximum(x,\n        w)\n    return np.sum(y * y)\n",
+        _pair([0.5, -1.0, 2.0], [0.1, 0.3, 1.0]),
+    ),
     Case(
         "if-test-and-loop-header-split",
         "def f(x):\n    y = x\n    if (np.sum(x)\n            > 0):\n        y = y * 2.0\n    for i in range(\n            2):\n        y = y * x\n    return np.sum(y)\n",
         lambda rng: [[np.array([0.5, 1.0])], [np.array([-0.5, -1.0])]],
     ),
-    Case("carriage-return-inside-parentheses", "def f(x):\n    y = (x *\r 2.0)\n    return np.sum(y * x)\n", vec(0.3, -0.7)),
-    Case("implicit-string-concatenation-over-lines", 'def f(x, w):\n    return np.einsum("i,"\n                     "i->", x, w)\n', _pair([0.5, -1.0], [2.0, 0.25])),
+    Case(
+        "carriage-return-inside-parentheses",
+        "def f(x):\n    y = (x *\r 2.0)\n    return np.sum(y * x)\n",
+        vec(0.3, -0.7),
+    ),
+    Case(
+        "implicit-string-concatenation-over-lines",
+        'def f(x, w):\n    return np.einsum("i,"\n                     "i->", x, w)\n',
+        _pair([0.5, -1.0], [2.0, 0.25]),
+    ),
     Case("multi-line-literal-constant", "K = (\n    2.0)\n\n\ndef f(x):\n    return np.sum(x ** K)\n", vec(0.5, -1.5)),
     # One-line suites.
     Case("one-line-def", "def f(x): return x * x\n", lambda rng: [[1.5], [-0.25]]),
@@ -69,13 +81,26 @@ CASES = [
         lambda rng: [[np.array([0.5, 1.0])], [np.array([-0.5, 1.0])], [np.array([4.0, 5.0])]],
     ),
     # Methods on a call's result.
-    Case("T-ravel-on-a-call", "def f(a, b):\n    return np.sum(np.outer(a, b).T.ravel() * np.arange(6.0))\n", _pair([1.0, 2.0], [0.5, -1.0, 3.0])),
-    Case("T-sum-on-a-call", "def f(a, b):\n    return np.outer(a, b).T.sum(axis=0) @ a\n", _pair([1.0, 2.0], [0.5, -1.0, 3.0])),
+    Case(
+        "T-ravel-on-a-call",
+        "def f(a, b):\n    return np.sum(np.outer(a, b).T.ravel() * np.arange(6.0))\n",
+        _pair([1.0, 2.0], [0.5, -1.0, 3.0]),
+    ),
+    Case(
+        "T-sum-on-a-call",
+        "def f(a, b):\n    return np.outer(a, b).T.sum(axis=0) @ a\n",
+        _pair([1.0, 2.0], [0.5, -1.0, 3.0]),
+    ),
     # A conditional expression in an if / while test: both sides of both.
     Case(
         "ifexp-in-if-test",
         "def f(x, c):\n    if (x[0] if c > 0 else x[1]) > 0:\n        y = x * 2.0\n    else:\n        y = x * x\n    return np.sum(y)\n",
-        lambda rng: [[np.array([0.5, -1.0]), 1.0], [np.array([0.5, -1.0]), -1.0], [np.array([-0.5, 1.0]), 1.0], [np.array([-0.5, 1.0]), -1.0]],
+        lambda rng: [
+            [np.array([0.5, -1.0]), 1.0],
+            [np.array([0.5, -1.0]), -1.0],
+            [np.array([-0.5, 1.0]), 1.0],
+            [np.array([-0.5, 1.0]), -1.0],
+        ],
     ),
     Case(
         "ifexp-in-while-test",
@@ -90,7 +115,8 @@ CASES = [
     ),
     Case(
         "call-in-while-test",
-        G + "def f(x):\n    y = x\n    while g(y) < 10.0 and (g(y) if y[0] > 0 else 1.0) > 0:\n        y = y * 2.0\n    return np.sum(y * y)\n",
+        G
+        + "def f(x):\n    y = x\n    while g(y) < 10.0 and (g(y) if y[0] > 0 else 1.0) > 0:\n        y = y * 2.0\n    return np.sum(y * y)\n",
         lambda rng: [[np.array([0.5, 1.0])], [np.array([-0.5, 0.2])]],
     ),
 ]
@@ -122,7 +148,13 @@ def test_unusual_valid_code_forward(case, modules):
     primal, generated = modules(case)
     rng = np.random.default_rng(9)
     for args in case.args(rng):
-        check_jvp(getattr(primal, case.entry), getattr(generated, f"{case.entry}_jvp"), getattr(generated, f"{case.entry}_vjp"), args, rng)
+        check_jvp(
+            getattr(primal, case.entry),
+            getattr(generated, f"{case.entry}_jvp"),
+            getattr(generated, f"{case.entry}_vjp"),
+            args,
+            rng,
+        )
 
 
 def test_split_statement_comment_is_one_line():
@@ -157,7 +189,9 @@ def chain(kind: str, n: int) -> str:
 
 
 # Depths users write (and the hostile campaign's 150 nested calls, 500 `.T`, 500 `not`s) work.
-@pytest.mark.parametrize("kind, n", [("sum", 300), ("negations", 300), ("transposes", 500), ("nots", 500), ("nested-calls", 150)])
+@pytest.mark.parametrize(
+    "kind, n", [("sum", 300), ("negations", 300), ("transposes", 500), ("nots", 500), ("nested-calls", 150)]
+)
 def test_deep_expressions_within_the_limit_work(kind, n, tmp_path):
     result = run_cli(chain(kind, n), tmp_path, "--mode", "reverse,forward")
     assert result.exit_code == 0, result.output[-2000:]
@@ -170,7 +204,15 @@ def test_deep_expressions_within_the_limit_work(kind, n, tmp_path):
 # Deeper ones are refused at once, with a location, never an internal error or a traceback.
 @pytest.mark.parametrize(
     "kind, n",
-    [("sum", 1_200), ("sum", 10_000), ("ands", 2_000), ("nots", 10_000), ("negations", 10_000), ("transposes", 10_000), ("one-megabyte-line", 100_000)],
+    [
+        ("sum", 1_200),
+        ("sum", 10_000),
+        ("ands", 2_000),
+        ("nots", 10_000),
+        ("negations", 10_000),
+        ("transposes", 10_000),
+        ("one-megabyte-line", 100_000),
+    ],
 )
 def test_too_deep_expressions_are_located_errors(kind, n, tmp_path):
     result = run_cli(chain(kind, n), tmp_path)
@@ -217,4 +259,6 @@ def test_internal_error_message_survives_a_recursive_str(tmp_path, monkeypatch):
     monkeypatch.setattr("dpgen.pipeline.generate", explode)
     result = run_cli(HEADER + "def f(x):\n    return x\n", tmp_path)
     assert result.exit_code == 70
-    assert result.output.splitlines() == ["dpgen: internal error: Nasty: (no message) (please report this with the input file)"]
+    assert result.output.splitlines() == [
+        "dpgen: internal error: Nasty: (no message) (please report this with the input file)"
+    ]

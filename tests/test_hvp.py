@@ -96,7 +96,9 @@ def test_hvp_matches_gradient_differences_and_is_symmetric(case):
         (diagnostic,) = exc.diagnostics
         line = source.splitlines()[diagnostic.span.line - 1]
         assert "(" in line and "=" in line, line
-        assert "return" in source and any(line.strip().startswith("return") and "," in line for line in source.splitlines())
+        assert "return" in source and any(
+            line.strip().startswith("return") and "," in line for line in source.splitlines()
+        )
         return
     rng = np.random.default_rng(11)
     for args in case.args(rng):
@@ -174,7 +176,9 @@ def test_generated_forward_mode_is_differentiated_again(tmp_path):
 def test_reverse_mode_output_is_refused_with_a_pointer_to_forward_mode(tmp_path):
     (tmp_path / "model.py").write_text(MODEL)
     _dpgen("diff", "model.py", "-o", "model_grad.py", cwd=tmp_path)
-    result = subprocess.run([sys.executable, "-m", "dpgen", "diff", "model_grad.py"], cwd=tmp_path, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "dpgen", "diff", "model_grad.py"], cwd=tmp_path, capture_output=True, text=True
+    )
     assert result.returncode == 4
     assert "model_grad.py:1:1: error: this is dpgen's reverse-mode output" in result.stderr
     assert "--mode hvp" in result.stderr

@@ -108,16 +108,14 @@ def test_resolution(code, expected):
 
 
 def test_module_name_rebound_and_shadowed():
-    found = answers(
-        """
+    found = answers("""
         import numpy as np
         np = np
 
         def f(x, abs):
             y = abs(x)
             return np.sin(y)
-        """
-    )
+        """)
     assert found["np.sin"] == {"numpy.sin", "np.sin"}
     assert found["abs"] == {"f.<locals>.abs"}
 
@@ -125,15 +123,13 @@ def test_module_name_rebound_and_shadowed():
 def test_shadowed_np_is_a_value():
     """A local `np` is a value, not numpy: `np.sin` is then not numpy's sine."""
     with pytest.raises(SourceErrors, match=r"6:19: error: the method .\.sin\(\). is not supported"):
-        generated_text(
-            """
+        generated_text("""
             import numpy as np
 
             def f(x):
                 np = x
                 return np.sum(np.sin(x))
-            """
-        )
+            """)
 
 
 def test_aliases_differentiate():

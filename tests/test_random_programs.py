@@ -89,10 +89,17 @@ def check_all_modes(program: grammar.Program, modes=("reverse", "forward", "hvp"
     outcomes = grammar.check_modes(program, modes)
     assume(not any(o.category == "skipped" for o in outcomes.values()))
     bad = {mode: o for mode, o in outcomes.items() if o.category not in ("pass", "refused", "n/a")}
-    assert not bad, "\n\n".join(f"{mode}: {o.category}\n{o.detail}" for mode, o in bad.items()) + "\n\n" + program.source
+    assert not bad, (
+        "\n\n".join(f"{mode}: {o.category}\n{o.detail}" for mode, o in bad.items()) + "\n\n" + program.source
+    )
 
 
-SETTINGS = dict(deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+SETTINGS = dict(
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 
 
 @settings(max_examples=100, **SETTINGS)

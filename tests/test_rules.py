@@ -127,29 +127,37 @@ def _shape_id(shape: tuple) -> str:
 
 # -------------------------------------------------------- binary elementwise rules
 # Every binary rule runs over every broadcast pattern below (() is a Python float).
-BROADCAST = [((2, 3), (2, 3)), ((3, 1), (1, 4)), ((), (3,)), ((3,), ()), ((5,), (2, 5)), ((2, 5), (5,)), ((2, 1, 3), (4, 1))]
+BROADCAST = [
+    ((2, 3), (2, 3)),
+    ((3, 1), (1, 4)),
+    ((), (3,)),
+    ((3,), ()),
+    ((5,), (2, 5)),
+    ((2, 5), (5,)),
+    ((2, 1, 3), (4, 1)),
+]
 
 BINARY = [
     # id                expression                x domain   y domain
-    ("op-add",          "x + y",                  normal,    normal),
-    ("op-sub",          "x - y",                  normal,    normal),
-    ("op-mul",          "x * y",                  normal,    normal),
-    ("op-div",          "x / y",                  normal,    nonzero),
-    ("op-pow",          "x ** y",                 positive,  normal),
-    ("op-mod",          "x % y",                  normal,    positive),
-    ("add",             "np.add(x, y)",           normal,    normal),
-    ("subtract",        "np.subtract(x, y)",      normal,    normal),
-    ("multiply",        "np.multiply(x, y)",      normal,    normal),
-    ("divide",          "np.divide(x, y)",        normal,    nonzero),
-    ("true_divide",     "np.true_divide(x, y)",   normal,    nonzero),
-    ("power",           "np.power(x, y)",         positive,  normal),
-    ("pow",             "np.pow(x, y)",           positive,  normal),
-    ("remainder",       "np.remainder(x, y)",     normal,    positive),
-    ("mod",             "np.mod(x, y)",           normal,    positive),
-    ("arctan2",         "np.arctan2(x, y)",       normal,    normal),
-    ("hypot",           "np.hypot(x, y)",         normal,    normal),
-    ("maximum",         "np.maximum(x, y)",       normal,    normal),
-    ("minimum",         "np.minimum(x, y)",       normal,    normal),
+    ("op-add", "x + y", normal, normal),
+    ("op-sub", "x - y", normal, normal),
+    ("op-mul", "x * y", normal, normal),
+    ("op-div", "x / y", normal, nonzero),
+    ("op-pow", "x ** y", positive, normal),
+    ("op-mod", "x % y", normal, positive),
+    ("add", "np.add(x, y)", normal, normal),
+    ("subtract", "np.subtract(x, y)", normal, normal),
+    ("multiply", "np.multiply(x, y)", normal, normal),
+    ("divide", "np.divide(x, y)", normal, nonzero),
+    ("true_divide", "np.true_divide(x, y)", normal, nonzero),
+    ("power", "np.power(x, y)", positive, normal),
+    ("pow", "np.pow(x, y)", positive, normal),
+    ("remainder", "np.remainder(x, y)", normal, positive),
+    ("mod", "np.mod(x, y)", normal, positive),
+    ("arctan2", "np.arctan2(x, y)", normal, normal),
+    ("hypot", "np.hypot(x, y)", normal, normal),
+    ("maximum", "np.maximum(x, y)", normal, normal),
+    ("minimum", "np.minimum(x, y)", normal, normal),
 ]
 
 BINARY_CASES = [
@@ -188,9 +196,22 @@ ARITHMETIC_EXTRA = [
     case("clip-min-only", "np.clip(x, 0, None)", x=clustered(3, 4)),
     case("clip-max-only", "np.clip(x, None, 0.5)", x=clustered(6)),
     case("clip-keywords", "np.clip(x, a_min=-1.0, a_max=1.0)", x=clustered(6)),
-    case("clip-array-bounds", "np.clip(x, lo, hi)", x=clustered(2, 4), lo=uniform(-1.0, -0.6, 2, 1), hi=uniform(0.6, 1.0)),
-    case("clip-constant-value", "np.clip(2.0, lo, hi) - np.clip(-2.0, lo, hi)", lo=uniform(-1.0, -0.6, 3), hi=uniform(0.6, 1.0)),
-    case("clip-bounds-broadcast", "np.clip(x, lo, hi)", x=clustered(4), lo=uniform(-1.0, -0.6, 3, 1), hi=uniform(0.6, 1.0, 4)),
+    case(
+        "clip-array-bounds", "np.clip(x, lo, hi)", x=clustered(2, 4), lo=uniform(-1.0, -0.6, 2, 1), hi=uniform(0.6, 1.0)
+    ),
+    case(
+        "clip-constant-value",
+        "np.clip(2.0, lo, hi) - np.clip(-2.0, lo, hi)",
+        lo=uniform(-1.0, -0.6, 3),
+        hi=uniform(0.6, 1.0),
+    ),
+    case(
+        "clip-bounds-broadcast",
+        "np.clip(x, lo, hi)",
+        x=clustered(4),
+        lo=uniform(-1.0, -0.6, 3, 1),
+        hi=uniform(0.6, 1.0, 4),
+    ),
 ]
 
 # --------------------------------------------------------- unary elementwise rules
@@ -198,25 +219,25 @@ UNARY_SHAPES = [(2, 3), (4,), ()]
 
 UNARY = [
     # id          expression           domain
-    ("sin",        "np.sin(x)",        normal),
-    ("cos",        "np.cos(x)",        normal),
-    ("tan",        "np.tan(x)",        unit),
-    ("arcsin",     "np.arcsin(x)",     unit),
-    ("arccos",     "np.arccos(x)",     unit),
-    ("arctan",     "np.arctan(x)",     normal),
-    ("sinh",       "np.sinh(x)",       normal),
-    ("cosh",       "np.cosh(x)",       normal),
-    ("tanh",       "np.tanh(x)",       normal),
-    ("exp",        "np.exp(x)",        normal),
-    ("expm1",      "np.expm1(x)",      normal),
-    ("log",        "np.log(x)",        positive),
-    ("log1p",      "np.log1p(x)",      positive),
-    ("log2",       "np.log2(x)",       positive),
-    ("log10",      "np.log10(x)",      positive),
-    ("sqrt",       "np.sqrt(x)",       positive),
-    ("square",     "np.square(x)",     normal),
-    ("abs",        "np.abs(x)",        nonzero),
-    ("absolute",   "np.absolute(x)",   nonzero),
+    ("sin", "np.sin(x)", normal),
+    ("cos", "np.cos(x)", normal),
+    ("tan", "np.tan(x)", unit),
+    ("arcsin", "np.arcsin(x)", unit),
+    ("arccos", "np.arccos(x)", unit),
+    ("arctan", "np.arctan(x)", normal),
+    ("sinh", "np.sinh(x)", normal),
+    ("cosh", "np.cosh(x)", normal),
+    ("tanh", "np.tanh(x)", normal),
+    ("exp", "np.exp(x)", normal),
+    ("expm1", "np.expm1(x)", normal),
+    ("log", "np.log(x)", positive),
+    ("log1p", "np.log1p(x)", positive),
+    ("log2", "np.log2(x)", positive),
+    ("log10", "np.log10(x)", positive),
+    ("sqrt", "np.sqrt(x)", positive),
+    ("square", "np.square(x)", normal),
+    ("abs", "np.abs(x)", nonzero),
+    ("absolute", "np.absolute(x)", nonzero),
     ("reciprocal", "np.reciprocal(x)", nonzero),
 ]
 
@@ -233,13 +254,13 @@ AXES = ["", "axis=0", "axis=-1", "axis=(0, 2)", "keepdims=True", "axis=1, keepdi
 
 REDUCTIONS = [
     # id       function    domain
-    ("sum",    "np.sum",   normal),
-    ("mean",   "np.mean",  normal),
-    ("prod",   "np.prod",  nonzero),
-    ("max",    "np.max",   apart),
-    ("min",    "np.min",   apart),
-    ("var",    "np.var",   normal),
-    ("std",    "np.std",   normal),
+    ("sum", "np.sum", normal),
+    ("mean", "np.mean", normal),
+    ("prod", "np.prod", nonzero),
+    ("max", "np.max", apart),
+    ("min", "np.min", apart),
+    ("var", "np.var", normal),
+    ("std", "np.std", normal),
 ]
 
 
@@ -323,7 +344,8 @@ MATMUL_SHAPES = [
 ]
 
 LINALG_CASES = [
-    case(f"op-matmul-{_shape_id(sx)}-{_shape_id(sy)}", "x @ y", x=normal(*sx), y=normal(*sy)) for sx, sy in MATMUL_SHAPES
+    case(f"op-matmul-{_shape_id(sx)}-{_shape_id(sy)}", "x @ y", x=normal(*sx), y=normal(*sy))
+    for sx, sy in MATMUL_SHAPES
 ]
 LINALG_CASES += [
     case("matmul-fn-2d", "np.matmul(x, y)", x=normal(2, 3), y=normal(3, 4)),
@@ -455,12 +477,18 @@ INDEX_CASES = [
     case("fancy-repeated", "x[idx]", nondiff=("idx",), x=normal(3), idx=const(IDX)),
     case("fancy-repeated-2d", "x[idx, 1:]", nondiff=("idx",), x=normal(3, 4), idx=const(IDX)),
     case("fancy-columns", "x[:, idx]", nondiff=("idx",), x=normal(2, 3), idx=const(IDX)),
-    case("fancy-pair", "x[idx, jdx]", nondiff=("idx", "jdx"), x=normal(3, 3), idx=const(IDX), jdx=const(IDX[::-1].copy())),
+    case(
+        "fancy-pair", "x[idx, jdx]", nondiff=("idx", "jdx"), x=normal(3, 3), idx=const(IDX), jdx=const(IDX[::-1].copy())
+    ),
     case("fancy-constant-list", "x[[0, 0, 2]]", x=normal(3)),
-    case("fancy-plus-slice-read", "x[idx] + x[1:]", nondiff=("idx",), x=normal(6), idx=const(np.array([5, 1, 1, 0, 3]))),
+    case(
+        "fancy-plus-slice-read", "x[idx] + x[1:]", nondiff=("idx",), x=normal(6), idx=const(np.array([5, 1, 1, 0, 3]))
+    ),
     case("bool-mask", "x[x > 0]", x=nonzero(7)),
     case("bool-mask-2d", "np.sum(x[x > 0.2] ** 2)", x=nonzero(3, 4)),
-    case("bool-mask-parameter", "x[m] * 2.0", nondiff=("m",), x=normal(4), m=const(np.array([True, False, True, True]))),
+    case(
+        "bool-mask-parameter", "x[m] * 2.0", nondiff=("m",), x=normal(4), m=const(np.array([True, False, True, True]))
+    ),
     case("bool-mask-other", "x[y > 0]", nondiff=("y",), x=normal(6), y=nonzero(6)),
     case("int-parameter-slice", "def f(x, n: int):\n    return x[n:]", nondiff=("n",), x=normal(5), n=const(2)),
     case("diff", "x[1:] - x[:-1]", x=normal(5)),
@@ -522,7 +550,8 @@ CONTAINER_CASES = [
             items.append(x * i + y)
         return sum(items) * np.stack(items)
         """,
-        x=normal(2), y=normal(2),
+        x=normal(2),
+        y=normal(2),
     ),
     case("np-array-of-list", "np.array([x, y * 2.0]) ** 2", x=normal(3), y=normal(3)),
     case("np-array-of-nested-list", "np.array([[x, y * 2.0], [1.0, x * y]]) ** 2", x=normal(), y=normal()),
@@ -534,7 +563,8 @@ CONTAINER_CASES = [
         rows = [np.sin(x * k) for k in range(3)]
         return np.array(rows) * y
         """,
-        x=normal(2), y=normal(2),
+        x=normal(2),
+        y=normal(2),
     ),
     case(
         "list-indexed-at-run-time",
@@ -542,7 +572,8 @@ CONTAINER_CASES = [
         i = int(np.sum(x * 0.0)) + 1
         return [x, y][i] * 2.0 + [x, y][0]
         """,
-        x=normal(3), y=normal(3),
+        x=normal(3),
+        y=normal(3),
     ),
     case(
         "setitem-slice",
@@ -551,7 +582,8 @@ CONTAINER_CASES = [
         z[1:3] = v
         return z * x
         """,
-        x=normal(4), v=normal(2),
+        x=normal(4),
+        v=normal(2),
     ),
     case(
         "setitem-broadcast-scalar",
@@ -560,7 +592,8 @@ CONTAINER_CASES = [
         z[z < 0] = v
         return z ** 2
         """,
-        x=nonzero(5), v=normal(),
+        x=nonzero(5),
+        v=normal(),
     ),
 ]
 
@@ -588,16 +621,41 @@ HELPER_CASES = [
     helper_case("helper-broadcast_like", "_broadcast_like(x, y)", nondiff=("y",), x=normal(3), y=normal(2, 3)),
     helper_case("helper-unbroadcast", "_unbroadcast(x, y)", nondiff=("y",), x=normal(2, 3), y=normal(3)),
     helper_case("helper-unreduce", "_unreduce(x, y, 1, False)", nondiff=("y",), x=normal(2), y=normal(2, 3)),
-    helper_case("helper-unreduce-keepdims", "_unreduce(x, y, None, True)", nondiff=("y",), x=normal(1, 1), y=normal(2, 3)),
-    helper_case("helper-extremum_jvp", "_extremum_jvp(x, np.max(y, axis=1), y, 1, False)", nondiff=("y",), x=normal(2, 3), y=apart(2, 3)),
-    helper_case("helper-extremum_vjp", "_extremum_vjp(x, np.max(y, axis=1), y, 1, False)", nondiff=("y",), x=normal(2), y=apart(2, 3)),
+    helper_case(
+        "helper-unreduce-keepdims", "_unreduce(x, y, None, True)", nondiff=("y",), x=normal(1, 1), y=normal(2, 3)
+    ),
+    helper_case(
+        "helper-extremum_jvp",
+        "_extremum_jvp(x, np.max(y, axis=1), y, 1, False)",
+        nondiff=("y",),
+        x=normal(2, 3),
+        y=apart(2, 3),
+    ),
+    helper_case(
+        "helper-extremum_vjp",
+        "_extremum_vjp(x, np.max(y, axis=1), y, 1, False)",
+        nondiff=("y",),
+        x=normal(2),
+        y=apart(2, 3),
+    ),
     helper_case("helper-var_jvp", "_var_jvp(x, y, 1, 1, False)", x=normal(2, 3), y=normal(2, 3)),
-    helper_case("helper-norm_jvp", "_norm_jvp(x, n, y, None, 0, True)", x=normal(2, 3), n=positive(1, 3), y=normal(2, 3)),
+    helper_case(
+        "helper-norm_jvp", "_norm_jvp(x, n, y, None, 0, True)", x=normal(2, 3), n=positive(1, 3), y=normal(2, 3)
+    ),
 ]
 
 CASES = (
-    BINARY_CASES + ARITHMETIC_EXTRA + UNARY_CASES + REDUCTION_CASES + METHOD_CASES
-    + LINALG_CASES + SHAPE_CASES + INDEX_CASES + SCALAR_CASES + CONTAINER_CASES + HELPER_CASES
+    BINARY_CASES
+    + ARITHMETIC_EXTRA
+    + UNARY_CASES
+    + REDUCTION_CASES
+    + METHOD_CASES
+    + LINALG_CASES
+    + SHAPE_CASES
+    + INDEX_CASES
+    + SCALAR_CASES
+    + CONTAINER_CASES
+    + HELPER_CASES
 )
 
 # Dicts of parameters (`p["W"]`): the cotangent is a dict with the same keys, checked
@@ -783,10 +841,13 @@ def test_dict_rule_matches_finite_differences():
     p_bar, x_bar = generated.f_vjp(p, x)[1](1.0)
     assert set(p_bar) == set(p)
     for key in p:
+
         def entry(value, key=key):
             return primal.f({**p, key: value}, x)
 
-        np.testing.assert_allclose(p_bar[key], central_difference(entry, [p[key]], 0, 1.0), rtol=1e-5, atol=1e-6, err_msg=key)
+        np.testing.assert_allclose(
+            p_bar[key], central_difference(entry, [p[key]], 0, 1.0), rtol=1e-5, atol=1e-6, err_msg=key
+        )
     np.testing.assert_allclose(x_bar, central_difference(lambda v: primal.f(p, v), [x], 0, 1.0), rtol=1e-5, atol=1e-6)
 
 
@@ -866,17 +927,22 @@ def test_case_ids_are_unique():
 A = np.array
 TIES = [
     # id                expression                    arguments                       expected gradient
-    ("max-tie-shared",  "np.max(x)",                  [A([1.0, 3.0, 3.0, 0.0])],      [A([0.0, 0.5, 0.5, 0.0])]),
-    ("min-tie-axis",    "np.sum(np.min(x, axis=1))",  [A([[1.0, 1, 1], [2, 0, 5]])],  [A([[1 / 3, 1 / 3, 1 / 3], [0, 1, 0]])]),
-    ("maximum-tie",     "np.sum(np.maximum(x, y))",   [A([1.0, 2.0]), A([1.0, 3.0])], [A([0.5, 0.0]), A([0.5, 1.0])]),
-    ("minimum-tie",     "np.sum(np.minimum(x, y))",   [A([1.0, 2.0]), A([1.0, 3.0])], [A([0.5, 1.0]), A([0.5, 0.0])]),
-    ("clip-at-bound",   "np.sum(np.clip(x, y, 1.0))", [A([0.0, 0.5]), A([0.0, 0.0])], [A([0.5, 1.0]), A([0.5, 0.0])]),
-    ("clip-at-upper",   "np.sum(np.clip(x, -1.0, y))", [A([1.0, 0.5]), A([1.0, 2.0])], [A([0.5, 1.0]), A([0.5, 0.0])]),
-    ("clip-no-lower",   "np.sum(np.clip(x, None, y))", [A([1.0, 0.5]), A([1.0, 2.0])], [A([0.5, 1.0]), A([0.5, 0.0])]),
-    ("builtin-max-tie", "max(x, y)",                  [2.0, 2.0],                     [0.5, 0.5]),
-    ("builtin-min-tie", "min(x, y)",                  [2.0, 2.0],                     [0.5, 0.5]),
-    ("abs-zero",        "np.sum(np.abs(x))",          [A([0.0, -2.0])],               [A([0.0, -1.0])]),
-    ("fabs-zero",       "math.fabs(x)",               [0.0],                          [0.0]),
+    ("max-tie-shared", "np.max(x)", [A([1.0, 3.0, 3.0, 0.0])], [A([0.0, 0.5, 0.5, 0.0])]),
+    (
+        "min-tie-axis",
+        "np.sum(np.min(x, axis=1))",
+        [A([[1.0, 1, 1], [2, 0, 5]])],
+        [A([[1 / 3, 1 / 3, 1 / 3], [0, 1, 0]])],
+    ),
+    ("maximum-tie", "np.sum(np.maximum(x, y))", [A([1.0, 2.0]), A([1.0, 3.0])], [A([0.5, 0.0]), A([0.5, 1.0])]),
+    ("minimum-tie", "np.sum(np.minimum(x, y))", [A([1.0, 2.0]), A([1.0, 3.0])], [A([0.5, 1.0]), A([0.5, 0.0])]),
+    ("clip-at-bound", "np.sum(np.clip(x, y, 1.0))", [A([0.0, 0.5]), A([0.0, 0.0])], [A([0.5, 1.0]), A([0.5, 0.0])]),
+    ("clip-at-upper", "np.sum(np.clip(x, -1.0, y))", [A([1.0, 0.5]), A([1.0, 2.0])], [A([0.5, 1.0]), A([0.5, 0.0])]),
+    ("clip-no-lower", "np.sum(np.clip(x, None, y))", [A([1.0, 0.5]), A([1.0, 2.0])], [A([0.5, 1.0]), A([0.5, 0.0])]),
+    ("builtin-max-tie", "max(x, y)", [2.0, 2.0], [0.5, 0.5]),
+    ("builtin-min-tie", "min(x, y)", [2.0, 2.0], [0.5, 0.5]),
+    ("abs-zero", "np.sum(np.abs(x))", [A([0.0, -2.0])], [A([0.0, -1.0])]),
+    ("fabs-zero", "math.fabs(x)", [0.0], [0.0]),
 ]
 
 
@@ -891,7 +957,9 @@ def test_gradient_conventions_at_ties_and_kinks(expr, args, expected):
 
 
 # --------------------------------------------------------- rules that must refuse
-@pytest.mark.parametrize("call", ["np.linalg.norm(x, 2)", "np.linalg.norm(x, ord=2, axis=(0, 1))", "np.linalg.norm(x, 1)"])
+@pytest.mark.parametrize(
+    "call", ["np.linalg.norm(x, 2)", "np.linalg.norm(x, ord=2, axis=(0, 1))", "np.linalg.norm(x, 1)"]
+)
 def test_unimplemented_norm_is_refused_not_wrong(call):
     """ord=2 over two axes is the largest singular value, not the Frobenius norm."""
     source = HEADER + f"def f(x):\n    return {call}\n"

@@ -42,25 +42,73 @@ NAMES = [
     ("local _keepdims", "def f(x, y):\n    _keepdims = np.sum(x * y)\n    return _keepdims * np.sum(x)\n", _xy),
     ("param _unbroadcast", "def f(x, _unbroadcast):\n    return np.sum(_unbroadcast * x * x)\n", _xy),
     ("param _zero_tangent", "def f(x, _zero_tangent):\n    return np.sum(_zero_tangent * np.sin(x))\n", _xy),
-    ("param _check_real", "def f(x, _check_real):\n    return np.sum(_check_real * np.sin(x))\n", _xy),  # found in review
-    ("param _unbroadcast in a branch", "def f(x, _unbroadcast):\n    if x[0] > 0:\n        s = x * _unbroadcast\n    else:\n        s = x\n    return np.sum(s * s)\n", _xy),
+    (
+        "param _check_real",
+        "def f(x, _check_real):\n    return np.sum(_check_real * np.sin(x))\n",
+        _xy,
+    ),  # found in review
+    (
+        "param _unbroadcast in a branch",
+        "def f(x, _unbroadcast):\n    if x[0] > 0:\n        s = x * _unbroadcast\n    else:\n        s = x\n    return np.sum(s * s)\n",
+        _xy,
+    ),
     # names the generated code uses itself
     ("local _", "def f(x, y):\n    _ = x * y\n    return np.sum(_ * x)\n", _xy),
-    ("loop counter _", "def f(x, y):\n    s = x\n    for _ in range(2):\n        s = np.sin(s) * y\n    return np.sum(s)\n", _xy),
+    (
+        "loop counter _",
+        "def f(x, y):\n    s = x\n    for _ in range(2):\n        s = np.sin(s) * y\n    return np.sum(s)\n",
+        _xy,
+    ),
     ("local out", "def f(x, y):\n    out = x * y\n    return np.sum(out * x)\n", _xy),
     ("param out", "def f(x, out):\n    return np.sum(out * x * x)\n", _xy),
     ("local math", "def f(x, y):\n    math = x * y\n    return np.sum(math * x)\n", _xy),
     ("local np", "def f(x, y):\n    np = 2.0\n    return math.sin(np) * x[0] * y[1]\n", _xy),
-    ("loop locals", "def f(x, y):\n    loop_pullbacks = x * 1.0\n    step = y * 2.0\n    step_pullback = 3.0\n    s = x\n    for i in range(3):\n        s = s * y + loop_pullbacks * step\n    return np.sum(s) * step_pullback\n", _xy),
-    ("loop body locals", "def f(x, y):\n    s = x\n    for i in range(3):\n        loop_pullbacks = s * y\n        step = loop_pullbacks + 1.0\n        s = step * 0.5\n    return np.sum(s)\n", _xy),
-    ("branch_pullback local", "def f(x, y):\n    branch_pullback = x * y\n    if x[0] > 0:\n        s = branch_pullback * 2.0\n    else:\n        s = branch_pullback\n    return np.sum(s * x)\n", _xy),
-    ("local len and range", "def f(x, y):\n    range = x[0] * 1.0\n    len = y * 2.0\n    s = x\n    for v in [x[1], x[2]]:\n        s = s * y + v\n    return np.sum(s * len) * range\n", _xy),
-    ("param len", "def f(x, len):\n    s = x\n    for i in range(2):\n        s = np.sin(s) * len\n    return np.sum(s)\n", _xy),
-    ("param reversed", "def f(x, reversed):\n    s = x\n    for i in range(3):\n        s = np.sin(s) * reversed\n    return np.sum(s)\n", _xy),
+    (
+        "loop locals",
+        "def f(x, y):\n    loop_pullbacks = x * 1.0\n    step = y * 2.0\n    step_pullback = 3.0\n    s = x\n    for i in range(3):\n        s = s * y + loop_pullbacks * step\n    return np.sum(s) * step_pullback\n",
+        _xy,
+    ),
+    (
+        "loop body locals",
+        "def f(x, y):\n    s = x\n    for i in range(3):\n        loop_pullbacks = s * y\n        step = loop_pullbacks + 1.0\n        s = step * 0.5\n    return np.sum(s)\n",
+        _xy,
+    ),
+    (
+        "branch_pullback local",
+        "def f(x, y):\n    branch_pullback = x * y\n    if x[0] > 0:\n        s = branch_pullback * 2.0\n    else:\n        s = branch_pullback\n    return np.sum(s * x)\n",
+        _xy,
+    ),
+    (
+        "local len and range",
+        "def f(x, y):\n    range = x[0] * 1.0\n    len = y * 2.0\n    s = x\n    for v in [x[1], x[2]]:\n        s = s * y + v\n    return np.sum(s * len) * range\n",
+        _xy,
+    ),
+    (
+        "param len",
+        "def f(x, len):\n    s = x\n    for i in range(2):\n        s = np.sin(s) * len\n    return np.sum(s)\n",
+        _xy,
+    ),
+    (
+        "param reversed",
+        "def f(x, reversed):\n    s = x\n    for i in range(3):\n        s = np.sin(s) * reversed\n    return np.sum(s)\n",
+        _xy,
+    ),
     ("param slice", "def f(x, slice):\n    z = x * slice\n    return np.sum(z[1:] * z[:2])\n", _xy),
-    ("dict adjoint, local key", "def f(p, y):\n    key = y * 2.0\n    s = y\n    for i in range(2):\n        s = s * p['a'] + p['b']\n    return np.sum(s * key)\n", lambda: [{"a": _vec(X), "b": _vec(Y)}, _vec(Y)]),
-    ("dict adjoint, param key", "def f(p, key):\n    s = key\n    for i in range(2):\n        s = s * p['a'] + p['b']\n    return np.sum(s * key)\n", lambda: [{"a": _vec(X), "b": _vec(Y)}, _vec(Y)]),
-    ("dict adjoint, param value", "def f(p, value):\n    s = value\n    for i in range(2):\n        s = s * p['a'] + p['b'] * value\n    return np.sum(s)\n", lambda: [{"a": _vec(X), "b": _vec(Y)}, _vec(Y)]),
+    (
+        "dict adjoint, local key",
+        "def f(p, y):\n    key = y * 2.0\n    s = y\n    for i in range(2):\n        s = s * p['a'] + p['b']\n    return np.sum(s * key)\n",
+        lambda: [{"a": _vec(X), "b": _vec(Y)}, _vec(Y)],
+    ),
+    (
+        "dict adjoint, param key",
+        "def f(p, key):\n    s = key\n    for i in range(2):\n        s = s * p['a'] + p['b']\n    return np.sum(s * key)\n",
+        lambda: [{"a": _vec(X), "b": _vec(Y)}, _vec(Y)],
+    ),
+    (
+        "dict adjoint, param value",
+        "def f(p, value):\n    s = value\n    for i in range(2):\n        s = s * p['a'] + p['b'] * value\n    return np.sum(s)\n",
+        lambda: [{"a": _vec(X), "b": _vec(Y)}, _vec(Y)],
+    ),
     # contract names: module constants, parameters, locals, a callee's generated names
     ("constant f_vjp", "f_vjp = 2.0\n\ndef f(x, y):\n    return np.sum(x * y) * f_vjp\n", _xy),
     ("constant f_grad", "f_grad = 2.0\n\ndef f(x, y):\n    return np.sum(x * y * x) * f_grad\n", _xy),
@@ -72,41 +120,137 @@ NAMES = [
     ("param f_vjp", "def f(x, y, f_vjp):\n    return np.sum(x * y * f_vjp * x)\n", lambda: [*_xy(), _vec(X) + 1]),
     ("param f_grad", "def f(x, y, f_grad):\n    return np.sum(x * y * f_grad * x)\n", lambda: [*_xy(), _vec(X) + 1]),
     ("param f_jvp", "def f(x, y, f_jvp):\n    return np.sum(x * y * f_jvp * x)\n", lambda: [*_xy(), _vec(X) + 1]),
-    ("param f_jvp_vjp", "def f(x, y, f_jvp_vjp):\n    return np.sum(x * y * f_jvp_vjp * x)\n", lambda: [*_xy(), _vec(X) + 1]),
-    ("recursion, param f_vjp", "def f(x, n: int, f_vjp):\n    if n <= 0:\n        return np.sum(x * f_vjp * x)\n    return f(x * 0.9, n - 1, f_vjp)\n", lambda: [_vec(X), 2, _vec(Y)]),
+    (
+        "param f_jvp_vjp",
+        "def f(x, y, f_jvp_vjp):\n    return np.sum(x * y * f_jvp_vjp * x)\n",
+        lambda: [*_xy(), _vec(X) + 1],
+    ),
+    (
+        "recursion, param f_vjp",
+        "def f(x, n: int, f_vjp):\n    if n <= 0:\n        return np.sum(x * f_vjp * x)\n    return f(x * 0.9, n - 1, f_vjp)\n",
+        lambda: [_vec(X), 2, _vec(Y)],
+    ),
     ("param g_vjp", "def g(x):\n    return x * 2.0\n\ndef f(x, g_vjp):\n    return np.sum(g(x) * g_vjp * x)\n", _xy),
     ("param g_jvp", "def g(x):\n    return x * 2.0\n\ndef f(x, g_jvp):\n    return np.sum(g(x) * g_jvp * x)\n", _xy),
-    ("local g_vjp", "def g(x):\n    return x * 2.0\n\ndef f(x, y):\n    g_vjp = y * 3.0\n    return np.sum(g(x) * g_vjp * x)\n", _xy),
-    ("local g_jvp", "def g(x):\n    return x * 2.0\n\ndef f(x, y):\n    g_jvp = y * 3.0\n    return np.sum(g(x) * g_jvp * x)\n", _xy),
-    ("loop-carried param g_vjp", "def g(x):\n    return x * 2.0\n\ndef f(x, g_vjp):\n    s = x\n    for i in range(2):\n        s = g(s) * g_vjp\n    return np.sum(s * s)\n", _xy),
-    ("function f_vjp beside f", "def f_vjp(x):\n    return x * 2.0\n\ndef f(x, y):\n    return np.sum(f_vjp(x) * y * x)\n", _xy),
-    ("local named like an internal function", "def f(x, y):\n    _f_line6_for = y * 2.0\n    s = x\n    for i in range(2):\n        s = np.sin(s) * _f_line6_for\n    return np.sum(s)\n", _xy),
-    ("param named like an internal function", "def f(x, _f_line5_for_vjp):\n    s = x\n    for i in range(2):\n        s = np.sin(s) * _f_line5_for_vjp\n    return np.sum(s)\n", _xy),
+    (
+        "local g_vjp",
+        "def g(x):\n    return x * 2.0\n\ndef f(x, y):\n    g_vjp = y * 3.0\n    return np.sum(g(x) * g_vjp * x)\n",
+        _xy,
+    ),
+    (
+        "local g_jvp",
+        "def g(x):\n    return x * 2.0\n\ndef f(x, y):\n    g_jvp = y * 3.0\n    return np.sum(g(x) * g_jvp * x)\n",
+        _xy,
+    ),
+    (
+        "loop-carried param g_vjp",
+        "def g(x):\n    return x * 2.0\n\ndef f(x, g_vjp):\n    s = x\n    for i in range(2):\n        s = g(s) * g_vjp\n    return np.sum(s * s)\n",
+        _xy,
+    ),
+    (
+        "function f_vjp beside f",
+        "def f_vjp(x):\n    return x * 2.0\n\ndef f(x, y):\n    return np.sum(f_vjp(x) * y * x)\n",
+        _xy,
+    ),
+    (
+        "local named like an internal function",
+        "def f(x, y):\n    _f_line6_for = y * 2.0\n    s = x\n    for i in range(2):\n        s = np.sin(s) * _f_line6_for\n    return np.sum(s)\n",
+        _xy,
+    ),
+    (
+        "param named like an internal function",
+        "def f(x, _f_line5_for_vjp):\n    s = x\n    for i in range(2):\n        s = np.sin(s) * _f_line5_for_vjp\n    return np.sum(s)\n",
+        _xy,
+    ),
 ]
 
 #: Multiple targets and tuples: both names (or the tuple and its items) used afterwards.
 ASSIGNMENTS = [
     ("a = b = x * y", "def f(x, y):\n    a = b = x * y\n    return np.sum(a * b + a)\n", _xy),
-    ("a = b = g(x)", "def g(x):\n    return x * 2.0\n\ndef f(x, y):\n    a = b = g(x * y)\n    return np.sum(a * b + a)\n", _xy),
+    (
+        "a = b = g(x)",
+        "def g(x):\n    return x * 2.0\n\ndef f(x, y):\n    a = b = g(x * y)\n    return np.sum(a * b + a)\n",
+        _xy,
+    ),
     ("a = b = x (a parameter)", "def f(x, y):\n    a = b = x\n    return np.sum(a * b + a * y)\n", _xy),
-    ("a = b = ... in a loop", "def f(x, y):\n    s = x\n    for i in range(2):\n        a = b = s * y\n        s = a + np.sin(b)\n    return np.sum(s)\n", _xy),
+    (
+        "a = b = ... in a loop",
+        "def f(x, y):\n    s = x\n    for i in range(2):\n        a = b = s * y\n        s = a + np.sin(b)\n    return np.sum(s)\n",
+        _xy,
+    ),
     # A name freed by one statement's rename is reused by the next: only a statement's own
     # renames apply to its later targets (a random program lost the second tanh).
-    ("a = tanh(a) twice in a loop", "def f(x, y):\n    a = x * y\n    for i in range(1):\n        a = np.tanh(a)\n        a = np.tanh(a)\n    return np.sum(a * a)\n", _xy),
-    ("a = b = ..., then a rebound", "def f(x, y):\n    a = b = x * y\n    a = a + 1.0\n    return np.sum(a * b)\n", _xy),
+    (
+        "a = tanh(a) twice in a loop",
+        "def f(x, y):\n    a = x * y\n    for i in range(1):\n        a = np.tanh(a)\n        a = np.tanh(a)\n    return np.sum(a * a)\n",
+        _xy,
+    ),
+    (
+        "a = b = ..., then a rebound",
+        "def f(x, y):\n    a = b = x * y\n    a = a + 1.0\n    return np.sum(a * b)\n",
+        _xy,
+    ),
     # Aliasing: both names are one array, so the write must show through b too.
-    ("a = b = np.zeros(3); a[0] = x", "def f(x, y):\n    a = b = np.zeros(3)\n    a[0] = x[1]\n    return np.sum(b * y) + np.sum(a * x)\n", _xy),
-    ("a = b = x * y; a[0] = x", "def f(x, y):\n    a = b = x * y\n    a[0] = x[1]\n    return np.sum(b * y) + np.sum(a * x)\n", _xy),
-    ("a, b = c = tuple display", "def f(x, y):\n    a, b = c = x * 2, y + 1\n    return np.sum(a * c[1] + b * c[0])\n", _xy),
-    ("a, b = c = g(x)", "def g(x):\n    return x * 2, x + 1\n\ndef f(x, y):\n    a, b = c = g(x)\n    return np.sum(a * c[1] * y + b)\n", _xy),
-    ("c = a, b = g(x)", "def g(x):\n    return x * 2, x + 1\n\ndef f(x, y):\n    c = a, b = g(x)\n    return np.sum(a * c[1] * y + b)\n", _xy),
-    ("tuple display unpacked and indexed", "def f(x, y):\n    t = (x * 2, y + 1)\n    a, b = t\n    return np.sum(a * t[1])\n", _xy),
-    ("tuple display, negative index", "def f(x, y):\n    t = (x * 2, y + 1)\n    a, b = t\n    return np.sum(a * t[-1] * b)\n", _xy),
-    ("tuple display unpacked twice", "def f(x, y):\n    t = (x * 2, y + 1)\n    a, b = t\n    c, d = t\n    return np.sum(a * d + b * c)\n", _xy),
-    ("tuple display through an alias", "def f(x, y):\n    t = (x * 2, y + 1)\n    u = t\n    a, b = u\n    return np.sum(a * u[1] * t[0] * b)\n", _xy),
-    ("call tuple unpacked and indexed", "def g(x):\n    return x * 2, x + 1\n\ndef f(x, y):\n    t = g(x)\n    a, b = t\n    return np.sum(a * t[0] * y + b)\n", _xy),
-    ("call tuple unpacked twice", "def g(x):\n    return x * 2, x + 1\n\ndef f(x, y):\n    t = g(x)\n    a, b = t\n    c, d = t\n    return np.sum(a * d * y + c * b)\n", _xy),
-    ("call tuple in a loop", "def g(x):\n    return x * 2, np.sin(x)\n\ndef f(x, y):\n    s = x\n    for i in range(2):\n        t = g(s)\n        a, b = t\n        s = a * t[1] * y + b\n    return np.sum(s)\n", _xy),
+    (
+        "a = b = np.zeros(3); a[0] = x",
+        "def f(x, y):\n    a = b = np.zeros(3)\n    a[0] = x[1]\n    return np.sum(b * y) + np.sum(a * x)\n",
+        _xy,
+    ),
+    (
+        "a = b = x * y; a[0] = x",
+        "def f(x, y):\n    a = b = x * y\n    a[0] = x[1]\n    return np.sum(b * y) + np.sum(a * x)\n",
+        _xy,
+    ),
+    (
+        "a, b = c = tuple display",
+        "def f(x, y):\n    a, b = c = x * 2, y + 1\n    return np.sum(a * c[1] + b * c[0])\n",
+        _xy,
+    ),
+    (
+        "a, b = c = g(x)",
+        "def g(x):\n    return x * 2, x + 1\n\ndef f(x, y):\n    a, b = c = g(x)\n    return np.sum(a * c[1] * y + b)\n",
+        _xy,
+    ),
+    (
+        "c = a, b = g(x)",
+        "def g(x):\n    return x * 2, x + 1\n\ndef f(x, y):\n    c = a, b = g(x)\n    return np.sum(a * c[1] * y + b)\n",
+        _xy,
+    ),
+    (
+        "tuple display unpacked and indexed",
+        "def f(x, y):\n    t = (x * 2, y + 1)\n    a, b = t\n    return np.sum(a * t[1])\n",
+        _xy,
+    ),
+    (
+        "tuple display, negative index",
+        "def f(x, y):\n    t = (x * 2, y + 1)\n    a, b = t\n    return np.sum(a * t[-1] * b)\n",
+        _xy,
+    ),
+    (
+        "tuple display unpacked twice",
+        "def f(x, y):\n    t = (x * 2, y + 1)\n    a, b = t\n    c, d = t\n    return np.sum(a * d + b * c)\n",
+        _xy,
+    ),
+    (
+        "tuple display through an alias",
+        "def f(x, y):\n    t = (x * 2, y + 1)\n    u = t\n    a, b = u\n    return np.sum(a * u[1] * t[0] * b)\n",
+        _xy,
+    ),
+    (
+        "call tuple unpacked and indexed",
+        "def g(x):\n    return x * 2, x + 1\n\ndef f(x, y):\n    t = g(x)\n    a, b = t\n    return np.sum(a * t[0] * y + b)\n",
+        _xy,
+    ),
+    (
+        "call tuple unpacked twice",
+        "def g(x):\n    return x * 2, x + 1\n\ndef f(x, y):\n    t = g(x)\n    a, b = t\n    c, d = t\n    return np.sum(a * d * y + c * b)\n",
+        _xy,
+    ),
+    (
+        "call tuple in a loop",
+        "def g(x):\n    return x * 2, np.sin(x)\n\ndef f(x, y):\n    s = x\n    for i in range(2):\n        t = g(s)\n        a, b = t\n        s = a * t[1] * y + b\n    return np.sum(s)\n",
+        _xy,
+    ),
 ]
 
 CASES = NAMES + ASSIGNMENTS
@@ -133,7 +277,9 @@ def _check(source: str, args: list, mode: str) -> None:
         got = inner(list(v), list(cotangents))
         assert got == pytest.approx(expected, rel=1e-6, abs=1e-7), "<grad, v> vs central differences"
         grad = generated.f_grad(*copy.deepcopy(args))
-        assert inner(_entries(grad, cotangents), list(cotangents)) == pytest.approx(inner(list(cotangents), list(cotangents)), rel=1e-12)
+        assert inner(_entries(grad, cotangents), list(cotangents)) == pytest.approx(
+            inner(list(cotangents), list(cotangents)), rel=1e-12
+        )
     elif mode == "forward":
         out, dout = generated.f_jvp(*copy.deepcopy(args), *copy.deepcopy(v))
         np.testing.assert_allclose(out, value, rtol=1e-12)
@@ -150,7 +296,9 @@ def _check(source: str, args: list, mode: str) -> None:
             return inner(list(u), list(reverse.f_vjp(*[shifted(a, t, step) for a, t in zip(args, v)])[1](1.0)))
 
         expected = (u_dot_grad(h) - u_dot_grad(-h)) / (2 * h)
-        assert inner(list(u), _entries(hv, cotangents)) == pytest.approx(expected, rel=1e-5, abs=1e-6), "<u, H v> vs differences of the gradient"
+        assert inner(list(u), _entries(hv, cotangents)) == pytest.approx(
+            expected, rel=1e-5, abs=1e-6
+        ), "<u, H v> vs differences of the gradient"
 
 
 def _entries(result, cotangents) -> list:
@@ -217,16 +365,14 @@ def test_unpacking_a_tuple_parameter_stays_a_located_error():
 def test_renamed_names_read_well():
     """A user variable named like a helper takes a numbered name; a parameter keeps its name
     (callers pass it by keyword) and the module reaches the hidden function through an alias."""
-    text = generated_text(HEADER + textwrap.dedent(
-        """
+    text = generated_text(HEADER + textwrap.dedent("""
         def g(x):
             return x * 2.0
 
         def f(x, g_vjp):
             _unbroadcast = x * g_vjp
             return np.sum(g(_unbroadcast))
-        """
-    ))
+        """))
     assert "def f_vjp(x, g_vjp):" in text
     assert "_unbroadcast_2 = x * g_vjp" in text
     assert "= _g_vjp(_unbroadcast_2)" in text

@@ -137,6 +137,7 @@ def test_nested_lists_differentiate_in_every_mode(source, args):
 
 # ------------------------------------------- arithmetic on lists is list arithmetic
 
+
 def test_numpy_calls_on_lists_keep_numpy_semantics():
     # np.multiply([a, b], 2) was written `[a, b] * 2`: the list repeated, in both modes.
     check_all_modes(
@@ -170,13 +171,31 @@ def test_arithmetic_on_a_list_is_refused(body):
 # At an exact tie of two values, central differences give the mean of the two one-sided
 # derivatives: each side gets half the cotangent, the tangent is the mean of the tangents.
 TIES = [
-    pytest.param("np.sum(np.maximum(x, y) ** 2)", [np.array([1.0, 2.0, -0.5]), np.array([1.0, 3.0, -0.5])], id="maximum"),
-    pytest.param("np.sum(np.minimum(x, y) ** 2)", [np.array([1.0, 2.0, -0.5]), np.array([1.0, 3.0, -0.5])], id="minimum"),
-    pytest.param("np.sum(np.maximum(x, 1.0) * y)", [np.array([1.0, 2.0]), np.array([0.5, -0.7])], id="maximum-constant"),
-    pytest.param("max(x[0], y[0]) * min(x[1], y[2])", [np.array([1.0, 2.0, -0.5]), np.array([1.0, 3.0, 2.0])], id="builtins"),
-    pytest.param("np.sum(np.clip(x, y, 1.0) ** 2)", [np.array([0.0, 0.5, 1.0]), np.array([0.0, 0.0, -1.0])], id="clip-both-bounds"),
-    pytest.param("np.sum(np.clip(x, -1.0, y) ** 2)", [np.array([0.0, 0.5, -1.0]), np.array([0.0, 1.0, 2.0])], id="clip-upper"),
-    pytest.param("np.max(x) * np.min(y) + np.sum(np.amax(x * y, axis=0))", [np.array([1.0, 2.0, 2.0]), np.array([1.0, 3.0, 1.0])], id="reductions-pairs"),
+    pytest.param(
+        "np.sum(np.maximum(x, y) ** 2)", [np.array([1.0, 2.0, -0.5]), np.array([1.0, 3.0, -0.5])], id="maximum"
+    ),
+    pytest.param(
+        "np.sum(np.minimum(x, y) ** 2)", [np.array([1.0, 2.0, -0.5]), np.array([1.0, 3.0, -0.5])], id="minimum"
+    ),
+    pytest.param(
+        "np.sum(np.maximum(x, 1.0) * y)", [np.array([1.0, 2.0]), np.array([0.5, -0.7])], id="maximum-constant"
+    ),
+    pytest.param(
+        "max(x[0], y[0]) * min(x[1], y[2])", [np.array([1.0, 2.0, -0.5]), np.array([1.0, 3.0, 2.0])], id="builtins"
+    ),
+    pytest.param(
+        "np.sum(np.clip(x, y, 1.0) ** 2)",
+        [np.array([0.0, 0.5, 1.0]), np.array([0.0, 0.0, -1.0])],
+        id="clip-both-bounds",
+    ),
+    pytest.param(
+        "np.sum(np.clip(x, -1.0, y) ** 2)", [np.array([0.0, 0.5, -1.0]), np.array([0.0, 1.0, 2.0])], id="clip-upper"
+    ),
+    pytest.param(
+        "np.max(x) * np.min(y) + np.sum(np.amax(x * y, axis=0))",
+        [np.array([1.0, 2.0, 2.0]), np.array([1.0, 3.0, 1.0])],
+        id="reductions-pairs",
+    ),
     pytest.param("x.max() * y.min()", [np.array([1.0, 2.0, 2.0]), np.array([1.0, 3.0, 1.0])], id="methods"),
 ]
 
@@ -238,7 +257,9 @@ def test_a_module_constant_bound_once_is_still_copied():
 def test_a_function_alias_rebound_at_module_level_is_refused():
     """`h = g` then `h = g2` in an `if`: calling `h` must not silently call `g` (found in review)."""
     source = "import numpy as np\n\ndef g(x):\n    return x * 2.0\n\ndef g2(x):\n    return x * 3.0\n\nh = g\nif True:\n    h = g2\n\ndef f(x):\n    return h(x)\n"
-    refused(source, "model.py:14:12: error: the module-level name 'h' is not supported: an assignment at line 11 rebinds it")
+    refused(
+        source, "model.py:14:12: error: the module-level name 'h' is not supported: an assignment at line 11 rebinds it"
+    )
 
 
 def test_identifiers_that_normalize_to_keywords_stay_as_written():
@@ -250,14 +271,22 @@ def test_identifiers_that_normalize_to_keywords_stay_as_written():
     x_bar, k_bar = load(generated_text(source)).f_grad(np.array([0.5, -1.0]), 1.5)
     np.testing.assert_allclose(x_bar, [1.5, 1.5])
     assert k_bar == pytest.approx(-0.5)
-    refused("import numpy as np\n\ndef f(x):\n    \U0001d40d\U0001d428\U0001d427\U0001d41e = x\n    return x\n", "model.py:", "syntax error")
+    refused(
+        "import numpy as np\n\ndef f(x):\n    \U0001d40d\U0001d428\U0001d427\U0001d41e = x\n    return x\n",
+        "model.py:",
+        "syntax error",
+    )
 
 
 def test_a_function_rebound_at_module_level_is_refused():
-    refused("import numpy as np\n\ndef f(x):\n    return x * 2.0\n\nf = 3.0\n", "model.py:3:5: error: function 'f' is rebound at module level")
+    refused(
+        "import numpy as np\n\ndef f(x):\n    return x * 2.0\n\nf = 3.0\n",
+        "model.py:3:5: error: function 'f' is rebound at module level",
+    )
 
 
 # ------------------------------------------------------------ identifiers, as Python reads them
+
 
 def test_identifiers_equal_after_nfkc_are_one_variable():
     # 𝐱 (mathematical bold), ｘ (fullwidth) and x are one name to Python; so are the ohm sign
@@ -285,7 +314,11 @@ def test_identifiers_equal_after_nfkc_are_one_variable():
 COMPLEX = [
     pytest.param("return np.sum(x * 1j)", "the complex literal '1j'", id="literal"),
     pytest.param("return np.sum(x + (2 + 3j))", "the complex literal '3j'", id="literal-sum"),
-    pytest.param("s = x\n    for i in range(3):\n        s = s + 1j\n    return np.sum(np.abs(s))", "the complex literal '1j'", id="literal-in-loop"),
+    pytest.param(
+        "s = x\n    for i in range(3):\n        s = s + 1j\n    return np.sum(np.abs(s))",
+        "the complex literal '1j'",
+        id="literal-in-loop",
+    ),
     pytest.param("return np.sum(x) * complex(1.0, 2.0)", "'complex(...)'", id="complex-builtin"),
     pytest.param("return np.sum(x * np.complex128(2.0))", "'np.complex128(...)'", id="np-complex128"),
     pytest.param("return np.sum(x.real)", "'.real'", id="real-attribute"),
@@ -311,7 +344,10 @@ def test_complex_numbers_are_refused_where_written(body, what):
 
 
 def test_complex_default_is_refused():
-    refused("import numpy as np\n\ndef f(x, c=1j):\n    return np.sum(x) * 2.0\n", "model.py:3:12: error: a complex default value")
+    refused(
+        "import numpy as np\n\ndef f(x, c=1j):\n    return np.sum(x) * 2.0\n",
+        "model.py:3:12: error: a complex default value",
+    )
 
 
 def test_complex_arguments_are_a_run_time_error_in_every_entry():
@@ -331,7 +367,9 @@ def test_complex_arguments_are_a_run_time_error_in_every_entry():
         "f_hvp": lambda z, p: generated.f_hvp(z, p, 3, 2.0, None, None, None, None),
     }
     for entry, call in calls.items():
-        with pytest.raises(TypeError, match=r"f_\w+: argument 'z' is complex; dpgen does not differentiate complex numbers yet"):
+        with pytest.raises(
+            TypeError, match=r"f_\w+: argument 'z' is complex; dpgen does not differentiate complex numbers yet"
+        ):
             call(np.array([1.0 + 1.0j, 2.0]), {"a": 0.5})
         with pytest.raises(TypeError, match=r"argument 'p' is complex"):
             call(np.array([1.0, 2.0]), {"a": 0.5j})

@@ -17,10 +17,49 @@ from dpgen.ir import Branch, Call, Const, Eqn, ForEach, ForRange, Function, Inde
 # Primitives whose result is a scalar whatever their arguments.
 _SCALAR_RESULTS = ("math.", "builtins.float", "builtins.int", "builtins.len", "numpy.ndim", "numpy.size")
 # Reductions: a scalar when they reduce every axis (axis=None, keepdims=False).
-_REDUCTIONS = {"numpy.sum", "numpy.mean", "numpy.prod", "numpy.max", "numpy.min", "numpy.var", "numpy.std", "numpy.linalg.norm"}
+_REDUCTIONS = {
+    "numpy.sum",
+    "numpy.mean",
+    "numpy.prod",
+    "numpy.max",
+    "numpy.min",
+    "numpy.var",
+    "numpy.std",
+    "numpy.linalg.norm",
+}
 # Elementwise primitives: a scalar when every argument is.
 _ELEMENTWISE_PREFIXES = ("numpy.", "builtins.abs", "builtins.min", "builtins.max", "builtins.pow")
-_NOT_ELEMENTWISE = {"numpy.matmul", "numpy.dot", "numpy.outer", "numpy.reshape", "numpy.broadcast_to", "numpy.expand_dims", "numpy.zeros", "numpy.ones", "numpy.full", "numpy.stack", "numpy.concatenate", "numpy.einsum", "numpy.tensordot", "numpy.inner", "numpy.arange", "numpy.linspace", "numpy.eye", "numpy.shape", "numpy.zeros_like", "numpy.ones_like", "numpy.empty", "numpy.empty_like", "numpy.full_like", "numpy.identity", "numpy.linalg.inv", "numpy.linalg.solve", "numpy.linalg.det", "numpy.trace", "numpy.where"}
+_NOT_ELEMENTWISE = {
+    "numpy.matmul",
+    "numpy.dot",
+    "numpy.outer",
+    "numpy.reshape",
+    "numpy.broadcast_to",
+    "numpy.expand_dims",
+    "numpy.zeros",
+    "numpy.ones",
+    "numpy.full",
+    "numpy.stack",
+    "numpy.concatenate",
+    "numpy.einsum",
+    "numpy.tensordot",
+    "numpy.inner",
+    "numpy.arange",
+    "numpy.linspace",
+    "numpy.eye",
+    "numpy.shape",
+    "numpy.zeros_like",
+    "numpy.ones_like",
+    "numpy.empty",
+    "numpy.empty_like",
+    "numpy.full_like",
+    "numpy.identity",
+    "numpy.linalg.inv",
+    "numpy.linalg.solve",
+    "numpy.linalg.det",
+    "numpy.trace",
+    "numpy.where",
+}
 
 
 def is_scalar_constant(atom: object, constants: frozenset[str] = frozenset()) -> bool:
@@ -86,7 +125,9 @@ def module_scalars(module: Module) -> dict[str, frozenset[str]]:
     return scalars
 
 
-def _internal_feeds(stmt, functions: dict[str, Function], scalars: frozenset[str], constants: frozenset[str]) -> list[tuple[str, set[str]]]:
+def _internal_feeds(
+    stmt, functions: dict[str, Function], scalars: frozenset[str], constants: frozenset[str]
+) -> list[tuple[str, set[str]]]:
     """(internal function, its parameters fed a scalar) for a branch or loop statement."""
 
     def scalar(atom: object) -> bool:
@@ -106,7 +147,9 @@ def _internal_feeds(stmt, functions: dict[str, Function], scalars: frozenset[str
     return []
 
 
-def _scalar_results(stmt: Call | Branch, functions: dict[str, Function], scalars: dict[str, frozenset[str]], constants: frozenset[str]) -> list[str]:
+def _scalar_results(
+    stmt: Call | Branch, functions: dict[str, Function], scalars: dict[str, frozenset[str]], constants: frozenset[str]
+) -> list[str]:
     """The outputs of a call (or a branch, when both arms agree) that are scalars."""
     callees = [stmt.callee] if isinstance(stmt, Call) else [stmt.then, stmt.orelse]
     found = set(stmt.outs)
@@ -118,7 +161,11 @@ def _scalar_results(stmt: Call | Branch, functions: dict[str, Function], scalars
         if len(items) != len(stmt.outs):
             return []
         known = scalars[callee]
-        found &= {out for out, item in zip(stmt.outs, items) if (isinstance(item, Var) and item.name in known) or is_scalar_constant(item, constants)}
+        found &= {
+            out
+            for out, item in zip(stmt.outs, items)
+            if (isinstance(item, Var) and item.name in known) or is_scalar_constant(item, constants)
+        }
     return [out for out in stmt.outs if out in found]
 
 
@@ -149,12 +196,22 @@ def scalar_variables(
         if op.startswith(_SCALAR_RESULTS):
             scalars.add(stmt.outs[0])
         elif op in _REDUCTIONS:
-            axis = kwargs.get("axis", stmt.args[1] if len(stmt.args) > 1 and op != "numpy.linalg.norm" else Const("None"))
+            axis = kwargs.get(
+                "axis", stmt.args[1] if len(stmt.args) > 1 and op != "numpy.linalg.norm" else Const("None")
+            )
             keepdims = kwargs.get("keepdims", Const("False"))
-            if axis == Const("None") and keepdims == Const("False") and (op != "numpy.linalg.norm" or len(stmt.args) < 3):
+            if (
+                axis == Const("None")
+                and keepdims == Const("False")
+                and (op != "numpy.linalg.norm" or len(stmt.args) < 3)
+            ):
                 scalars.add(stmt.outs[0])
         elif op.startswith(_ELEMENTWISE_PREFIXES) and op not in _NOT_ELEMENTWISE:
-            if stmt.args and all(scalar(a) for a in stmt.args) and all(scalar(v) or k in ("dtype",) for k, v in stmt.kwargs):
+            if (
+                stmt.args
+                and all(scalar(a) for a in stmt.args)
+                and all(scalar(v) or k in ("dtype",) for k, v in stmt.kwargs)
+            ):
                 scalars.add(stmt.outs[0])
     return frozenset(scalars)
 
@@ -162,8 +219,32 @@ def scalar_variables(
 # ------------------------------------------------------------------ equal shapes
 
 # Broadcasting binary ufuncs, and unary ones: the result has the operands' shape when they agree.
-_BINARY = {"numpy.add", "numpy.subtract", "numpy.multiply", "numpy.divide", "numpy.power", "numpy.maximum", "numpy.minimum", "numpy.arctan2", "numpy.hypot"}
-_UNARY = {"numpy.negative", "numpy.sin", "numpy.cos", "numpy.tan", "numpy.exp", "numpy.log", "numpy.tanh", "numpy.sqrt", "numpy.abs", "numpy.absolute", "numpy.log1p", "numpy.expm1", "numpy.square"}
+_BINARY = {
+    "numpy.add",
+    "numpy.subtract",
+    "numpy.multiply",
+    "numpy.divide",
+    "numpy.power",
+    "numpy.maximum",
+    "numpy.minimum",
+    "numpy.arctan2",
+    "numpy.hypot",
+}
+_UNARY = {
+    "numpy.negative",
+    "numpy.sin",
+    "numpy.cos",
+    "numpy.tan",
+    "numpy.exp",
+    "numpy.log",
+    "numpy.tanh",
+    "numpy.sqrt",
+    "numpy.abs",
+    "numpy.absolute",
+    "numpy.log1p",
+    "numpy.expm1",
+    "numpy.square",
+}
 
 
 def shape_classes(function: Function, scalars: frozenset[str], constants: frozenset[str]) -> dict[str, tuple]:

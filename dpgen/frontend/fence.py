@@ -72,7 +72,11 @@ class _Fence(cst.CSTVisitor):
             self._reject(decorator, "a decorator", "differentiate the undecorated function")
         params = node.params
         if isinstance(params.star_arg, cst.Param) or params.kwonly_params:
-            self._reject(params.star_arg if isinstance(params.star_arg, cst.Param) else params.kwonly_params[0], "a '*' or keyword-only parameter", "use positional parameters")
+            self._reject(
+                params.star_arg if isinstance(params.star_arg, cst.Param) else params.kwonly_params[0],
+                "a '*' or keyword-only parameter",
+                "use positional parameters",
+            )
         if params.star_kwarg:
             self._reject(params.star_kwarg, "a '**' parameter", "use positional parameters")
         return True

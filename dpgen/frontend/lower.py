@@ -110,7 +110,21 @@ SHORT_NAMES = {
 # Array methods and attributes -> primitives (the array is the first argument).
 METHODS = {
     name: f"numpy.{name}"
-    for name in ("sum", "mean", "prod", "max", "min", "var", "std", "dot", "ravel", "squeeze", "swapaxes", "clip", "copy")
+    for name in (
+        "sum",
+        "mean",
+        "prod",
+        "max",
+        "min",
+        "var",
+        "std",
+        "dot",
+        "ravel",
+        "squeeze",
+        "swapaxes",
+        "clip",
+        "copy",
+    )
 }
 METHODS.update({"flatten": "numpy.ravel", "reshape": "numpy.reshape", "transpose": "numpy.transpose"})
 VARARG_METHODS = {"reshape", "transpose"}  # x.reshape(3, 4) means x.reshape((3, 4))
@@ -144,7 +158,21 @@ OPERATORS = set(BINARY_OPS.values()) | {"numpy.negative"}  #: primitives rendere
 COMPLEX = "complex numbers are not supported yet (dpgen differentiates real values only)"
 COMPLEX_NAMES = {"builtins.complex"} | {
     f"numpy.{name}"
-    for name in ("complex64", "complex128", "complex256", "complexfloating", "cdouble", "csingle", "clongdouble", "conj", "conjugate", "real", "imag", "angle", "real_if_close")
+    for name in (
+        "complex64",
+        "complex128",
+        "complex256",
+        "complexfloating",
+        "cdouble",
+        "csingle",
+        "clongdouble",
+        "conj",
+        "conjugate",
+        "real",
+        "imag",
+        "angle",
+        "real_if_close",
+    )
 }
 COMPLEX_ATTRIBUTES = {"real", "imag", "conj", "conjugate"}  # `z.real`, `z.conj()`
 
@@ -195,7 +223,13 @@ class _Scope:
 class Lowering:
     """Lowers one parsed module; errors go to the sink."""
 
-    def __init__(self, parsed: Parsed, sink: DiagnosticSink, skip: frozenset[str] = frozenset(), helpers: frozenset[str] = frozenset()):
+    def __init__(
+        self,
+        parsed: Parsed,
+        sink: DiagnosticSink,
+        skip: frozenset[str] = frozenset(),
+        helpers: frozenset[str] = frozenset(),
+    ):
         self.parsed = parsed
         self.sink = sink
         self.skip = skip
@@ -242,7 +276,10 @@ class Lowering:
                 if stmt.name.value in self.functions:
                     self.error(stmt.name, f"function '{stmt.name.value}' is defined twice (rename one)")
                 elif stmt.name.value in self.rebound:
-                    self.error(stmt.name, f"function '{stmt.name.value}' is rebound at module level: {self.rebound[stmt.name.value]} (rename one)")
+                    self.error(
+                        stmt.name,
+                        f"function '{stmt.name.value}' is rebound at module level: {self.rebound[stmt.name.value]} (rename one)",
+                    )
                 self.functions[stmt.name.value] = stmt
                 self.module_names.add(stmt.name.value)
             elif isinstance(stmt, cst.SimpleStatementLine):
@@ -250,19 +287,26 @@ class Lowering:
                     if isinstance(small, cst.Assign) and all(isinstance(t.target, cst.Name) for t in small.targets):
                         names = [t.target.value for t in small.targets]
                         self.module_names.update(names)
-                        if _is_literal(small.value) and not any(n in self.rebound or n in self.complex_constants for n in names):
+                        if _is_literal(small.value) and not any(
+                            n in self.rebound or n in self.complex_constants for n in names
+                        ):
                             value = code_text(self.parsed.module.code_for_node(small.value))
                             literals.append(names)
                             for name in names:
                                 self.constants[name] = value
                         elif isinstance(small.value, cst.Name) and not any(n in self.rebound for n in names):
                             for name in names:
-                                self.function_aliases[name] = small.value.value  # `_g_jvp = g_jvp`, if g_jvp is a function
+                                self.function_aliases[name] = (
+                                    small.value.value
+                                )  # `_g_jvp = g_jvp`, if g_jvp is a function
         # A constant named like a function dpgen generates (`f_vjp = 2.0` beside `def f`) or a
         # helper would be hidden by it in the output: the output's copy takes another name.
         spare = NameAllocator(self.module_names, self.reserved)
         self.constant_names = {name: spare.fresh(name) for name in self.constants if self.reserved(name)}
-        prelude = [" = ".join([self.constant_names.get(n, n) for n in names] + [self.constants[names[0]]]) for names in literals]
+        prelude = [
+            " = ".join([self.constant_names.get(n, n) for n in names] + [self.constants[names[0]]])
+            for names in literals
+        ]
         functions = []
         self.function_names = NameAllocator(self.module_names)
         for node in self.functions.values():
@@ -290,9 +334,15 @@ class Lowering:
         for p in (*node.params.posonly_params, *node.params.params):
             name = p.name.value
             if name in BACKEND_NAMES:
-                self.error(p, f"a parameter named '{name}' is not supported (it is the name of a module dpgen's output imports)")
+                self.error(
+                    p,
+                    f"a parameter named '{name}' is not supported (it is the name of a module dpgen's output imports)",
+                )
             elif name == "_":
-                self.error(p, "a parameter named '_' is not supported (dpgen's output assigns the values it discards to '_'; rename it)")
+                self.error(
+                    p,
+                    "a parameter named '_' is not supported (dpgen's output assigns the values it discards to '_'; rename it)",
+                )
             default = None
             if p.default is not None:
                 if _is_complex(p.default):
@@ -300,11 +350,18 @@ class Lowering:
                 elif _is_literal(p.default):
                     default = Const(code_text(self.parsed.module.code_for_node(p.default)))
                 else:
-                    self.error(p.default, "a default value that is not a literal constant is not supported (use a number, string, True/False or None)")
+                    self.error(
+                        p.default,
+                        "a default value that is not a literal constant is not supported (use a number, string, True/False or None)",
+                    )
             scope.env[name] = Var(name)
             scope.bound.add(name)
             by_default = not _differentiable(p) and _annotation(p) not in NONDIFFERENTIABLE_ANNOTATIONS
-            params.append(Param(name, default, _differentiable(p), scalar=_annotation(p) in ("float", "int"), by_default=by_default))
+            params.append(
+                Param(
+                    name, default, _differentiable(p), scalar=_annotation(p) in ("float", "int"), by_default=by_default
+                )
+            )
 
         statements = suite(node.body)
         if jumps(statements) and not terminates(statements):
@@ -339,7 +396,9 @@ class Lowering:
                         scope.lines.append((scope.span.line, self.parsed.module.code_for_node(small).strip()))
                     if isinstance(small, cst.Return):
                         if scope.in_loop:
-                            self.error(small, "'return' inside a loop is not supported yet (break, then return after the loop)")
+                            self.error(
+                                small, "'return' inside a loop is not supported yet (break, then return after the loop)"
+                            )
                             return
                         value = self.expr(small.value, scope, "out") if small.value is not None else Const("None")
                         self._bind_name(RETURN, value, scope)
@@ -369,7 +428,12 @@ class Lowering:
                                     "(the code after them would be copied into too many arms; set a flag and test it once)",
                                 )
                             return
-                    self.branch(stmt, then if terminates(then) else then + rest, orelse if terminates(orelse) else orelse + rest, scope)
+                    self.branch(
+                        stmt,
+                        then if terminates(then) else then + rest,
+                        orelse if terminates(orelse) else orelse + rest,
+                        scope,
+                    )
                     return
                 self.branch(stmt, then, orelse, scope)
             elif isinstance(stmt, (cst.For, cst.While)):
@@ -390,16 +454,36 @@ class Lowering:
         """``if``: both arms outlined with one signature; the names they bind come out."""
         test = self.test(node.test, scope)
         then_assigned, else_assigned = assigned(then), assigned(orelse)
-        outputs = [n for n in unique(then_assigned + else_assigned) if n in scope.env or (n in then_assigned and n in else_assigned)]
+        outputs = [
+            n
+            for n in unique(then_assigned + else_assigned)
+            if n in scope.env or (n in then_assigned and n in else_assigned)
+        ]
         if terminates(then) and terminates(orelse) and not scope.in_loop:
             outputs = [RETURN]
         elif scope.in_loop and (breaks(then) or breaks(orelse)):
             outputs.append(BREAK)
-        inputs = unique([n for n in names_read(then + orelse) if n in scope.env] + [n for n in outputs if n in scope.env])
+        inputs = unique(
+            [n for n in names_read(then + orelse) if n in scope.env] + [n for n in outputs if n in scope.env]
+        )
         self.check_aliased_writes(then + orelse, scope)
         line = self.span(node, scope).line
-        then_fn = self.outline(f"_{self.current}_line{line}_then", then, inputs, outputs, scope, description=f"the true arm of the 'if' at line {line}")
-        else_fn = self.outline(f"_{self.current}_line{line}_else", orelse, inputs, outputs, scope, description=f"the false arm of the 'if' at line {line}")
+        then_fn = self.outline(
+            f"_{self.current}_line{line}_then",
+            then,
+            inputs,
+            outputs,
+            scope,
+            description=f"the true arm of the 'if' at line {line}",
+        )
+        else_fn = self.outline(
+            f"_{self.current}_line{line}_else",
+            orelse,
+            inputs,
+            outputs,
+            scope,
+            description=f"the false arm of the 'if' at line {line}",
+        )
         outs = tuple(self._version(_display(n), scope) for n in outputs)
         arguments = self.arguments_for(inputs, scope)
         scope.body.append(Branch(test, then_fn, else_fn, arguments, outs, scope.span))
@@ -407,7 +491,9 @@ class Lowering:
         for name, out in zip(outputs, outs):
             scope.env[name] = Var(out)
 
-    def share_passthrough(self, outs: tuple[str, ...], functions: tuple[str, ...], inputs: dict, scope: _Scope, starts: tuple = ()) -> None:
+    def share_passthrough(
+        self, outs: tuple[str, ...], functions: tuple[str, ...], inputs: dict, scope: _Scope, starts: tuple = ()
+    ) -> None:
         """An output that is an input handed through unchanged (`if c: x = z`, or an arm or
         loop that did not rebind it) may be that input's array: writes must say so.
 
@@ -433,14 +519,20 @@ class Lowering:
                 return
         rebound = [n for n in assigned(body) if n not in targets]
         carried = [n for n in unique(rebound) if n in scope.env]
-        invariants = [n for n in unique(names_read(body) + (names_read([node.test]) if isinstance(node, cst.While) else [])) if n in scope.env and n not in carried and n not in targets]
+        invariants = [
+            n
+            for n in unique(names_read(body) + (names_read([node.test]) if isinstance(node, cst.While) else []))
+            if n in scope.env and n not in carried and n not in targets
+        ]
         has_break = breaks(body)
         self.check_aliased_writes(body, scope)
         if isinstance(node, cst.For) and isinstance(over, ForEach):
             self.check_iterated_writes(node, over, body, scope)
         init = self.arguments_for(carried, scope)
         invariant_values = self.arguments_for(invariants, scope)
-        arguments_params = frozenset(n for n in carried + invariants if n in scope.params and scope.env.get(n) == Var(n))
+        arguments_params = frozenset(
+            n for n in carried + invariants if n in scope.params and scope.env.get(n) == Var(n)
+        )
         outs = tuple(self._version(n, scope) for n in carried)
         for name, out in zip(carried, outs):
             scope.env[name] = Var(out)  # inside the loop header the carried values have these names
@@ -456,8 +548,14 @@ class Lowering:
             in_loop=True,
             description=f"one iteration of the '{kind}' loop at line {scope.span.line}",
             # Range counters and enumerate positions are integers: no derivative flows through them.
-            integers=frozenset(targets[:1] if isinstance(over, ForRange) or (isinstance(over, ForEach) and over.enumerate) else ()),
-            rows=frozenset(targets[1:] if isinstance(over, ForEach) and over.enumerate else targets if isinstance(over, ForEach) else ()),
+            integers=frozenset(
+                targets[:1] if isinstance(over, ForRange) or (isinstance(over, ForEach) and over.enumerate) else ()
+            ),
+            rows=frozenset(
+                targets[1:]
+                if isinstance(over, ForEach) and over.enumerate
+                else targets if isinstance(over, ForEach) else ()
+            ),
             params=arguments_params,
         )
         parent_targets = tuple(self._version(t, scope) for t in targets)
@@ -489,17 +587,29 @@ class Lowering:
 
     def iteration(self, node: cst.BaseExpression, scope: _Scope, n_targets: int):
         """What a ``for`` iterates over: range, zip, enumerate, reversed, or rows/items."""
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and not any(a.keyword or a.star for a in node.args):
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Name)
+            and not any(a.keyword or a.star for a in node.args)
+        ):
             builtin = {q for q in self.parsed.qualified_names(node.func) if q.startswith("builtins.")}
             args = [a.value for a in node.args]
             if "builtins.range" in builtin:
                 return ForRange(tuple(self.expr(a, scope, "n") for a in args))
             if "builtins.zip" in builtin and len(args) == n_targets:
-                return ForEach(tuple(self.materialize(self.expr(a, scope, "seq"), scope, "seq") for a in args), enumerate=False, reverse=False)
+                return ForEach(
+                    tuple(self.materialize(self.expr(a, scope, "seq"), scope, "seq") for a in args),
+                    enumerate=False,
+                    reverse=False,
+                )
             if "builtins.enumerate" in builtin and len(args) == 1 and n_targets == 2:
-                return ForEach((self.materialize(self.expr(args[0], scope, "seq"), scope, "seq"),), enumerate=True, reverse=False)
+                return ForEach(
+                    (self.materialize(self.expr(args[0], scope, "seq"), scope, "seq"),), enumerate=True, reverse=False
+                )
             if "builtins.reversed" in builtin and len(args) == 1 and n_targets == 1:
-                return ForEach((self.materialize(self.expr(args[0], scope, "seq"), scope, "seq"),), enumerate=False, reverse=True)
+                return ForEach(
+                    (self.materialize(self.expr(args[0], scope, "seq"), scope, "seq"),), enumerate=False, reverse=True
+                )
         if n_targets != 1:
             self.error(node, "unpacking loop targets is supported for zip() and enumerate() only")
             return None
@@ -520,10 +630,16 @@ class Lowering:
     ) -> str:
         """Lower `statements` as an internal function of `inputs` returning `outputs`."""
         name = self.function_names.fresh(name)
-        scope = _Scope(NameAllocator(self.base_names, self.reserved), in_loop=parent.in_loop if in_loop is None else in_loop)
+        scope = _Scope(
+            NameAllocator(self.base_names, self.reserved), in_loop=parent.in_loop if in_loop is None else in_loop
+        )
         scope.span = parent.span
         # Inputs that are still the user function's own arguments (writes reach its caller).
-        scope.params = params if params is not None else frozenset(n for n in inputs if n in parent.params and parent.env.get(n) == Var(n))
+        scope.params = (
+            params
+            if params is not None
+            else frozenset(n for n in inputs if n in parent.params and parent.env.get(n) == Var(n))
+        )
         scope.shares.update({n: {ROW} for n in rows})
         scope.region = (frozenset(inputs), frozenset(outputs))
         params = []
@@ -538,7 +654,11 @@ class Lowering:
             scope.env[BREAK] = Const("False")
         self.block(statements, scope)
         defaults = {RETURN: Const("None"), BREAK: Const("False")}
-        result = Seq(tuple(self.materialize(scope.env.get(n, defaults.get(n, Const("None"))), scope, _display(n)) for n in outputs))
+        result = Seq(
+            tuple(
+                self.materialize(scope.env.get(n, defaults.get(n, Const("None"))), scope, _display(n)) for n in outputs
+            )
+        )
         # Outputs that are some *other* input, unchanged: after the region they may share memory.
         by_param = {Var(p.name): n for p, n in zip(params, inputs)}
         self.passthrough[name] = {k: by_param[item] for k, item in enumerate(result.items) if item in by_param}
@@ -566,7 +686,10 @@ class Lowering:
         eqns, scope.body = tuple(scope.body), saved
         for stmt in eqns:
             if not isinstance(stmt, (Eqn, Call)):  # a loop (comprehension) cannot be inlined
-                self.error(node, "this expression inside an 'if' or 'while' test is not supported yet (compute it into a variable before the test)")
+                self.error(
+                    node,
+                    "this expression inside an 'if' or 'while' test is not supported yet (compute it into a variable before the test)",
+                )
                 return Test((), Const("False"))
         return Test(eqns, result)
 
@@ -596,7 +719,9 @@ class Lowering:
             self.store(name, base, index, new, scope)
         elif isinstance(node, cst.AugAssign):
             if not isinstance(node.target, cst.Name):
-                self.error(node.target, "augmented assignment to this target is not supported (assign to a name or an element)")
+                self.error(
+                    node.target, "augmented assignment to this target is not supported (assign to a name or an element)"
+                )
                 return
             op = BINARY_OPS[AUGMENTED_OPS[type(node.operator)]]
             left = self.name(node.target, scope)
@@ -611,10 +736,15 @@ class Lowering:
                 return
             right = self.expr(node.value, scope, node.target.value)
             if self._is_list(left, scope) or self._is_list(right, scope):
-                self.error(node, "augmented assignment on a list or tuple of variables is not supported (Python extends or repeats it; use append, or make it an array first: np.array([...]))")
+                self.error(
+                    node,
+                    "augmented assignment on a list or tuple of variables is not supported (Python extends or repeats it; use append, or make it an array first: np.array([...]))",
+                )
                 return
             self.bind(node.target, self.emit(scope, op, (left, right), (), node.target.value), node.value, scope)
-        elif isinstance(node, cst.Expr) and first and isinstance(node.value, (cst.SimpleString, cst.ConcatenatedString)):
+        elif (
+            isinstance(node, cst.Expr) and first and isinstance(node.value, (cst.SimpleString, cst.ConcatenatedString))
+        ):
             return  # docstring
         elif isinstance(node, cst.Expr) and self._is_helper_call(node.value, "_check_real"):
             return  # dpgen's own argument check, in its output read back: no value, no derivative
@@ -627,7 +757,9 @@ class Lowering:
         else:
             self.error(node, f"'{self.parsed.module.code_for_node(node).split()[0]}' statement is not supported")
 
-    def bind(self, target: cst.BaseExpression, value: Atom, value_node: cst.CSTNode, scope: _Scope, keep: bool = False) -> None:
+    def bind(
+        self, target: cst.BaseExpression, value: Atom, value_node: cst.CSTNode, scope: _Scope, keep: bool = False
+    ) -> None:
         """Bind a target to a value; the value's equation is renamed to the target when fresh.
 
         `keep`: another target of the same statement still needs `value` as one variable."""
@@ -642,17 +774,33 @@ class Lowering:
             if isinstance(value, Seq) and len(value.items) == len(names):
                 for name, item in zip(names, value.items):
                     self._bind_name(name, item, scope)
-            elif len(names) == 1 and isinstance(value, Var) and scope.body and isinstance(scope.body[-1], Call) and scope.body[-1].outs == (value.name,):
+            elif (
+                len(names) == 1
+                and isinstance(value, Var)
+                and scope.body
+                and isinstance(scope.body[-1], Call)
+                and scope.body[-1].outs == (value.name,)
+            ):
                 # `(a,) = f(x)`: one output would read as the whole tuple, so take its item.
                 item = self.emit(scope, "dpgen.getitem", (value, Index((Const("0"),), False)), (), names[0])
                 self._bind_name(names[0], item, scope)
-            elif isinstance(value, Var) and (keep or _referenced(value, scope)) and self._tuple_length(value, scope) == len(names):
+            elif (
+                isinstance(value, Var)
+                and (keep or _referenced(value, scope))
+                and self._tuple_length(value, scope) == len(names)
+            ):
                 # A tuple another name still holds (`t = f(x); a, b = t; t[0]`): read its items
                 # by index, so `t` stays one variable.
                 for k, name in enumerate(names):
                     item = self.emit(scope, "dpgen.getitem", (value, Index((Const(str(k)),), False)), (), name)
                     self._bind_name(name, item, scope)
-            elif not keep and isinstance(value, Var) and scope.body and isinstance(scope.body[-1], (Eqn, Call)) and scope.body[-1].outs == (value.name,):
+            elif (
+                not keep
+                and isinstance(value, Var)
+                and scope.body
+                and isinstance(scope.body[-1], (Eqn, Call))
+                and scope.body[-1].outs == (value.name,)
+            ):
                 # Unpack the outputs of the call that produced `value`: `a, b = f(x)`.
                 outs = tuple(self._version(name, scope) for name in names)
                 last = scope.body[-1]
@@ -663,7 +811,9 @@ class Lowering:
                 for name, out in zip(names, outs):
                     scope.env[name] = Var(out)
             else:
-                self.error(value_node, "unpacking this value is not supported (unpack a tuple display or a function call)")
+                self.error(
+                    value_node, "unpacking this value is not supported (unpack a tuple display or a function call)"
+                )
                 for name in names:
                     scope.env[name] = Const("None")  # no follow-on "not defined" errors
         else:
@@ -714,7 +864,11 @@ class Lowering:
         return sorted(
             n
             for n, v in scope.env.items()
-            if isinstance(v, Var) and v.name != var and (v.name in partners or var in scope.shares.get(v.name, ())) and n != exclude and n not in SPECIAL
+            if isinstance(v, Var)
+            and v.name != var
+            and (v.name in partners or var in scope.shares.get(v.name, ()))
+            and n != exclude
+            and n not in SPECIAL
         )
 
     def check_aliased_writes(self, statements: list, scope: _Scope) -> None:
@@ -724,7 +878,11 @@ class Lowering:
         walked = walk(statements)
         for name in unique(walked.written + walked.augmented):
             value = scope.env.get(name)
-            aliases = sorted(n for n, v in scope.env.items() if isinstance(value, Var) and v == value and n != name and n not in SPECIAL)
+            aliases = sorted(
+                n
+                for n, v in scope.env.items()
+                if isinstance(value, Var) and v == value and n != name and n not in SPECIAL
+            )
             if isinstance(value, Var):
                 aliases += self.sharing(value.name, scope, exclude=name)
             if not aliases:
@@ -751,10 +909,18 @@ class Lowering:
         for sequence in over.sequences:
             if isinstance(sequence, Var):
                 memory = self.shared_closure(sequence.name, scope)
-                iterated.update(n for n, v in scope.env.items() if isinstance(v, Var) and v.name in memory and n not in SPECIAL)
+                iterated.update(
+                    n for n, v in scope.env.items() if isinstance(v, Var) and v.name in memory and n not in SPECIAL
+                )
         # `for x in xs` over a list known when generating: its name, as written.
         walkers = ("zip", "enumerate", "reversed")
-        arguments = [a.value for a in node.iter.args] if isinstance(node.iter, cst.Call) and isinstance(node.iter.func, cst.Name) and node.iter.func.value in walkers else [node.iter]
+        arguments = (
+            [a.value for a in node.iter.args]
+            if isinstance(node.iter, cst.Call)
+            and isinstance(node.iter.func, cst.Name)
+            and node.iter.func.value in walkers
+            else [node.iter]
+        )
         iterated.update(a.value for a in arguments if isinstance(a, cst.Name) and a.value in scope.env)
         walked = walk(body)
         for name in unique(walked.written + walked.augmented):
@@ -770,7 +936,9 @@ class Lowering:
         found, todo = {var}, [var]
         while todo:
             current = todo.pop()
-            linked = set(scope.shares.get(current, ())) | {v for v, partners in scope.shares.items() if current in partners}
+            linked = set(scope.shares.get(current, ())) | {
+                v for v, partners in scope.shares.items() if current in partners
+            }
             for other in linked - found - {ROW}:
                 found.add(other)
                 todo.append(other)
@@ -778,7 +946,11 @@ class Lowering:
 
     def subscript_target(self, target: cst.Subscript, scope: _Scope) -> tuple[Var, Index] | None:
         """The array and index of an assignment target ``x[...]``."""
-        if len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index) and isinstance(target.slice[0].slice.value, cst.SimpleString):
+        if (
+            len(target.slice) == 1
+            and isinstance(target.slice[0].slice, cst.Index)
+            and isinstance(target.slice[0].slice.value, cst.SimpleString)
+        ):
             self.error(target, "assigning into a dict is not supported (dicts of parameters are read-only)")
             return None
         if not isinstance(target.value, cst.Name):
@@ -796,7 +968,10 @@ class Lowering:
             self.param_writes.setdefault(self.current, (base.name, scope.span))
         partners = scope.shares.get(base.name, set())
         if ROW in partners:
-            self.sink.error(scope.span, f"writing into '{name}', a row of the array the loop walks, is not supported yet (copy it: {name} = {name}.copy())")
+            self.sink.error(
+                scope.span,
+                f"writing into '{name}', a row of the array the loop walks, is not supported yet (copy it: {name} = {name}.copy())",
+            )
         # Either direction: `r = x[0]; r[1] = v` and `r = x[0]; x[0, 1] = v` both reach the other name.
         others = self.sharing(base.name, scope, exclude=name)
         if others:
@@ -809,7 +984,9 @@ class Lowering:
             # `w = v; w[i] = ...` in an arm or loop body changes `v` too; where the region
             # does not hand `v` back (it never assigns `v` itself), the change would be lost.
             inputs, outputs = scope.region
-            lost = sorted(n for n, v in scope.env.items() if v == base and n != name and n in inputs and n not in outputs)
+            lost = sorted(
+                n for n, v in scope.env.items() if v == base and n != name and n in inputs and n not in outputs
+            )
             if lost:
                 self.sink.error(
                     scope.span,
@@ -833,7 +1010,12 @@ class Lowering:
 
     def _bind_name(self, name: str, value: Atom, scope: _Scope) -> None:
         last = scope.body[-1] if scope.body else None
-        if isinstance(value, Var) and isinstance(last, (Eqn, Call)) and last.outs == (value.name,) and not _referenced(value, scope):
+        if (
+            isinstance(value, Var)
+            and isinstance(last, (Eqn, Call))
+            and last.outs == (value.name,)
+            and not _referenced(value, scope)
+        ):
             # The expression's own result: give its equation the target's name.
             out = self._version(name, scope)
             last = scope.body[-1]
@@ -868,7 +1050,9 @@ class Lowering:
             op = "dpgen.and" if isinstance(node.operator, cst.And) else "dpgen.or"
             return self.emit(scope, op, (left, right), (), target)
         if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not) and allow_logic:
-            return self.emit(scope, "dpgen.not", (self.expr(node.expression, scope, target, allow_logic=True),), (), target)
+            return self.emit(
+                scope, "dpgen.not", (self.expr(node.expression, scope, target, allow_logic=True),), (), target
+            )
         if isinstance(node, cst.BooleanOperation):
             return self.unsupported(node, "'and'/'or' outside an 'if' or 'while' test (use np.logical_and)")
         if isinstance(node, cst.IfExp):
@@ -892,7 +1076,10 @@ class Lowering:
             if self._is_list(left, scope) or self._is_list(right, scope):
                 # Python concatenates or repeats lists: no NumPy rule describes that. A list
                 # of constants (`[0.0] * n`) carries no derivative and is rendered as written.
-                return self.unsupported(node, "an arithmetic operator on a list or tuple of variables (Python concatenates or repeats it; make it an array first: np.array([...]))")
+                return self.unsupported(
+                    node,
+                    "an arithmetic operator on a list or tuple of variables (Python concatenates or repeats it; make it an array first: np.array([...]))",
+                )
             return self.emit(scope, op, (left, right), (), target)
         if isinstance(node, cst.UnaryOperation):
             operand = self.expr(node.expression, scope, target)
@@ -927,10 +1114,17 @@ class Lowering:
                     return base.items[position]  # a list known when generating: no equation
                 base = self.emit(scope, "dpgen.assign", (base,), (), target)  # a run-time list to index
             return self.emit(scope, "dpgen.getitem", (base, index), (), target)
-        if isinstance(node, cst.List) and len(node.elements) == 2 and isinstance(node.elements[0], cst.StarredElement) and not isinstance(node.elements[1], cst.StarredElement):
+        if (
+            isinstance(node, cst.List)
+            and len(node.elements) == 2
+            and isinstance(node.elements[0], cst.StarredElement)
+            and not isinstance(node.elements[1], cst.StarredElement)
+        ):
             # `[*xs, v]`: how dpgen's own output spells `xs.append(v)` on a new list.
             base = self.expr(node.elements[0].value, scope, target)
-            return self.emit(scope, "dpgen.append", (base, self.expr(node.elements[1].value, scope, target)), (), target)
+            return self.emit(
+                scope, "dpgen.append", (base, self.expr(node.elements[1].value, scope, target)), (), target
+            )
         if isinstance(node, cst.List):
             return Seq(tuple(self.expr(e.value, scope, target) for e in node.elements), is_list=True)
         if isinstance(node, cst.ListComp):
@@ -956,8 +1150,20 @@ class Lowering:
         arms = []
         for arm, expression in (("then", node.body), ("else", node.orelse)):
             statement = cst.SimpleStatementLine([cst.Return(value=expression)])
-            description = f"the {'true' if arm == 'then' else 'false'} value of the conditional expression at line {line}"
-            arms.append(self.outline(f"_{self.current}_line{line}_{arm}", [statement], inputs, [RETURN], scope, in_loop=False, description=description))
+            description = (
+                f"the {'true' if arm == 'then' else 'false'} value of the conditional expression at line {line}"
+            )
+            arms.append(
+                self.outline(
+                    f"_{self.current}_line{line}_{arm}",
+                    [statement],
+                    inputs,
+                    [RETURN],
+                    scope,
+                    in_loop=False,
+                    description=description,
+                )
+            )
         out = scope.names.fresh(f"{target}_ifexp")
         arguments = self.arguments_for(inputs, scope)
         scope.body.append(Branch(test, arms[0], arms[1], arguments, (out,), scope.span))
@@ -973,7 +1179,10 @@ class Lowering:
         if name in self.complex_constants:
             return self.unsupported(node, f"the module-level constant '{name}' is complex: {COMPLEX}", plain=True)
         if name in self.rebound:
-            self.error(node, f"the module-level variable '{name}' is not supported: {self.rebound[name]} (only a name bound once, to a literal constant, is copied; pass it as a parameter)")
+            self.error(
+                node,
+                f"the module-level variable '{name}' is not supported: {self.rebound[name]} (only a name bound once, to a literal constant, is copied; pass it as a parameter)",
+            )
             return Const("None")
         if name in self.constants:
             return Const(self.constant_names.get(name, name))
@@ -985,7 +1194,10 @@ class Lowering:
         if name in self.functions:
             return self.unsupported(node, f"using the function '{name}' as a value")
         if name in self.module_names or name in self.module_bound:
-            self.error(node, f"the module-level variable '{name}' is not supported (it is not a literal constant; pass it as a parameter)")
+            self.error(
+                node,
+                f"the module-level variable '{name}' is not supported (it is not a literal constant; pass it as a parameter)",
+            )
             return Const("None")
         self.error(node, f"name '{name}' is not defined in the function")
         return Const("None")
@@ -1011,13 +1223,24 @@ class Lowering:
                 return self.unsupported(arg, "'*' and '**' arguments")
         qualified = sorted(self.parsed.qualified_names(func)) if _dotted(func) else []
         rule_names = [q for q in qualified if rules.lookup(q) is not None]
-        if any(q in COMPLEX_NAMES for q in qualified) or (isinstance(func, cst.Attribute) and func.attr.value in COMPLEX_ATTRIBUTES and not self._is_module(func.value)):
+        if any(q in COMPLEX_NAMES for q in qualified) or (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in COMPLEX_ATTRIBUTES
+            and not self._is_module(func.value)
+        ):
             return self.unsupported(node, f"'{self.parsed.module.code_for_node(func)}(...)': {COMPLEX}", plain=True)
         # Another module-level name for a module function or helper (the aliases dpgen's own
         # output defines where a parameter hides a name): the call is a call of that function.
-        callee = self.function_aliases.get(func.value, func.value) if isinstance(func, cst.Name) and func.value not in scope.env else None
+        callee = (
+            self.function_aliases.get(func.value, func.value)
+            if isinstance(func, cst.Name) and func.value not in scope.env
+            else None
+        )
         if callee in self.rebound:  # `h = g`, then `h = g2` in an `if`: which one runs is not known here
-            self.error(func, f"the module-level name '{callee}' is not supported: {self.rebound[callee]} (call one function by its own name)")
+            self.error(
+                func,
+                f"the module-level name '{callee}' is not supported: {self.rebound[callee]} (call one function by its own name)",
+            )
             return Const("None")
         if callee is not None and callee in self.functions:
             args, kwargs = self.arguments(node, scope, target)
@@ -1031,7 +1254,11 @@ class Lowering:
             scope.body.append(Call((out,), callee, args, kwargs, scope.span))
             # The callee may hand an argument back (``return a``, or ``return a, b``): the
             # result (or that tuple item) may be the caller's array.
-            handed_back = {pos: args[k].name for pos, k in returned_parameters(self.functions[callee]).items() if k < len(args) and isinstance(args[k], Var)}
+            handed_back = {
+                pos: args[k].name
+                for pos, k in returned_parameters(self.functions[callee]).items()
+                if k < len(args) and isinstance(args[k], Var)
+            }
             if handed_back:
                 self.handed_back[out] = handed_back
                 if None in handed_back:
@@ -1046,7 +1273,9 @@ class Lowering:
             if op in OPERATORS:
                 # `np.multiply([a, b], 2)` is rendered as an operator, on an array: on the
                 # list itself, `*` would repeat it.
-                args = tuple(self.emit(scope, "numpy.asarray", (a,), (), target) if isinstance(a, Seq) else a for a in args)
+                args = tuple(
+                    self.emit(scope, "numpy.asarray", (a,), (), target) if isinstance(a, Seq) else a for a in args
+                )
             return self.emit(scope, op, args, kwargs, target, node=node)
         if isinstance(func, cst.Attribute) and not self._is_module(func.value):
             method = func.attr.value
@@ -1061,7 +1290,9 @@ class Lowering:
         self.error(node, f"no derivative rule for '{shown}' (see the supported functions in README.md)")
         return Const("None")
 
-    def arguments(self, node: cst.Call, scope: _Scope, target: str) -> tuple[tuple[Atom, ...], tuple[tuple[str, Atom], ...]]:
+    def arguments(
+        self, node: cst.Call, scope: _Scope, target: str
+    ) -> tuple[tuple[Atom, ...], tuple[tuple[str, Atom], ...]]:
         args = tuple(self.expr(a.value, scope, target) for a in node.args if a.keyword is None)
         kwargs = tuple((a.keyword.value, self.expr(a.value, scope, target)) for a in node.args if a.keyword is not None)
         return args, kwargs
@@ -1081,7 +1312,16 @@ class Lowering:
         return Index(tuple(items), is_tuple)
 
     # ----------------------------------------------------------------- helpers
-    def emit(self, scope: _Scope, op: str, args, kwargs, target: str, node: cst.CSTNode | None = None, name: str | None = None) -> Atom:
+    def emit(
+        self,
+        scope: _Scope,
+        op: str,
+        args,
+        kwargs,
+        target: str,
+        node: cst.CSTNode | None = None,
+        name: str | None = None,
+    ) -> Atom:
         """Append one equation and return its output variable."""
         rule = rules.lookup(op)
         assert rule is not None, op
@@ -1146,7 +1386,11 @@ class Lowering:
             # libcst names ``np.outer(a, b).T`` "numpy.outer.T", as if it were a module's.
             return False
         names = self.parsed.qualified_names(node)
-        return bool(names) and all("<locals>" not in n for n in names) and not (isinstance(node, cst.Name) and node.value in self.module_names)
+        return (
+            bool(names)
+            and all("<locals>" not in n for n in names)
+            and not (isinstance(node, cst.Name) and node.value in self.module_names)
+        )
 
     def unsupported(self, node: cst.CSTNode, what: str, plain: bool = False) -> Atom:
         self.error(node, what if plain else f"{what} is not supported")
@@ -1163,7 +1407,9 @@ class Lowering:
             return scope.span if scope is not None else self.last_span
 
 
-def lower(parsed: Parsed, sink: DiagnosticSink, skip: frozenset[str] = frozenset(), helpers: frozenset[str] = frozenset()) -> Module:
+def lower(
+    parsed: Parsed, sink: DiagnosticSink, skip: frozenset[str] = frozenset(), helpers: frozenset[str] = frozenset()
+) -> Module:
     """Lower a parsed module; unsupported constructs are reported into `sink`.
 
     Functions in `skip` (the fence rejected them) are not lowered, but calls to them are
@@ -1258,7 +1504,9 @@ def _fold(operator: cst.BaseBinaryOp, left: Const, right: Const) -> Const:
         cst.FloorDivide: ast.FloorDiv,
         cst.MatrixMultiply: ast.MatMult,
     }
-    expr = ast.BinOp(ast.parse(left.text, mode="eval").body, ops[type(operator)](), ast.parse(right.text, mode="eval").body)
+    expr = ast.BinOp(
+        ast.parse(left.text, mode="eval").body, ops[type(operator)](), ast.parse(right.text, mode="eval").body
+    )
     return Const(ast.unparse(expr))
 
 
@@ -1321,5 +1569,3 @@ def _vars_in_atom(atom: object) -> bool:
     if isinstance(atom, Seq):
         return any(_vars_in_atom(item) for item in atom.items)
     return False
-
-

@@ -18,7 +18,6 @@ from dpgen.header import read_header
 from dpgen.frontend.source import Parsed
 
 
-
 def own_helpers(parsed: Parsed) -> frozenset[str]:
     """Names of the module-level functions that are dpgen's unedited helpers."""
     header = read_header(parsed.source.text)

@@ -163,7 +163,11 @@ class _Walk(cst.CSTVisitor):
 
     def visit_Call(self, node: cst.Call) -> None:
         # `xs.append(v)` changes `xs` in place: it is assigned for the block.
-        if isinstance(node.func, cst.Attribute) and node.func.attr.value in MUTATING_METHODS and isinstance(node.func.value, cst.Name):
+        if (
+            isinstance(node.func, cst.Attribute)
+            and node.func.attr.value in MUTATING_METHODS
+            and isinstance(node.func.value, cst.Name)
+        ):
             self.assigned.append(node.func.value.value)
             self._write([node.func.value.value], node)
 
@@ -280,7 +284,9 @@ def call_mismatch(callee: cst.FunctionDef, n_args: int, keywords: list[str]) -> 
     names = [p.name.value for p in params]
     name = callee.name.value
     if n_args > len(params):
-        return f"{name}() takes {len(params)} positional argument{'s' if len(params) != 1 else ''} but {n_args} were given"
+        return (
+            f"{name}() takes {len(params)} positional argument{'s' if len(params) != 1 else ''} but {n_args} were given"
+        )
     for keyword in keywords:
         if keyword not in names:
             return f"{name}() got an unexpected keyword argument '{keyword}'"
@@ -364,7 +370,9 @@ def returns_tuple(function: cst.FunctionDef) -> bool:
 
 #: Methods that change a list or dict in place: after `C.append(v)` at module level, a literal
 #: `C` copied into the generated module would hold the old items.
-_MUTATORS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse", "update", "setdefault", "popitem"})
+_MUTATORS = frozenset(
+    {"append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse", "update", "setdefault", "popitem"}
+)
 
 
 def module_bindings(module: cst.Module) -> dict[str, list[tuple[cst.CSTNode, str]]]:
@@ -418,7 +426,12 @@ def module_bindings(module: cst.Module) -> dict[str, list[tuple[cst.CSTNode, str
 
         def visit_Call(self, node: cst.Call) -> None:
             func = node.func
-            if self.depth == 0 and isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.attr.value in _MUTATORS:
+            if (
+                self.depth == 0
+                and isinstance(func, cst.Attribute)
+                and isinstance(func.value, cst.Name)
+                and func.attr.value in _MUTATORS
+            ):
                 add(func.value, node, f"'.{func.attr.value}(...)'")
 
         def visit_Global(self, node: cst.Global) -> None:

@@ -177,7 +177,9 @@ class NameResolver(cst.CSTVisitor):
                 if part is not None:
                     part.visit(self)
         outer = self.scope
-        self.scope = _Scope(".".join(filter(None, [outer.prefix if outer else "", node.name.value, "<locals>"])), outer, "function")
+        self.scope = _Scope(
+            ".".join(filter(None, [outer.prefix if outer else "", node.name.value, "<locals>"])), outer, "function"
+        )
         for param in all_params:
             self.scope.bound.add(param.name.value)
             self.scope_of[param.name] = self.scope
@@ -216,7 +218,9 @@ class NameResolver(cst.CSTVisitor):
         # The first iterable is evaluated outside the comprehension, the rest inside.
         node.for_in.iter.visit(self)
         outer = self.scope
-        self.scope = _Scope(".".join(filter(None, [outer.prefix if outer else "", "<comprehension>"])), outer, "comprehension")
+        self.scope = _Scope(
+            ".".join(filter(None, [outer.prefix if outer else "", "<comprehension>"])), outer, "comprehension"
+        )
         for_in = node.for_in
         first = True
         while for_in is not None:

@@ -69,7 +69,13 @@ def file_kind(mode: int) -> str | None:
     """What a non-regular file is, for messages ("a FIFO"); None for a regular file."""
     if stat.S_ISREG(mode):
         return None
-    kinds = [(stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")]
+    kinds = [
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ]
     return next((name for test, name in kinds if test(mode)), "not a regular file")
 
 
@@ -132,7 +138,9 @@ def parse(source: Source) -> Parsed:
         # Only for syntax Python accepts and libcst does not (newer grammar). libcst prefixes
         # its own location ("parser error: error at 2:2: "); ours is in front.
         message = re.sub(r"^((parser|tokenizer) error: )?(error at \d+:\d+: )?", "", str(exc.message)).rstrip(".")
-        raise SourceErrors([Diagnostic(source.path, Span(exc.raw_line, exc.raw_column + 1), f"syntax error: {message}")]) from None
+        raise SourceErrors(
+            [Diagnostic(source.path, Span(exc.raw_line, exc.raw_column + 1), f"syntax error: {message}")]
+        ) from None
     if not source.text.isascii():
         module = module.visit(_NormalizeIdentifiers())
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
@@ -172,7 +180,15 @@ def check_syntax(source: Source) -> None:
         except (SyntaxError, ValueError) as exc:  # ValueError: null bytes, before Python 3.12
             raise SourceErrors([_syntax_diagnostic(source, exc, offset_in_bytes=False)]) from None
         except (MemoryError, RecursionError):  # Python's parser gives up on deep nesting, without a location
-            raise SourceErrors([Diagnostic(source.path, Span(1, 1), f"the source is nested too deeply for Python's parser (dpgen's limit: {MAX_EXPRESSION_DEPTH} levels)")]) from None
+            raise SourceErrors(
+                [
+                    Diagnostic(
+                        source.path,
+                        Span(1, 1),
+                        f"the source is nested too deeply for Python's parser (dpgen's limit: {MAX_EXPRESSION_DEPTH} levels)",
+                    )
+                ]
+            ) from None
         check_depth(tree, source.path, source.text)  # before compile() and libcst, which recurse
         try:
             compile(tree, source.path, "exec", dont_inherit=True)
@@ -208,7 +224,13 @@ def check_form_feeds(source: Source) -> None:
             i = bisect.bisect_right(starts, (number, col)) - 1
             if i >= 0 and (number, col) < inert[i][1]:
                 continue
-            errors.append(Diagnostic(source.path, Span(number, col + 1), "a form feed inside a line is not supported (use spaces; a form feed may only start a line)"))
+            errors.append(
+                Diagnostic(
+                    source.path,
+                    Span(number, col + 1),
+                    "a form feed inside a line is not supported (use spaces; a form feed may only start a line)",
+                )
+            )
             break  # one error per line is enough
     if errors:
         raise SourceErrors(errors)
@@ -219,7 +241,11 @@ def _syntax_diagnostic(source: Source, exc: Exception, offset_in_bytes: bool) ->
     if "\0" in source.text and not getattr(exc, "lineno", None):
         index = source.text.index("\0")  # Python gives no location for a null byte
         line = source.text.count("\n", 0, index) + 1
-        return Diagnostic(source.path, Span(line, index - source.text.rfind("\n", 0, index)), "syntax error: a null byte in the source")
+        return Diagnostic(
+            source.path,
+            Span(line, index - source.text.rfind("\n", 0, index)),
+            "syntax error: a null byte in the source",
+        )
     line = getattr(exc, "lineno", None) or 1
     col = max(getattr(exc, "offset", None) or 1, 1)
     lines = source.text.split("\n")

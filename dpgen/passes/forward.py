@@ -105,7 +105,10 @@ class _Forward:
             for stmt in f.body:
                 varied.update(stmt.outs[k] for k in self.varied_outs(stmt, varied))
             items = f.result.items if isinstance(f.result, Seq) else (f.result,)
-            self._analyzed[key] = (frozenset(varied), frozenset(k for k, item in enumerate(items) if _varied_atom(item, varied)))
+            self._analyzed[key] = (
+                frozenset(varied),
+                frozenset(k for k, item in enumerate(items) if _varied_atom(item, varied)),
+            )
         return self._analyzed[key]
 
     def varied_outs(self, stmt, varied: set[str]) -> list[int]:
@@ -117,7 +120,9 @@ class _Forward:
             bound = rule.bind(stmt.args, stmt.kwargs)
             return list(range(len(stmt.outs))) if any(_varied_atom(bound[p], varied) for p in rule.vjp) else []
         if isinstance(stmt, Call):
-            return list(range(len(stmt.outs))) if any(t is not None for t in self.call_tangent_flags(stmt, varied)) else []
+            return (
+                list(range(len(stmt.outs))) if any(t is not None for t in self.call_tangent_flags(stmt, varied)) else []
+            )
         if isinstance(stmt, Branch):
             return sorted(self.branch_signature(stmt, varied)[1])
         return sorted(self.loop_signature(stmt, varied)[1])
@@ -132,7 +137,9 @@ class _Forward:
         """(arm parameters taking tangents, output positions carrying them): the union of both arms."""
         then = self.functions[branch.then]
         active = set(self.active_params[branch.then])
-        tparams = frozenset(p.name for p, atom in zip(then.params, branch.inputs) if p.name in active and _varied_atom(atom, varied))
+        tparams = frozenset(
+            p.name for p, atom in zip(then.params, branch.inputs) if p.name in active and _varied_atom(atom, varied)
+        )
         positions = self.analyze(then, tparams)[1] | self.analyze(self.functions[branch.orelse], tparams)[1]
         return tparams, positions
 
@@ -149,7 +156,9 @@ class _Forward:
                 p.name
                 for k, (p, feed) in enumerate(zip(body.params, feeds))
                 if p.name in active
-                and ((k - n_targets) in carried if n_targets <= k < n_targets + n_carried else _varied_atom(feed, varied))
+                and (
+                    (k - n_targets) in carried if n_targets <= k < n_targets + n_carried else _varied_atom(feed, varied)
+                )
             )
             grown = carried | {j for j in self.analyze(body, tparams)[1] if j < n_carried}
             if grown == carried:
@@ -199,7 +208,12 @@ class _Forward:
         rule = rules.lookup(eqn.op)
         bound = rule.bind(eqn.args, eqn.kwargs)
         (out,) = eqn.outs
-        with_tangent = [p for p in rule.vjp if tan.atom(bound[p]) is not None or (isinstance(bound[p], tuple) and any(tan.atom(a) is not None for a in bound[p]))]
+        with_tangent = [
+            p
+            for p in rule.vjp
+            if tan.atom(bound[p]) is not None
+            or (isinstance(bound[p], tuple) and any(tan.atom(a) is not None for a in bound[p]))
+        ]
         bindings = {"ans": Var(out), **{name: value for name, value in bound.values.items()}}
         for name, value in bound.values.items():
             if isinstance(value, (tuple, Seq)):
@@ -255,7 +269,9 @@ class _Forward:
         callee = self.functions[call.callee]
         bound = _bind_call(call, callee)
         flags = self.call_tangent_flags(call, varied)
-        tangents = tuple(tan.atom(bound[p.name]) or Const("None") if flag else Const("None") for p, flag in zip(callee.params, flags))
+        tangents = tuple(
+            tan.atom(bound[p.name]) or Const("None") if flag else Const("None") for p, flag in zip(callee.params, flags)
+        )
         if any(flag for flag in flags):
             douts = tuple(tan.name_for(o) for o in call.outs)
         else:
@@ -340,7 +356,14 @@ def _reads(stmt) -> set[str]:
     else:
         over_reads = set(_vars_in(over.args))
     rows = {n for row in stmt.rows if row is not None for n in _vars_in(row[1])}
-    return over_reads | rows | set(_vars_in(loop.init)) | set(_vars_in(loop.invariants)) | set(_vars_in(stmt.dinit)) | set(_vars_in(stmt.tangents))
+    return (
+        over_reads
+        | rows
+        | set(_vars_in(loop.init))
+        | set(_vars_in(loop.invariants))
+        | set(_vars_in(stmt.dinit))
+        | set(_vars_in(stmt.tangents))
+    )
 
 
 def _prune_function(fn: JvpFunction) -> JvpFunction:

@@ -60,7 +60,10 @@ def hvp(module: Module, jvp: JvpModule, jvp_text: str, source_path: str) -> HvpM
         first = sorted(sink.diagnostics, key=lambda d: (d.span.line, d.span.col))[0]
         outer = DiagnosticSink(source_path)
         where = _source_span(module, jvp, jvp_text, first.span.line)
-        outer.error(where, f"--mode hvp cannot differentiate the forward-mode code of this statement again (its line {first.span.line}: {first.message})")
+        outer.error(
+            where,
+            f"--mode hvp cannot differentiate the forward-mode code of this statement again (its line {first.span.line}: {first.message})",
+        )
         outer.raise_if_any()
     functions = []
     tangents = {f.source.name: f for f in jvp.functions}

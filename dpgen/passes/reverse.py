@@ -73,7 +73,9 @@ def _vars_in(atom: object) -> list[str]:
     return []
 
 
-def _differentiable_inputs(stmt: Stmt, active_params: dict[str, tuple[str, ...]], functions: dict[str, Function]) -> list[str]:
+def _differentiable_inputs(
+    stmt: Stmt, active_params: dict[str, tuple[str, ...]], functions: dict[str, Function]
+) -> list[str]:
     """Names of the variables whose adjoints this statement contributes to."""
     if isinstance(stmt, Eqn):
         rule = rules.lookup(stmt.op)
@@ -161,7 +163,9 @@ def _fed_derivatives(module: Module) -> dict[str, set[str]]:
     Found as the variables varied from the entry functions' differentiable parameters,
     following calls, arms and loops (a loop body's carried results feed it back)."""
     functions = {f.name: f for f in module.functions}
-    fed: dict[str, set[str]] = {f.name: set() if f.internal else {p.name for p in f.params if p.differentiable} for f in module.functions}
+    fed: dict[str, set[str]] = {
+        f.name: set() if f.internal else {p.name for p in f.params if p.differentiable} for f in module.functions
+    }
     carried: dict[str, tuple[int, int]] = {}  # loop body -> (first carried parameter, how many)
     for f in module.functions:
         for stmt in f.body:
@@ -171,11 +175,18 @@ def _fed_derivatives(module: Module) -> dict[str, set[str]]:
     changed = True
     while changed:
         changed = False
-        through = {f.name: tuple(p.name for p in f.params if p.differentiable or p.name in fed[f.name]) for f in module.functions}
+        through = {
+            f.name: tuple(p.name for p in f.params if p.differentiable or p.name in fed[f.name])
+            for f in module.functions
+        }
 
         def feed(name: str, param: Param, atom, varied: set[str]) -> None:
             nonlocal changed
-            if (param.differentiable or param.by_default) and param.name not in fed[name] and any(n in varied for n in _vars_in(atom)):
+            if (
+                (param.differentiable or param.by_default)
+                and param.name not in fed[name]
+                and any(n in varied for n in _vars_in(atom))
+            ):
                 fed[name].add(param.name)
                 changed = True
 
@@ -212,7 +223,10 @@ def active_parameters(module: Module) -> dict[str, tuple[str, ...]]:
     """
     functions = {f.name: f for f in module.functions}
     fed = _fed_derivatives(module)
-    active = {f.name: tuple(p.name for p in f.params if p.differentiable or (p.by_default and p.name in fed[f.name])) for f in module.functions}
+    active = {
+        f.name: tuple(p.name for p in f.params if p.differentiable or (p.by_default and p.name in fed[f.name]))
+        for f in module.functions
+    }
     # Loop-carried parameters stay active: their adjoints thread through the iterations.
     carried = {}
     for f in module.functions:
@@ -251,10 +265,19 @@ def dict_variables(module: Module) -> dict[str, set[str]]:
     def links(stmt) -> list[tuple[str, str, str]]:
         """(callee, callee parameter, caller variable) pairs a statement connects."""
         if isinstance(stmt, Call):
-            return [(stmt.callee, p, a.name) for p, a in _bind_call(stmt, functions[stmt.callee]).items() if isinstance(a, Var)]
+            return [
+                (stmt.callee, p, a.name)
+                for p, a in _bind_call(stmt, functions[stmt.callee]).items()
+                if isinstance(a, Var)
+            ]
         if isinstance(stmt, Branch):
             params = [p.name for p in functions[stmt.then].params]
-            return [(arm, p, a.name) for arm in (stmt.then, stmt.orelse) for p, a in zip(params, stmt.inputs) if isinstance(a, Var)]
+            return [
+                (arm, p, a.name)
+                for arm in (stmt.then, stmt.orelse)
+                for p, a in zip(params, stmt.inputs)
+                if isinstance(a, Var)
+            ]
         if isinstance(stmt, Loop):
             params = [p.name for p in functions[stmt.body].params]
             pairs = [(stmt.body, p, a.name) for p, a in zip(params, _loop_arguments(stmt)) if isinstance(a, Var)]
@@ -314,7 +337,9 @@ class _Adjoints:
         """``x_bar = x_bar + value``; in place when no other name can hold x_bar's array (it
         is a sum or a buffer this pullback made, and x's adjoint is read only once complete)."""
         is_dict = var in self.dicts
-        return SetAdjoint(self.bar[var], value, accumulate=True, is_dict=is_dict, in_place=var in self.owned and not is_dict)
+        return SetAdjoint(
+            self.bar[var], value, accumulate=True, is_dict=is_dict, in_place=var in self.owned and not is_dict
+        )
 
     def target_for(self, var: str) -> str | None:
         """Where an unpacked cotangent for `var` lands: its adjoint, or a temporary to add in."""
@@ -347,16 +372,26 @@ class _Reverse:
         for f in module.functions:
             if f.internal and isinstance(f.result, Seq):
                 varied = _varied(f, self.active_params, self.functions)
-                self.varied_results[f.name] = {k for k, item in enumerate(f.result.items) if set(_vars_in(item)) & varied}
+                self.varied_results[f.name] = {
+                    k for k, item in enumerate(f.result.items) if set(_vars_in(item)) & varied
+                }
 
     def function(self, f: Function) -> VjpFunction:
         self.current = f
         # Values the forward sweep computes, for rules that need one of them again (sin needs cos).
-        self.computed = {(s.op, s.args): s.outs[0] for s in f.body if isinstance(s, Eqn) and len(s.outs) == 1 and not s.kwargs}
+        self.computed = {
+            (s.op, s.args): s.outs[0] for s in f.body if isinstance(s, Eqn) and len(s.outs) == 1 and not s.kwargs
+        }
         names = NameAllocator(f.taken_names)
         varied = _varied(f, self.active_params, self.functions)
         useful = _useful(f, self.active_params, self.functions)
-        adj = _Adjoints(names, varied & useful, self.scalars[f.name], shape_classes(f, self.scalars[f.name], self.constants), self.dicts[f.name])
+        adj = _Adjoints(
+            names,
+            varied & useful,
+            self.scalars[f.name],
+            shape_classes(f, self.scalars[f.name], self.constants),
+            self.dicts[f.name],
+        )
 
         # Forward sweep: module calls go through the callee's vjp to keep its pullback.
         forward: list[Eqn | VjpCall] = []
@@ -410,7 +445,9 @@ class _Reverse:
                 self.sink.error(stmt.span, str(exc))
             if len(adj.stmts) > before and stmt.span.line != last_line:
                 where = f"{self.module.source_name}:{stmt.span.line}"
-                adj.stmts.insert(before, Comment(f"{where}: {lines[stmt.span.line]}" if stmt.span.line in lines else where))
+                adj.stmts.insert(
+                    before, Comment(f"{where}: {lines[stmt.span.line]}" if stmt.span.line in lines else where)
+                )
                 last_line = stmt.span.line
 
         # An active parameter always reaches the output; a zero adjoint is a safety net only.
@@ -474,7 +511,11 @@ class _Reverse:
                         adj.contribute(item.name, Template(template.build(bound, k), tuple(bindings.items())))
                     elif isinstance(item, Seq) and any(n in adj.active for n in _vars_in(item)):
                         part = adj.names.fresh(f"{out}_bar_item")
-                        adj.stmts.append(SetAdjoint(part, Template(template.build(bound, k), tuple(bindings.items())), accumulate=False))
+                        adj.stmts.append(
+                            SetAdjoint(
+                                part, Template(template.build(bound, k), tuple(bindings.items())), accumulate=False
+                            )
+                        )
                         self._unpack(item.items, Template("g", (("g", Var(part)),)), out, adj)
             else:
                 text = template(bound) if callable(template) else template
@@ -508,7 +549,11 @@ class _Reverse:
             def visit_Call(self, node: ast.Call) -> ast.AST:
                 node = self.generic_visit(node)
                 func = node.func
-                if node.keywords or not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in ("np", "math")):
+                if node.keywords or not (
+                    isinstance(func, ast.Attribute)
+                    and isinstance(func.value, ast.Name)
+                    and func.value.id in ("np", "math")
+                ):
                     return node
                 if not all(isinstance(a, ast.Name) and isinstance(bindings.get(a.id), (Var, Const)) for a in node.args):
                     return node
@@ -531,7 +576,10 @@ class _Reverse:
         others = [bound[q] for q in rule.params if q != param]
         if all(is_scalar_constant(a, self.constants) for a in others):
             return True
-        return all(is_scalar_constant(a, self.constants) or (isinstance(a, Var) and a.name in adj.scalars) for a in [bound[param], *others])
+        return all(
+            is_scalar_constant(a, self.constants) or (isinstance(a, Var) and a.name in adj.scalars)
+            for a in [bound[param], *others]
+        )
 
     def getitem(self, base: Atom, index: Index, g: Var, adj: _Adjoints) -> None:
         if not isinstance(base, Var) or base.name not in adj.active:
@@ -544,7 +592,9 @@ class _Reverse:
         elif var not in adj.owned:
             adj.stmts.append(CopyAdjoint(adj.bar[var], is_dict=var in adj.dicts))
             adj.owned.add(var)
-        may_repeat = any(isinstance(i, (Var, Seq)) or (isinstance(i, Const) and i.text.startswith("[")) for i in index.items)
+        may_repeat = any(
+            isinstance(i, (Var, Seq)) or (isinstance(i, Const) and i.text.startswith("[")) for i in index.items
+        )
         adj.stmts.append(IndexAddAdjoint(adj.bar[var], index, g.name, may_repeat))
 
     def getkey(self, base: Atom, key: Const, g: Var, adj: _Adjoints) -> None:
@@ -599,7 +649,9 @@ class _Reverse:
                 targets.append(target)
             else:
                 targets.append(None)
-        adj.stmts.append(UnpackAdjoints(tuple(targets), Template("pullback(seed)", (("pullback", Var(pullback)), ("seed", seed)))))
+        adj.stmts.append(
+            UnpackAdjoints(tuple(targets), Template("pullback(seed)", (("pullback", Var(pullback)), ("seed", seed))))
+        )
         adj.add_parts(pairs)
 
     def _seed(self, outs: tuple[str, ...], callee: str, adj: "_Adjoints") -> Seq:
@@ -625,7 +677,9 @@ class _Reverse:
                 pairs.append((atom.name, targets[-1]))
             else:
                 targets.append(None)
-        adj.stmts.append(UnpackAdjoints(tuple(targets), Template("pullback(seed)", (("pullback", Var(pullback)), ("seed", seed)))))
+        adj.stmts.append(
+            UnpackAdjoints(tuple(targets), Template("pullback(seed)", (("pullback", Var(pullback)), ("seed", seed))))
+        )
         adj.add_parts(pairs)
 
     def loop(self, loop: Loop, pullbacks: str, adj: "_Adjoints") -> None:
@@ -664,7 +718,11 @@ class _Reverse:
         # After the replay, the threaded adjoints belong to the values the loop started from.
         for out, start in zip(loop.carried, loop.init):
             adj.owned.discard(out)
-            if isinstance(start, Var) and start.name in adj.active and body.params[n_targets + loop.carried.index(out)].name in active:
+            if (
+                isinstance(start, Var)
+                and start.name in adj.active
+                and body.params[n_targets + loop.carried.index(out)].name in active
+            ):
                 adj.contribute(start.name, Template("g", (("g", Var(adj.bar[out])),)))
 
     def _keys(self, var: str) -> set[str]:
@@ -702,9 +760,11 @@ def _skip_assigned_zeros(stmts: list[AdjointStmt]) -> tuple[AdjointStmt, ...]:
         if isinstance(stmt, KeyAddAdjoint) and stmt.first:
             first.setdefault(stmt.target, []).append(stmt.key.text)
     return tuple(
-        dataclasses.replace(stmt, assigned=tuple(first[stmt.target]))
-        if isinstance(stmt, ZerosAdjoint) and stmt.is_dict and stmt.target in first
-        else stmt
+        (
+            dataclasses.replace(stmt, assigned=tuple(first[stmt.target]))
+            if isinstance(stmt, ZerosAdjoint) and stmt.is_dict and stmt.target in first
+            else stmt
+        )
         for stmt in stmts
     )
 
@@ -729,7 +789,13 @@ def _without_unbroadcast(text: str, param: str) -> str:
     class Strip(ast.NodeTransformer):
         def visit_Call(self, node: ast.Call) -> ast.AST:
             node = self.generic_visit(node)
-            if isinstance(node.func, ast.Name) and node.func.id == "unbroadcast" and len(node.args) == 2 and isinstance(node.args[1], ast.Name) and node.args[1].id == param:
+            if (
+                isinstance(node.func, ast.Name)
+                and node.func.id == "unbroadcast"
+                and len(node.args) == 2
+                and isinstance(node.args[1], ast.Name)
+                and node.args[1].id == param
+            ):
                 return node.args[0]
             return node
 

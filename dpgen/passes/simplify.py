@@ -49,7 +49,9 @@ def _reads(stmt: AdjointStmt) -> set[str]:
     if isinstance(stmt, KeyAddAdjoint):
         return {stmt.target, stmt.value}
     if isinstance(stmt, (SetAdjoint, UnpackAdjoints)):
-        used = {n for name, atom in stmt.value.bindings if name in _template_names(stmt.value.text) for n in _vars_in(atom)}
+        used = {
+            n for name, atom in stmt.value.bindings if name in _template_names(stmt.value.text) for n in _vars_in(atom)
+        }
         if isinstance(stmt, SetAdjoint) and stmt.accumulate:
             used.add(stmt.target)
         return used
@@ -65,7 +67,9 @@ def _reads(stmt: AdjointStmt) -> set[str]:
 @functools.lru_cache(maxsize=None)
 def _writes(stmt: AdjointStmt) -> set[str]:
     """Variables an adjoint statement binds or updates."""
-    if isinstance(stmt, (SetAdjoint, ZerosAdjoint, CopyAdjoint, IndexAddAdjoint, AddInPlace, ZeroIndexAdjoint, KeyAddAdjoint)):
+    if isinstance(
+        stmt, (SetAdjoint, ZerosAdjoint, CopyAdjoint, IndexAddAdjoint, AddInPlace, ZeroIndexAdjoint, KeyAddAdjoint)
+    ):
         return {stmt.target}
     if isinstance(stmt, UnpackAdjoints):
         return {t for t in stmt.targets if t}
@@ -93,9 +97,13 @@ def _rename(stmt: AdjointStmt, old: str, new: str) -> AdjointStmt:
     if isinstance(stmt, (ZerosAdjoint, CopyAdjoint)):
         return dataclasses.replace(stmt, target=new if stmt.target == old else stmt.target)
     if isinstance(stmt, ZeroIndexAdjoint):
-        return dataclasses.replace(stmt, target=new if stmt.target == old else stmt.target, source=new if stmt.source == old else stmt.source)
+        return dataclasses.replace(
+            stmt, target=new if stmt.target == old else stmt.target, source=new if stmt.source == old else stmt.source
+        )
     if isinstance(stmt, (IndexAddAdjoint, AddInPlace, KeyAddAdjoint)):
-        return dataclasses.replace(stmt, target=new if stmt.target == old else stmt.target, value=new if stmt.value == old else stmt.value)
+        return dataclasses.replace(
+            stmt, target=new if stmt.target == old else stmt.target, value=new if stmt.value == old else stmt.value
+        )
     if isinstance(stmt, ReverseLoop):
         return dataclasses.replace(
             stmt,
@@ -159,7 +167,11 @@ def _forward_reads(stmt) -> set[str]:
     """Variables a forward-sweep statement reads."""
     if isinstance(stmt, VjpBranch):
         branch = stmt.branch
-        return set(_vars_in(branch.inputs)) | set(_vars_in(branch.test.result)) | {n for e in branch.test.body for n in _forward_reads(e)}
+        return (
+            set(_vars_in(branch.inputs))
+            | set(_vars_in(branch.test.result))
+            | {n for e in branch.test.body for n in _forward_reads(e)}
+        )
     if isinstance(stmt, VjpLoop):
         loop = stmt.loop
         reads = set(_vars_in(loop.init)) | set(_vars_in(loop.invariants))
@@ -206,7 +218,9 @@ def _substitute(node, old: str, new: str):
     if isinstance(node, tuple):
         return tuple(_substitute(item, old, new) for item in node)
     if dataclasses.is_dataclass(node) and not isinstance(node, type):
-        return dataclasses.replace(node, **{f.name: _substitute(getattr(node, f.name), old, new) for f in dataclasses.fields(node)})
+        return dataclasses.replace(
+            node, **{f.name: _substitute(getattr(node, f.name), old, new) for f in dataclasses.fields(node)}
+        )
     return node
 
 
@@ -254,7 +268,9 @@ def _reuse_loop_names(fn: VjpFunction) -> VjpFunction:
             reuse_start = start == Var(name) and name not in read_later and starts.count(name) == 1
             if out == name or not (reuse_start or name not in used):
                 continue
-            renamed = dataclasses.replace(stmt, loop=dataclasses.replace(loop, carried=tuple(name if c == out else c for c in loop.carried)))
+            renamed = dataclasses.replace(
+                stmt, loop=dataclasses.replace(loop, carried=tuple(name if c == out else c for c in loop.carried))
+            )
             fn = dataclasses.replace(
                 fn,
                 forward=fn.forward[:i] + (_substitute(renamed, out, name),) + _substitute(later, out, name),
@@ -270,7 +286,11 @@ def _reuse_loop_names(fn: VjpFunction) -> VjpFunction:
 def _drop_empty_comments(fn: VjpFunction) -> VjpFunction:
     """A source-line comment whose statements simplified away would label nothing."""
     stmts = fn.backward
-    kept = tuple(s for i, s in enumerate(stmts) if not (isinstance(s, Comment) and (i + 1 == len(stmts) or isinstance(stmts[i + 1], Comment))))
+    kept = tuple(
+        s
+        for i, s in enumerate(stmts)
+        if not (isinstance(s, Comment) and (i + 1 == len(stmts) or isinstance(stmts[i + 1], Comment)))
+    )
     return dataclasses.replace(fn, backward=kept)
 
 
@@ -278,5 +298,7 @@ def simplify(module: VjpModule) -> VjpModule:
     """Apply every simplification to every function."""
     return dataclasses.replace(
         module,
-        functions=tuple(_drop_empty_comments(_reuse_loop_names(_drop_dead_forward(_propagate_copies(f)))) for f in module.functions),
+        functions=tuple(
+            _drop_empty_comments(_reuse_loop_names(_drop_dead_forward(_propagate_copies(f)))) for f in module.functions
+        ),
     )

@@ -53,12 +53,21 @@ class JvpRendering:
         if src.internal:
             description = f"{src.description[0].upper()}{src.description[1:]}, with the tangents of its results"
         else:
-            description = f"{src.name} and its derivative along the tangents {', '.join(fn.tangent_params)} (None means zero)"
+            description = (
+                f"{src.name} and its derivative along the tangents {', '.join(fn.tangent_params)} (None means zero)"
+            )
         if src.internal:  # flat: (results..., tangents...), so callers unpack one level
             result = ast.Tuple([self.atom(a) for a in (*fn.result.items, *fn.dresult.items)])
         else:
             result = ast.Tuple([self.atom(fn.result), self.atom(fn.dresult)])
-        return dict(kind="jvp", name=fn.name, params=", ".join(params), description=description, body=body, result=ast.unparse(result))
+        return dict(
+            kind="jvp",
+            name=fn.name,
+            params=", ".join(params),
+            description=description,
+            body=body,
+            result=ast.unparse(result),
+        )
 
     def jvp_statement(self, stmt) -> list[str]:
         if isinstance(stmt, Eqn):
@@ -67,7 +76,11 @@ class JvpRendering:
             return self.set_tangent(stmt)
         if isinstance(stmt, ZeroTangent):
             self.use_helper("_zero_tangent")
-            return [_assign(ast.Name(stmt.target), ast.Call(ast.Name(self.ref("_zero_tangent")), [self.atom(stmt.like)], []))]
+            return [
+                _assign(
+                    ast.Name(stmt.target), ast.Call(ast.Name(self.ref("_zero_tangent")), [self.atom(stmt.like)], [])
+                )
+            ]
         if isinstance(stmt, DefaultTangent):
             self.use_helper("_zero_tangent")
             return [f"if {stmt.target} is None:", f"    {stmt.target} = {self.ref('_zero_tangent')}({stmt.like.name})"]
@@ -76,7 +89,11 @@ class JvpRendering:
             args = [self.atom(a) for a in call.args] + [ast.keyword(k, self.atom(v)) for k, v in call.kwargs]
             positional = [a for a in args if not isinstance(a, ast.keyword)]
             keywords = [a for a in args if isinstance(a, ast.keyword)]
-            value = ast.Call(ast.Name(self.ref(f"{call.callee}_jvp")), positional, keywords + self._tangent_keywords(call, stmt.tangents))
+            value = ast.Call(
+                ast.Name(self.ref(f"{call.callee}_jvp")),
+                positional,
+                keywords + self._tangent_keywords(call, stmt.tangents),
+            )
             outs = ast.Name(call.outs[0]) if len(call.outs) == 1 else _names(call.outs)
             douts = ast.Name(stmt.douts[0]) if len(stmt.douts) == 1 else _names(stmt.douts)
             return [_assign(ast.Tuple([outs, douts]), value)]
@@ -97,7 +114,9 @@ class JvpRendering:
             return [f"{stmt.target} = {ast.unparse(base)}.copy()", _assign(target, value)]
         value = None
         for term in stmt.terms:
-            part = self.template(term) if isinstance(term, Template) else self.call_expr(term.op, term.args, term.kwargs)
+            part = (
+                self.template(term) if isinstance(term, Template) else self.call_expr(term.op, term.args, term.kwargs)
+            )
             if value is not None and isinstance(part, ast.UnaryOp) and isinstance(part.op, ast.USub):
                 value = ast.BinOp(value, ast.Sub(), part.operand)  # `a - b`, not `a + -b`
             else:
@@ -131,13 +150,23 @@ class JvpRendering:
         if isinstance(over, Test):
             lines.append(f"while {ast.unparse(self.test(over, jvp=True))}:")
         elif isinstance(over, ForRange):
-            lines.append(f"for {', '.join(loop.targets)} in {self.ref('range')}({', '.join(ast.unparse(self.atom(a)) for a in over.args)}):")
+            lines.append(
+                f"for {', '.join(loop.targets)} in {self.ref('range')}({', '.join(ast.unparse(self.atom(a)) for a in over.args)}):"
+            )
         else:
             lines.append(self._jvp_for_header(stmt))
-        args = [ast.Name(t) for t in loop.targets] + [ast.Name(c) for c in loop.carried] + [self.atom(a) for a in loop.invariants]
+        args = (
+            [ast.Name(t) for t in loop.targets]
+            + [ast.Name(c) for c in loop.carried]
+            + [self.atom(a) for a in loop.invariants]
+        )
         by_position = self._row_tangents(stmt)
-        args += [by_position[t.name] if isinstance(t, Var) and t.name in by_position else self.atom(t) for t in stmt.tangents]
-        results = list(loop.carried) + ([stmt.flag] if loop.breaks else []) + [d for d in stmt.dcarried if d is not None]
+        args += [
+            by_position[t.name] if isinstance(t, Var) and t.name in by_position else self.atom(t) for t in stmt.tangents
+        ]
+        results = (
+            list(loop.carried) + ([stmt.flag] if loop.breaks else []) + [d for d in stmt.dcarried if d is not None]
+        )
         call = ast.Call(ast.Name(self.ref(f"{loop.body}_jvp")), args, [])
         lines.append("    " + _assign(_names(results), call))
         if loop.breaks:
@@ -157,7 +186,9 @@ class JvpRendering:
         targets = list(loop.targets) + [row[0] for row in stmt.rows if row is not None]
         sequences = [self.atom(s) for s in over.sequences] + [self.atom(row[1]) for row in stmt.rows if row is not None]
         if over.reverse:
-            sequences = [ast.Subscript(s, ast.Slice(None, None, ast.UnaryOp(ast.USub(), ast.Constant(1)))) for s in sequences]
+            sequences = [
+                ast.Subscript(s, ast.Slice(None, None, ast.UnaryOp(ast.USub(), ast.Constant(1)))) for s in sequences
+            ]
         iterable = sequences[0] if len(sequences) == 1 else ast.Call(ast.Name(self.ref("zip")), sequences, [])
         return f"for {', '.join(targets)} in {ast.unparse(iterable)}:"
 
@@ -166,4 +197,6 @@ class JvpRendering:
         loop = stmt.loop
         if not (isinstance(loop.over, ForEach) and loop.over.enumerate):
             return {}
-        return {row[0]: ast.Subscript(self.atom(row[1]), ast.Name(loop.targets[0])) for row in stmt.rows if row is not None}
+        return {
+            row[0]: ast.Subscript(self.atom(row[1]), ast.Name(loop.targets[0])) for row in stmt.rows if row is not None
+        }

@@ -109,7 +109,11 @@ class _Fold(ast.NodeTransformer):
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:
         self.generic_visit(node)
-        if isinstance(node.op, ast.USub) and isinstance(node.operand, ast.UnaryOp) and isinstance(node.operand.op, ast.USub):
+        if (
+            isinstance(node.op, ast.USub)
+            and isinstance(node.operand, ast.UnaryOp)
+            and isinstance(node.operand.op, ast.USub)
+        ):
             return node.operand.operand
         return node
 
@@ -169,7 +173,9 @@ class Renderer(JvpRendering):
             parts = [None if p is None else self.atom(p) for p in (item.start, item.stop, item.step)]
             if in_subscript:
                 return ast.Slice(*parts)
-            return ast.Call(ast.Name(self.ref("slice")), [p if p is not None else ast.Constant(None) for p in parts], [])
+            return ast.Call(
+                ast.Name(self.ref("slice")), [p if p is not None else ast.Constant(None) for p in parts], []
+            )
         return self.atom(item)
 
     def index_value(self, index: Index) -> ast.expr:
@@ -251,7 +257,11 @@ class Renderer(JvpRendering):
         module, _, name = op.rpartition(".")
         if op.startswith(HELPER_PREFIX):  # dpgen's own helper, from a generated module read back
             self.use_helper(name)
-            return ast.Call(ast.Name(self.ref(name)), [self.atom(a) for a in args], [ast.keyword(k, self.atom(v)) for k, v in kwargs])
+            return ast.Call(
+                ast.Name(self.ref(name)),
+                [self.atom(a) for a in args],
+                [ast.keyword(k, self.atom(v)) for k, v in kwargs],
+            )
         if module == "builtins":
             func: ast.expr = ast.Name(name)
         else:
@@ -281,10 +291,18 @@ class Renderer(JvpRendering):
     def _jvp_call(self, call: Call) -> ast.expr:
         """A module function's value through its JVP, with zero (None) tangents."""
         zero = [ast.keyword(n, ast.Constant(None)) for n in self.tangent_names[call.callee]]
-        return ast.Call(ast.Name(self.ref(f"{call.callee}_jvp")), [self.atom(a) for a in call.args], [ast.keyword(k, self.atom(v)) for k, v in call.kwargs] + zero)
+        return ast.Call(
+            ast.Name(self.ref(f"{call.callee}_jvp")),
+            [self.atom(a) for a in call.args],
+            [ast.keyword(k, self.atom(v)) for k, v in call.kwargs] + zero,
+        )
 
     def _vjp_call(self, call: Call) -> ast.expr:
-        return ast.Call(ast.Name(self.ref(f"{call.callee}_vjp")), [self.atom(a) for a in call.args], [ast.keyword(k, self.atom(v)) for k, v in call.kwargs])
+        return ast.Call(
+            ast.Name(self.ref(f"{call.callee}_vjp")),
+            [self.atom(a) for a in call.args],
+            [ast.keyword(k, self.atom(v)) for k, v in call.kwargs],
+        )
 
     # --------------------------------------------------------- statements
     def forward(self, stmt) -> list[str]:
@@ -324,7 +342,9 @@ class Renderer(JvpRendering):
         if isinstance(over, Test):
             lines.append(f"while {ast.unparse(self.test(over))}:")
         elif isinstance(over, ForRange):
-            lines.append(f"for {targets} in {self.ref('range')}({', '.join(ast.unparse(self.atom(a)) for a in over.args)}):")
+            lines.append(
+                f"for {targets} in {self.ref('range')}({', '.join(ast.unparse(self.atom(a)) for a in over.args)}):"
+            )
         else:
             sequences = ", ".join(ast.unparse(self.atom(a)) for a in over.sequences)
             if over.enumerate:
@@ -334,10 +354,16 @@ class Renderer(JvpRendering):
             elif len(over.sequences) > 1:
                 sequences = f"{self.ref('zip')}({sequences})"
             lines.append(f"for {targets} in {sequences}:")
-        args = [ast.Name(t) for t in loop.targets] + [ast.Name(c) for c in loop.carried] + [self.atom(a) for a in loop.invariants]
+        args = (
+            [ast.Name(t) for t in loop.targets]
+            + [ast.Name(c) for c in loop.carried]
+            + [self.atom(a) for a in loop.invariants]
+        )
         results = [ast.Name(c) for c in loop.carried] + ([ast.Name(stmt.flag)] if loop.breaks else [])
         call = ast.Call(ast.Name(self.ref(f"{loop.body}_vjp")), args, [])
-        lines.append("    " + ast.unparse(ast.Assign([ast.Tuple([ast.Tuple(results), ast.Name(stmt.pullback)])], call, lineno=0)))
+        lines.append(
+            "    " + ast.unparse(ast.Assign([ast.Tuple([ast.Tuple(results), ast.Name(stmt.pullback)])], call, lineno=0))
+        )
         if stmt.pullbacks != "_":
             lines.append(f"    {stmt.pullbacks}.append({stmt.pullback})")
         if loop.breaks:
@@ -348,7 +374,11 @@ class Renderer(JvpRendering):
         if isinstance(stmt, VjpCall):
             call = stmt.call
             outs = _targets(call.outs)
-            value = ast.Call(ast.Name(self.ref(f"{call.callee}_vjp")), [self.atom(a) for a in call.args], [ast.keyword(k, self.atom(v)) for k, v in call.kwargs])
+            value = ast.Call(
+                ast.Name(self.ref(f"{call.callee}_vjp")),
+                [self.atom(a) for a in call.args],
+                [ast.keyword(k, self.atom(v)) for k, v in call.kwargs],
+            )
             return ast.unparse(ast.Assign([ast.Tuple([outs, ast.Name(stmt.pullback)])], value, lineno=0))
         return ast.unparse(ast.Assign([_targets(stmt.outs)], self.call_expr(stmt.op, stmt.args, stmt.kwargs), lineno=0))
 
@@ -410,7 +440,9 @@ class Renderer(JvpRendering):
         if isinstance(stmt, ReverseLoop):
             call = ast.Call(ast.Subscript(ast.Name(stmt.pullbacks), ast.Name(stmt.index)), [self.atom(stmt.seed)], [])
             names = ast.Tuple([ast.Name(t if t is not None else "_") for t in stmt.targets])
-            lines = [f"for {stmt.index} in {self.ref('reversed')}({self.ref('range')}({self.ref('len')}({stmt.pullbacks}))):"]
+            lines = [
+                f"for {stmt.index} in {self.ref('reversed')}({self.ref('range')}({self.ref('len')}({stmt.pullbacks}))):"
+            ]
             lines.append("    " + ast.unparse(ast.Assign([names], call, lineno=0)))
             for inner in stmt.body:
                 lines += ["    " + line for line in self.backward(inner)]
@@ -446,7 +478,11 @@ class Renderer(JvpRendering):
             params=params,
             call_args=", ".join(p.name for p in src.params),
             forward=self.check_real(fn.name, src) + [line for s in fn.forward for line in self.forward(s)],
-            description=f"{src.description[0].upper()}{src.description[1:]}, and its pullback" if src.internal else f"{src.name} and its pullback",
+            description=(
+                f"{src.description[0].upper()}{src.description[1:]}, and its pullback"
+                if src.internal
+                else f"{src.name} and its pullback"
+            ),
             pullback=fn.pullback_name,
             seed=fn.seed,
             backward=backward,
@@ -523,7 +559,14 @@ def _targets(outs: tuple[str, ...]) -> ast.expr:
     return ast.Name(outs[0]) if len(outs) == 1 else ast.Tuple([ast.Name(o) for o in outs])
 
 
-def render(source: Module, vjp: VjpModule | None, jvp: JvpModule | None, backend: Backend, header: str, hessian: HvpModule | None = None) -> str:
+def render(
+    source: Module,
+    vjp: VjpModule | None,
+    jvp: JvpModule | None,
+    backend: Backend,
+    header: str,
+    hessian: HvpModule | None = None,
+) -> str:
     """The generated module's text, before black: each source function's vjp/grad, then its
     jvp; then the Hessian-vector products and the reverse-mode module of the JVPs they call."""
     renderer = Renderer(backend)
@@ -534,11 +577,15 @@ def render(source: Module, vjp: VjpModule | None, jvp: JvpModule | None, backend
     if hessian is not None:
         functions += [renderer.hvp_function(f) for f in hessian.functions]
         functions += [renderer.function(f) for f in hessian.inner.functions]
-    body_text = "\n".join(line for f in functions for line in f.get("forward", []) + f.get("backward", []) + f.get("body", []))
+    body_text = "\n".join(
+        line for f in functions for line in f.get("forward", []) + f.get("backward", []) + f.get("body", [])
+    )
     imports = []
     if re.search(r"\bmath\.", body_text) or any(re.search(r"\bmath\.", line) for line in source.prelude):
         imports.append("import math")
-    imports.append(f"import {backend.module} as {backend.alias}" if backend.module != backend.alias else f"import {backend.module}")
+    imports.append(
+        f"import {backend.module} as {backend.alias}" if backend.module != backend.alias else f"import {backend.module}"
+    )
     helpers = [text for name, (text, _) in renderer.helpers.items() if name in renderer.used_helpers]
     text = _ENV.get_template(f"{backend.templates}/module.py.j2").render(
         header=header,
@@ -568,4 +615,9 @@ def _resolve_aliases(text: str) -> str:
     aliases = {name: names.fresh(f"_{name}") for name in marked}
     text = re.sub(ALIAS_MARK + r"(\w+)", lambda m: aliases[m.group(1)], text)
     lines = [f"{alias} = {name}" for name, alias in aliases.items()]
-    return text.rstrip("\n") + "\n\n\n# Other names for the functions above where a parameter hides theirs.\n" + "\n".join(lines) + "\n"
+    return (
+        text.rstrip("\n")
+        + "\n\n\n# Other names for the functions above where a parameter hides theirs.\n"
+        + "\n".join(lines)
+        + "\n"
+    )

@@ -36,6 +36,7 @@ from typing import Callable, Mapping, Union
 
 from dpgen.ir import Atom, Const
 
+
 @dataclass(frozen=True)
 class PerElement:
     """For a list or ``*`` parameter: a function (bound, k) -> the cotangent of element k."""
@@ -68,7 +69,9 @@ class Rule:
     vjp: Mapping[str, VjpTemplate] = field(default_factory=dict)  #: param -> cotangent
     differentiable: bool = True  #: False for primitives whose outputs carry no derivative
     jvp_kind: str = "explicit"  #: "elementwise", "linear", "multilinear" or "explicit" (see the module docstring)
-    jvp: Mapping[str, Union[str, Callable[["Bound"], str]]] = field(default_factory=dict)  #: explicit: param -> contribution
+    jvp: Mapping[str, Union[str, Callable[["Bound"], str]]] = field(
+        default_factory=dict
+    )  #: explicit: param -> contribution
 
     def bind(self, args: tuple[Atom, ...], kwargs: tuple[tuple[str, Atom], ...]) -> "Bound":
         """Match a call's arguments to this rule's parameters, as Python would."""
@@ -134,7 +137,9 @@ def _parse_signature(signature: str) -> dict:
     fn = ast.parse(f"def _({rest}: pass").body[0]
     assert isinstance(fn, ast.FunctionDef)
     positional = fn.args.args
-    defaults = {a.arg: ast.unparse(d) for a, d in zip(positional[len(positional) - len(fn.args.defaults) :], fn.args.defaults)}
+    defaults = {
+        a.arg: ast.unparse(d) for a, d in zip(positional[len(positional) - len(fn.args.defaults) :], fn.args.defaults)
+    }
     defaults.update({a.arg: ast.unparse(d) for a, d in zip(fn.args.kwonlyargs, fn.args.kw_defaults)})
     return dict(
         name=name,
@@ -150,7 +155,9 @@ def _register(rule: Rule) -> None:
     TABLE[rule.name] = rule
 
 
-def defvjp(signature: str, jvp: Mapping[str, object] | None = None, _kind: str = "explicit", **vjp: VjpTemplate) -> None:
+def defvjp(
+    signature: str, jvp: Mapping[str, object] | None = None, _kind: str = "explicit", **vjp: VjpTemplate
+) -> None:
     """Declare a differentiable primitive: its signature, a cotangent per parameter and,
     for forward mode, a tangent contribution per parameter (``jvp``, over ``t``).
 

@@ -21,8 +21,13 @@ nondiff(
 deflinear("dpgen.helpers._broadcast_like(tangent, like)", tangent="unbroadcast(g, tangent)")
 deflinear("dpgen.helpers._unbroadcast(cotangent, x)", cotangent="np.broadcast_to(g, np.shape(cotangent))")
 deflinear("dpgen.helpers._unreduce(cotangent, x, axis, keepdims)", cotangent="np.sum(g, axis=axis, keepdims=keepdims)")
-deflinear("dpgen.helpers._extremum_jvp(dx, extremum, x, axis, keepdims)", dx="extremum_vjp(g, extremum, x, axis, keepdims)")
-deflinear("dpgen.helpers._extremum_vjp(cotangent, extremum, x, axis, keepdims)", cotangent="extremum_jvp(g, extremum, x, axis, keepdims)")
+deflinear(
+    "dpgen.helpers._extremum_jvp(dx, extremum, x, axis, keepdims)", dx="extremum_vjp(g, extremum, x, axis, keepdims)"
+)
+deflinear(
+    "dpgen.helpers._extremum_vjp(cotangent, extremum, x, axis, keepdims)",
+    cotangent="extremum_jvp(g, extremum, x, axis, keepdims)",
+)
 # var's tangent is symmetric in its two array arguments: sum((dx - mean dx)(x - mean x)).
 defmultilinear(
     "dpgen.helpers._var_jvp(dx, x, axis, ddof, keepdims)",

@@ -21,7 +21,9 @@ def _einsum_operand_vjp(bound: Bound, k: int) -> str:
         raise RuleError("np.einsum() with '...' is not supported (write the axes out)")
     for term in inputs:
         if len(set(term)) != len(term):
-            raise RuleError(f"np.einsum() with a repeated index in '{term}' is not supported (use np.trace or np.diagonal)")
+            raise RuleError(
+                f"np.einsum() with a repeated index in '{term}' is not supported (use np.trace or np.diagonal)"
+            )
     operands = len(bound["operands"])
     if operands != len(inputs):
         raise RuleError(f"np.einsum() subscripts name {len(inputs)} operands, the call passes {operands}")
@@ -43,9 +45,13 @@ def _trace_vjp(bound: Bound) -> str:
 
 defmultilinear("numpy.matmul(x1, x2)", x1="matmul_vjp_lhs(g, x1, x2)", x2="matmul_vjp_rhs(g, x1, x2)")
 defmultilinear("numpy.dot(a, b)", a="dot_vjp_lhs(g, a, b)", b="dot_vjp_rhs(g, a, b)")
-defmultilinear("numpy.outer(a, b)", a="np.reshape(g @ np.ravel(b), np.shape(a))", b="np.reshape(np.ravel(a) @ g, np.shape(b))")
+defmultilinear(
+    "numpy.outer(a, b)", a="np.reshape(g @ np.ravel(b), np.shape(a))", b="np.reshape(np.ravel(a) @ g, np.shape(b))"
+)
 defmultilinear("numpy.inner(a, b)", a="inner_vjp_lhs(g, a, b)", b="inner_vjp_rhs(g, a, b)")
-defmultilinear("numpy.tensordot(a, b, axes=2)", a="tensordot_vjp_lhs(g, a, b, axes)", b="tensordot_vjp_rhs(g, a, b, axes)")
+defmultilinear(
+    "numpy.tensordot(a, b, axes=2)", a="tensordot_vjp_lhs(g, a, b, axes)", b="tensordot_vjp_rhs(g, a, b, axes)"
+)
 defmultilinear("numpy.einsum(subscripts, *operands)", operands=PerElement(_einsum_operand_vjp))
 deflinear("numpy.trace(a, offset=0, axis1=0, axis2=1)", a=_trace_vjp)
 

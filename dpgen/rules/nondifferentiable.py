@@ -67,4 +67,11 @@ nondiff(
 )
 
 # ------------------------------------------------- logic in if/while tests
-nondiff("dpgen.and(x1, x2)", "dpgen.or(x1, x2)", "dpgen.not(x)", "dpgen.ifexp(c, x1, x2)", "dpgen.is(x1, x2)", "dpgen.is_not(x1, x2)")
+nondiff(
+    "dpgen.and(x1, x2)",
+    "dpgen.or(x1, x2)",
+    "dpgen.not(x)",
+    "dpgen.ifexp(c, x1, x2)",
+    "dpgen.is(x1, x2)",
+    "dpgen.is_not(x1, x2)",
+)
