@@ -642,6 +642,103 @@ HELPER_CASES = [
     helper_case(
         "helper-norm_jvp", "_norm_jvp(x, n, y, None, 0, True)", x=normal(2, 3), n=positive(1, 3), y=normal(2, 3)
     ),
+    # The helpers of reverse-mode pullbacks: each is linear in the cotangent it carries.
+    helper_case("helper-keepdims", "_keepdims(x, y, 1, False)", nondiff=("y",), x=normal(2), y=normal(2, 3)),
+    helper_case("helper-keepdims-full", "_keepdims(x, y, None, False)", nondiff=("y",), x=normal(), y=normal(2, 3)),
+    helper_case("helper-var_vjp", "_var_vjp(x, y, 1, 1, False)", x=normal(2), y=normal(2, 3)),
+    helper_case("helper-var_vjp-full", "_var_vjp(x, y, None, 0, False)", x=normal(), y=normal(2, 3)),
+    helper_case(
+        "helper-matmul_vjp_lhs",
+        "_matmul_vjp_lhs(x, a, y)",
+        nondiff=("a",),
+        x=normal(2, 4),
+        a=normal(2, 3),
+        y=normal(3, 4),
+    ),
+    helper_case(
+        "helper-matmul_vjp_lhs-vector",
+        "_matmul_vjp_lhs(x, a, y)",
+        nondiff=("a",),
+        x=normal(2),
+        a=normal(2, 3),
+        y=normal(3),
+    ),
+    helper_case(
+        "helper-matmul_vjp_lhs-batched",
+        "_matmul_vjp_lhs(x, a, y)",
+        nondiff=("a",),
+        x=normal(5, 2, 4),
+        a=normal(2, 3),
+        y=normal(5, 3, 4),
+    ),
+    helper_case(
+        "helper-matmul_vjp_rhs",
+        "_matmul_vjp_rhs(x, y, b)",
+        nondiff=("b",),
+        x=normal(2, 4),
+        y=normal(2, 3),
+        b=normal(3, 4),
+    ),
+    helper_case(
+        "helper-matmul_vjp_rhs-vector",
+        "_matmul_vjp_rhs(x, y, b)",
+        nondiff=("b",),
+        x=normal(4),
+        y=normal(3),
+        b=normal(3, 4),
+    ),
+    helper_case(
+        "helper-dot_vjp_lhs",
+        "_dot_vjp_lhs(x, a, y)",
+        nondiff=("a",),
+        x=normal(2, 4, 5),
+        a=normal(2, 3),
+        y=normal(4, 3, 5),
+    ),
+    helper_case(
+        "helper-dot_vjp_rhs", "_dot_vjp_rhs(x, y, b)", nondiff=("b",), x=normal(2, 4), y=normal(2, 3), b=normal(3, 4)
+    ),
+    helper_case(
+        "helper-inner_vjp_lhs",
+        "_inner_vjp_lhs(x, a, y)",
+        nondiff=("a",),
+        x=normal(2, 4),
+        a=normal(2, 3),
+        y=normal(4, 3),
+    ),
+    helper_case(
+        "helper-inner_vjp_rhs",
+        "_inner_vjp_rhs(x, y, b)",
+        nondiff=("b",),
+        x=normal(2, 4),
+        y=normal(2, 3),
+        b=normal(4, 3),
+    ),
+    helper_case(
+        "helper-tensordot_vjp_lhs",
+        "_tensordot_vjp_lhs(x, a, y, 2)",
+        nondiff=("a",),
+        x=normal(2, 5),
+        a=normal(2, 3, 4),
+        y=normal(3, 4, 5),
+    ),
+    helper_case(
+        "helper-tensordot_vjp_rhs",
+        "_tensordot_vjp_rhs(x, y, b, ([1], [0]))",
+        nondiff=("b",),
+        x=normal(2, 4, 5),
+        y=normal(2, 3),
+        b=normal(3, 4, 5),
+    ),
+    helper_case("helper-trace_vjp", "_trace_vjp(x, a, 1)", nondiff=("a",), x=normal(), a=normal(3, 4)),
+    helper_case("helper-trace_vjp-batched", "_trace_vjp(x, a, 0)", nondiff=("a",), x=normal(2), a=normal(3, 3, 2)),
+    helper_case("helper-norm_vjp", "_norm_vjp(x, n, y, None, 1, False)", x=normal(2), n=positive(2), y=normal(2, 3)),
+    helper_case(
+        "helper-solve_vjp_a", "_solve_vjp_a(x, a, y)", x=normal(3, 2), a=well_conditioned(3, 3), y=normal(3, 2)
+    ),
+    helper_case(
+        "helper-solve_vjp_a-vector", "_solve_vjp_a(x, a, y)", x=normal(3), a=well_conditioned(3, 3), y=normal(3)
+    ),
 ]
 
 CASES = (
@@ -769,6 +866,7 @@ NONDIFF_CASES = [
     case("is-none", "x * float(x is not None) + x * float(x is None)", x=normal(3)),
     helper_case("helper-zeros_like", "x + _zeros_like(x)", x=normal(3)),
     helper_case("helper-zero_tangent", "x * 2.0 + _zero_tangent(x)", x=normal(3)),
+    helper_case("helper-tensordot_axes", "x * len(_tensordot_axes(x, x, 1)[0])", x=normal(3)),
     case(
         "test-logic",
         """

@@ -6,60 +6,17 @@ pullback skips the call. Scalars come from literals, ``float``/``int`` annotatio
 ``math`` functions, full reductions (``np.sum(x)``), arithmetic on scalars, and calls of
 module functions whose result (or the unpacked item of a tuple result) is a scalar.
 Outlined branch arms and loop bodies see a parameter as a scalar when what feeds it is.
+
+What a primitive does to shapes is a fact of its rule (`Rule.scalar_result`,
+`Rule.reduces`, `Rule.pointwise`), so this module keeps no list of primitives of its own.
 """
 
 from __future__ import annotations
 
 import ast
 
+from dpgen import rules
 from dpgen.ir import Branch, Call, Const, Eqn, ForEach, ForRange, Function, Index, Loop, Module, Seq, SliceAtom, Var
-
-# Primitives whose result is a scalar whatever their arguments.
-_SCALAR_RESULTS = ("math.", "builtins.float", "builtins.int", "builtins.len", "numpy.ndim", "numpy.size")
-# Reductions: a scalar when they reduce every axis (axis=None, keepdims=False).
-_REDUCTIONS = {
-    "numpy.sum",
-    "numpy.mean",
-    "numpy.prod",
-    "numpy.max",
-    "numpy.min",
-    "numpy.var",
-    "numpy.std",
-    "numpy.linalg.norm",
-}
-# Elementwise primitives: a scalar when every argument is.
-_ELEMENTWISE_PREFIXES = ("numpy.", "builtins.abs", "builtins.min", "builtins.max", "builtins.pow")
-_NOT_ELEMENTWISE = {
-    "numpy.matmul",
-    "numpy.dot",
-    "numpy.outer",
-    "numpy.reshape",
-    "numpy.broadcast_to",
-    "numpy.expand_dims",
-    "numpy.zeros",
-    "numpy.ones",
-    "numpy.full",
-    "numpy.stack",
-    "numpy.concatenate",
-    "numpy.einsum",
-    "numpy.tensordot",
-    "numpy.inner",
-    "numpy.arange",
-    "numpy.linspace",
-    "numpy.eye",
-    "numpy.shape",
-    "numpy.zeros_like",
-    "numpy.ones_like",
-    "numpy.empty",
-    "numpy.empty_like",
-    "numpy.full_like",
-    "numpy.identity",
-    "numpy.linalg.inv",
-    "numpy.linalg.solve",
-    "numpy.linalg.det",
-    "numpy.trace",
-    "numpy.where",
-}
 
 
 def is_scalar_constant(atom: object, constants: frozenset[str] = frozenset()) -> bool:
@@ -191,22 +148,15 @@ def scalar_variables(
             continue
         if not isinstance(stmt, Eqn) or len(stmt.outs) != 1:
             continue
-        op = stmt.op
-        kwargs = dict(stmt.kwargs)
-        if op.startswith(_SCALAR_RESULTS):
+        rule = rules.lookup(stmt.op)
+        if rule is None:
+            continue
+        if rule.scalar_result:
             scalars.add(stmt.outs[0])
-        elif op in _REDUCTIONS:
-            axis = kwargs.get(
-                "axis", stmt.args[1] if len(stmt.args) > 1 and op != "numpy.linalg.norm" else Const("None")
-            )
-            keepdims = kwargs.get("keepdims", Const("False"))
-            if (
-                axis == Const("None")
-                and keepdims == Const("False")
-                and (op != "numpy.linalg.norm" or len(stmt.args) < 3)
-            ):
+        elif rule.reduces is not None:
+            if _full_reduction(rule, stmt):
                 scalars.add(stmt.outs[0])
-        elif op.startswith(_ELEMENTWISE_PREFIXES) and op not in _NOT_ELEMENTWISE:
+        elif rule.pointwise:  # the broadcast shape of the arguments: a scalar when they all are
             if (
                 stmt.args
                 and all(scalar(a) for a in stmt.args)
@@ -216,35 +166,17 @@ def scalar_variables(
     return frozenset(scalars)
 
 
-# ------------------------------------------------------------------ equal shapes
+def _full_reduction(rule: rules.Rule, stmt: Eqn) -> bool:
+    """A reduction over every axis (its axis parameter None, no keepdims): a scalar."""
+    try:
+        bound = rule.bind(stmt.args, stmt.kwargs)
+    except rules.RuleError:
+        return False
+    keepdims = bound.values.get("keepdims", Const("False"))
+    return bound[rule.reduces] == Const("None") and keepdims == Const("False")
 
-# Broadcasting binary ufuncs, and unary ones: the result has the operands' shape when they agree.
-_BINARY = {
-    "numpy.add",
-    "numpy.subtract",
-    "numpy.multiply",
-    "numpy.divide",
-    "numpy.power",
-    "numpy.maximum",
-    "numpy.minimum",
-    "numpy.arctan2",
-    "numpy.hypot",
-}
-_UNARY = {
-    "numpy.negative",
-    "numpy.sin",
-    "numpy.cos",
-    "numpy.tan",
-    "numpy.exp",
-    "numpy.log",
-    "numpy.tanh",
-    "numpy.sqrt",
-    "numpy.abs",
-    "numpy.absolute",
-    "numpy.log1p",
-    "numpy.expm1",
-    "numpy.square",
-}
+
+# ------------------------------------------------------------------ equal shapes
 
 
 def shape_classes(function: Function, scalars: frozenset[str], constants: frozenset[str]) -> dict[str, tuple]:
@@ -273,9 +205,11 @@ def shape_classes(function: Function, scalars: frozenset[str], constants: frozen
             found = _slice_class(key(args[0]), args[1])
         elif stmt.op == "dpgen.setitem":
             found = key(args[0])
-        elif stmt.op in _UNARY and len(args) == 1:
+        elif not _pointwise(stmt.op):
+            pass
+        elif len(args) == 1:
             found = key(args[0])
-        elif stmt.op in _BINARY and len(args) == 2:
+        elif len(args) == 2:
             a, b = key(args[0]), key(args[1])
             if a is not None and (a == b or scalar(args[1])):
                 found = a
@@ -283,6 +217,11 @@ def shape_classes(function: Function, scalars: frozenset[str], constants: frozen
                 found = b
         classes[out] = found if found is not None else ("var", out)
     return classes
+
+
+def _pointwise(op: str) -> bool:
+    rule = rules.lookup(op)
+    return rule is not None and rule.pointwise
 
 
 def _slice_class(base: tuple, index: object) -> tuple | None:

@@ -63,18 +63,29 @@ from dpgen.frontend.regions import (
 )
 from dpgen.frontend.source import Parsed
 
-# Source operators -> primitives.
-BINARY_OPS = {
-    cst.Add: "numpy.add",
-    cst.Subtract: "numpy.subtract",
-    cst.Multiply: "numpy.multiply",
-    cst.Divide: "numpy.divide",
-    cst.Power: "numpy.power",
-    cst.MatrixMultiply: "numpy.matmul",
-    cst.Modulo: "numpy.remainder",
-    cst.FloorDivide: "numpy.floor_divide",
+# Python's operator syntax, by spelling. Which primitive a spelling means is a fact of that
+# primitive's rule (`Rule.infix`, `Rule.prefix`); these tables only say how libcst writes it.
+_BINARY_SYNTAX = {
+    "+": cst.Add,
+    "-": cst.Subtract,
+    "*": cst.Multiply,
+    "/": cst.Divide,
+    "**": cst.Power,
+    "@": cst.MatrixMultiply,
+    "%": cst.Modulo,
+    "//": cst.FloorDivide,
 }
-AUGMENTED_OPS = {
+_COMPARISON_SYNTAX = {
+    "<": cst.LessThan,
+    "<=": cst.LessThanEqual,
+    ">": cst.GreaterThan,
+    ">=": cst.GreaterThanEqual,
+    "==": cst.Equal,
+    "!=": cst.NotEqual,
+    "is": cst.Is,
+    "is not": cst.IsNot,
+}
+_AUGMENTED_SYNTAX = {
     cst.AddAssign: cst.Add,
     cst.SubtractAssign: cst.Subtract,
     cst.MultiplyAssign: cst.Multiply,
@@ -84,16 +95,12 @@ AUGMENTED_OPS = {
     cst.ModuloAssign: cst.Modulo,
     cst.FloorDivideAssign: cst.FloorDivide,
 }
-COMPARISONS = {
-    cst.LessThan: "numpy.less",
-    cst.LessThanEqual: "numpy.less_equal",
-    cst.GreaterThan: "numpy.greater",
-    cst.GreaterThanEqual: "numpy.greater_equal",
-    cst.Equal: "numpy.equal",
-    cst.NotEqual: "numpy.not_equal",
-    cst.Is: "dpgen.is",
-    cst.IsNot: "dpgen.is_not",
-}
+
+# Source operators -> primitives, read off the rule table.
+BINARY_OPS = {_BINARY_SYNTAX[r.infix]: r.name for r in rules.TABLE.values() if r.infix in _BINARY_SYNTAX}
+AUGMENTED_OPS = _AUGMENTED_SYNTAX
+COMPARISONS = {_COMPARISON_SYNTAX[r.infix]: r.name for r in rules.TABLE.values() if r.infix in _COMPARISON_SYNTAX}
+NEGATIVE = next(r.name for r in rules.TABLE.values() if r.prefix == "-")  #: unary minus
 
 # Short names for temporaries: the `sub` in `loss_sub = pred - y`.
 SHORT_NAMES = {
@@ -107,28 +114,10 @@ SHORT_NAMES = {
     "dpgen.getitem": "item",
 }
 
-# Array methods and attributes -> primitives (the array is the first argument).
-METHODS = {
-    name: f"numpy.{name}"
-    for name in (
-        "sum",
-        "mean",
-        "prod",
-        "max",
-        "min",
-        "var",
-        "std",
-        "dot",
-        "ravel",
-        "squeeze",
-        "swapaxes",
-        "clip",
-        "copy",
-    )
-}
-METHODS.update({"flatten": "numpy.ravel", "reshape": "numpy.reshape", "transpose": "numpy.transpose"})
-VARARG_METHODS = {"reshape", "transpose"}  # x.reshape(3, 4) means x.reshape((3, 4))
-ATTRIBUTES = {"T": "numpy.transpose", "shape": "numpy.shape", "ndim": "numpy.ndim", "size": "numpy.size"}
+# Array methods and attributes -> primitives (the array is the first argument), from the rules.
+METHODS = {m: r.name for r in rules.TABLE.values() for m in r.methods}
+VARARG_METHODS = {m for r in rules.TABLE.values() if r.method_varargs for m in r.methods}  # x.reshape(3, 4)
+ATTRIBUTES = {r.attribute: r.name for r in rules.TABLE.values() if r.attribute is not None}
 
 # Module-level constants -> how the generated module spells them (``np`` is the backend).
 CONSTANTS = {
@@ -152,7 +141,9 @@ CONSTANTS = {
 }
 
 NONDIFFERENTIABLE_ANNOTATIONS = {"int", "bool", "str"}
-OPERATORS = set(BINARY_OPS.values()) | {"numpy.negative"}  #: primitives rendered as operators
+#: Primitives the renderer writes as operators (comparisons included): a call of one on a list
+#: display (`np.less([a, b], 1)`) needs the list made an array first.
+OPERATORS = {r.name for r in rules.TABLE.values() if r.infix is not None or r.prefix is not None}
 
 # Complex numbers are refused until dpgen differentiates them (the rules assume real values).
 COMPLEX = "complex numbers are not supported yet (dpgen differentiates real values only)"
@@ -176,20 +167,8 @@ COMPLEX_NAMES = {"builtins.complex"} | {
 }
 COMPLEX_ATTRIBUTES = {"real", "imag", "conj", "conjugate"}  # `z.real`, `z.conj()`
 
-# Results that may share memory with their first argument: writing into them writes into it.
-VIEWS = {
-    "dpgen.getitem",
-    "dpgen.getkey",
-    "numpy.reshape",
-    "numpy.ravel",
-    "numpy.transpose",
-    "numpy.swapaxes",
-    "numpy.moveaxis",
-    "numpy.expand_dims",
-    "numpy.squeeze",
-    "numpy.broadcast_to",
-    "numpy.asarray",
-}
+# Results that may share memory with their first argument (`Rule.view`): writing into them writes into it.
+VIEWS = {r.name for r in rules.TABLE.values() if r.view}
 ROW = "<row>"  #: `shares` marker for a loop's row of an iterated array
 
 # Environment keys for the values a structured arm hands back besides variables. They are
@@ -1088,7 +1067,7 @@ class Lowering:
             if isinstance(node.operator, cst.Minus):
                 if isinstance(operand, Const):
                     return Const(ast.unparse(ast.UnaryOp(ast.USub(), ast.parse(operand.text, mode="eval").body)))
-                return self.emit(scope, "numpy.negative", (operand,), (), target)
+                return self.emit(scope, NEGATIVE, (operand,), (), target)
             if isinstance(node.operator, cst.Not):
                 return self.unsupported(node, "'not' outside an 'if' or 'while' test (use np.logical_not)")
             return self.unsupported(node, "'~'")
@@ -1265,6 +1244,8 @@ class Lowering:
                     scope.shares.setdefault(out, set()).add(handed_back[None])
             return Var(out)
         if callee is not None and callee in self.helpers:
+            if rules.lookup(f"{HELPER_PREFIX}{callee}") is None:  # `_check_real` as a value, `_split_like`
+                return self.unsupported(node, f"a call of dpgen's helper '{callee}' in its output read back")
             args, kwargs = self.arguments(node, scope, target)
             return self.emit(scope, f"{HELPER_PREFIX}{callee}", args, kwargs, target, node=node)
         if rule_names:

@@ -17,6 +17,7 @@ import re
 
 import jinja2
 
+from dpgen import rules
 from dpgen.backends import Backend, helper_sources
 from dpgen.escape import comment_text, docstring_text
 from dpgen.ir import (
@@ -55,26 +56,35 @@ from dpgen.names import NameAllocator
 from dpgen.rules.helpers import HELPER_PREFIX
 from dpgen.render.forward import JvpRendering
 
-INFIX = {
-    "numpy.add": ast.Add,
-    "numpy.subtract": ast.Sub,
-    "numpy.multiply": ast.Mult,
-    "numpy.divide": ast.Div,
-    "numpy.power": ast.Pow,
-    "numpy.matmul": ast.MatMult,
-    "numpy.remainder": ast.Mod,
-    "numpy.floor_divide": ast.FloorDiv,
+# Python's operator syntax, by spelling; which primitive each spelling writes is a fact of
+# that primitive's rule (`Rule.infix`, `Rule.prefix`).
+_BINARY_SYNTAX = {
+    "+": ast.Add,
+    "-": ast.Sub,
+    "*": ast.Mult,
+    "/": ast.Div,
+    "**": ast.Pow,
+    "@": ast.MatMult,
+    "%": ast.Mod,
+    "//": ast.FloorDiv,
 }
-COMPARE = {
-    "numpy.less": ast.Lt,
-    "numpy.less_equal": ast.LtE,
-    "numpy.greater": ast.Gt,
-    "numpy.greater_equal": ast.GtE,
-    "numpy.equal": ast.Eq,
-    "numpy.not_equal": ast.NotEq,
-    "dpgen.is": ast.Is,
-    "dpgen.is_not": ast.IsNot,
+_COMPARISON_SYNTAX = {
+    "<": ast.Lt,
+    "<=": ast.LtE,
+    ">": ast.Gt,
+    ">=": ast.GtE,
+    "==": ast.Eq,
+    "!=": ast.NotEq,
+    "is": ast.Is,
+    "is not": ast.IsNot,
 }
+_BOOLEAN_SYNTAX = {"and": ast.And, "or": ast.Or}
+_PREFIX_SYNTAX = {"-": ast.USub, "not": ast.Not}
+
+INFIX = {r.name: _BINARY_SYNTAX[r.infix] for r in rules.TABLE.values() if r.infix in _BINARY_SYNTAX}
+COMPARE = {r.name: _COMPARISON_SYNTAX[r.infix] for r in rules.TABLE.values() if r.infix in _COMPARISON_SYNTAX}
+BOOLEAN = {r.name: _BOOLEAN_SYNTAX[r.infix] for r in rules.TABLE.values() if r.infix in _BOOLEAN_SYNTAX}
+PREFIX = {r.name: _PREFIX_SYNTAX[r.prefix] for r in rules.TABLE.values() if r.prefix is not None}
 #: Marks a reference to a module-level name that a parameter hides (see `Renderer.ref`).
 ALIAS_MARK = "\x00"
 COMMENT_WIDTH = 88  # black's line length: a longer comment keeps only its location
@@ -240,12 +250,10 @@ class Renderer(JvpRendering):
             return ast.BinOp(self.atom(args[0]), INFIX[op](), self.atom(args[1]))
         if op in COMPARE and len(args) == 2 and not kwargs:
             return ast.Compare(self.atom(args[0]), [COMPARE[op]()], [self.atom(args[1])])
-        if op == "numpy.negative" and len(args) == 1 and not kwargs:
-            return ast.UnaryOp(ast.USub(), self.atom(args[0]))
-        if op in ("dpgen.and", "dpgen.or"):
-            return ast.BoolOp(ast.And() if op == "dpgen.and" else ast.Or(), [self.atom(args[0]), self.atom(args[1])])
-        if op == "dpgen.not":
-            return ast.UnaryOp(ast.Not(), self.atom(args[0]))
+        if op in PREFIX and len(args) == 1 and not kwargs:
+            return ast.UnaryOp(PREFIX[op](), self.atom(args[0]))
+        if op in BOOLEAN:
+            return ast.BoolOp(BOOLEAN[op](), [self.atom(args[0]), self.atom(args[1])])
         if op == "dpgen.ifexp":
             return ast.IfExp(self.atom(args[0]), self.atom(args[1]), self.atom(args[2]))
         if op in ("dpgen.getitem", "dpgen.getkey"):

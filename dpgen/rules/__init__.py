@@ -25,6 +25,14 @@ Forward mode (JVPs) reads the same table. Most primitives need no second rule:
 - ``defvjp(..., jvp={...})``: anything else states each parameter's contribution, an
   expression over ``t`` (that parameter's tangent) and the names a cotangent may use.
 
+A rule also states the facts the rest of dpgen reads, as keyword arguments of the same
+declaration (`FACTS`): ``infix="+"``, ``prefix="-"``, ``reduces="axis"``, ``view=True``,
+``methods="sum"``, ``attribute="T"``, ``pointwise`` (the output has the broadcast shape of
+the arguments), ``scalar_result`` and ``holomorphic``. The family sets the common case:
+``defelementwise`` rules are pointwise and holomorphic, so ``numpy.sin`` takes one line.
+Scalar inference, the view analysis, lowering and printing read these facts; none keeps a
+list of primitives of its own, and tests/test_rule_table.py checks that the facts agree.
+
 The families live in sibling modules; importing this package registers all of them.
 """
 
@@ -57,9 +65,17 @@ class RuleError(Exception):
     """A call that the rule cannot differentiate, e.g. an unsupported constant argument."""
 
 
+#: The kinds of derivative a rule states (see the module docstring).
+KINDS = ("elementwise", "linear", "multilinear", "explicit", "nondifferentiable")
+
+
 @dataclass(frozen=True)
 class Rule:
-    """Everything dpgen knows about one primitive."""
+    """Everything dpgen knows about one primitive.
+
+    Besides the signature and the derivative, the rule carries the facts the analyses and
+    the printer read, so no other module keeps a private list of primitives:
+    """
 
     name: str  #: qualified name, e.g. ``numpy.sum``
     params: tuple[str, ...]  #: parameter names in positional order
@@ -67,11 +83,34 @@ class Rule:
     varargs: str | None  #: name of a ``*`` parameter, bound to a tuple of atoms
     kwonly: tuple[str, ...]  #: keyword-only parameters (after ``*``), all with defaults
     vjp: Mapping[str, VjpTemplate] = field(default_factory=dict)  #: param -> cotangent
-    differentiable: bool = True  #: False for primitives whose outputs carry no derivative
-    jvp_kind: str = "explicit"  #: "elementwise", "linear", "multilinear" or "explicit" (see the module docstring)
+    kind: str = "explicit"  #: one of `KINDS`: how forward mode derives the JVP (module docstring)
     jvp: Mapping[str, Union[str, Callable[["Bound"], str]]] = field(
         default_factory=dict
     )  #: explicit: param -> contribution
+    #: Shape-elementwise: the output has the broadcast shape of the arguments (a scalar when
+    #: they all are). Not the same as kind "elementwise": ``np.ravel`` of a float is ``(1,)``.
+    pointwise: bool = False
+    view: bool = False  #: the result may share memory with the first argument (writes reach it)
+    reduces: str | None = None  #: the axis parameter of a reduction (``"axis"``): scalar when None
+    scalar_result: bool = False  #: a Python scalar whatever the arguments (``len``, ``math.*``)
+    infix: str | None = None  #: binary operator spelling (``"+"``, ``"<"``, ``"is not"``, ``"and"``)
+    prefix: str | None = None  #: unary operator spelling (``"-"``, ``"not"``)
+    methods: tuple[str, ...] = ()  #: array method spellings, the array first (``x.sum()``)
+    method_varargs: bool = False  #: ``x.reshape(3, 4)`` means ``x.reshape((3, 4))``
+    attribute: str | None = None  #: array attribute spelling (``x.T``, ``x.shape``)
+    #: Complex-differentiable where defined, so the complex pass may use ``g * conj(f')``;
+    #: False means the primitive needs its own complex rule (abs, maximum, sign, ...).
+    holomorphic: bool = False
+
+    @property
+    def differentiable(self) -> bool:
+        """False for primitives whose outputs carry no derivative."""
+        return self.kind != "nondifferentiable"
+
+    @property
+    def jvp_kind(self) -> str:
+        """How forward mode derives the JVP (the name `kind` had before it covered nondifferentiable)."""
+        return "explicit" if self.kind == "nondifferentiable" else self.kind
 
     def bind(self, args: tuple[Atom, ...], kwargs: tuple[tuple[str, Atom], ...]) -> "Bound":
         """Match a call's arguments to this rule's parameters, as Python would."""
@@ -155,22 +194,67 @@ def _register(rule: Rule) -> None:
     TABLE[rule.name] = rule
 
 
+#: The facts a declaration may state besides the derivative (fields of `Rule`).
+FACTS = (
+    "pointwise",
+    "view",
+    "reduces",
+    "scalar_result",
+    "infix",
+    "prefix",
+    "methods",
+    "method_varargs",
+    "attribute",
+    "holomorphic",
+)
+
+
+def _facts(name: str, facts: Mapping[str, object], **defaults: object) -> dict:
+    """The declared facts over the family's defaults. Every function of Python's ``math``
+    module returns a Python number, so its rules need not say so one by one."""
+    unknown = set(facts) - set(FACTS)
+    assert not unknown, f"{name}: unknown facts {sorted(unknown)}"
+    merged = {"scalar_result": name.startswith("math."), **defaults, **facts}
+    if isinstance(merged.get("methods"), str):
+        merged["methods"] = (merged["methods"],)
+    return merged
+
+
 def defvjp(
-    signature: str, jvp: Mapping[str, object] | None = None, _kind: str = "explicit", **vjp: VjpTemplate
+    signature: str,
+    jvp: Mapping[str, object] | None = None,
+    _kind: str = "explicit",
+    **vjp: VjpTemplate,
 ) -> None:
     """Declare a differentiable primitive: its signature, a cotangent per parameter and,
     for forward mode, a tangent contribution per parameter (``jvp``, over ``t``).
 
     Parameters that are not named get no cotangent (they are not differentiable, like
-    ``axis``); naming a parameter with ``None`` says so explicitly.
+    ``axis``); naming a parameter with ``None`` says so explicitly. Keyword arguments
+    named like a `FACTS` entry state a fact instead (``reduces="axis"``); an explicit rule
+    is not holomorphic unless it says so.
     """
     fields = _parse_signature(signature)
+    assert not set(fields["params"]) & set(FACTS), f"{fields['name']}: a parameter is named like a fact"
+    stated = {k: vjp.pop(k) for k in list(vjp) if k in FACTS}
     vjp = {k: v for k, v in vjp.items() if v is not None}
     for key in list(vjp) + list(jvp or {}):
         assert key in fields["params"] or key == fields["varargs"], f"{fields['name']}: no parameter {key}"
     if _kind == "explicit":
         assert set(jvp or {}) == set(vjp), f"{fields['name']}: jvp and vjp must name the same parameters"
-    _register(Rule(**fields, vjp=vjp, jvp_kind=_kind, jvp=dict(jvp or {})))
+    defaults = _FAMILY_DEFAULTS[_kind]
+    _register(Rule(**fields, vjp=vjp, kind=_kind, jvp=dict(jvp or {}), **_facts(fields["name"], stated, **defaults)))
+
+
+#: What a family's rules are unless they say otherwise: an elementwise rule is pointwise and
+#: holomorphic (two lines declare ``numpy.sin``); linear and multilinear maps are
+#: complex-linear, so holomorphic too.
+_FAMILY_DEFAULTS: dict[str, dict[str, object]] = {
+    "elementwise": {"pointwise": True, "holomorphic": True},
+    "linear": {"holomorphic": True},
+    "multilinear": {"holomorphic": True},
+    "explicit": {},
+}
 
 
 def defelementwise(signature: str, **vjp: VjpTemplate) -> None:
@@ -188,10 +272,12 @@ def defmultilinear(signature: str, **vjp: VjpTemplate) -> None:
     defvjp(signature, _kind="multilinear", **vjp)
 
 
-def nondiff(*signatures: str) -> None:
-    """Declare primitives whose outputs carry no derivative (shapes, indices, comparisons)."""
+def nondiff(*signatures: str, **facts: object) -> None:
+    """Declare primitives whose outputs carry no derivative (shapes, indices, comparisons);
+    `facts` hold for every signature given (``pointwise=True`` for comparisons)."""
     for signature in signatures:
-        _register(Rule(**_parse_signature(signature), differentiable=False))
+        fields = _parse_signature(signature)
+        _register(Rule(**fields, kind="nondifferentiable", **_facts(fields["name"], facts)))
 
 
 def alias(name: str, target: str) -> None:

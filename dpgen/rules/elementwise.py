@@ -10,22 +10,32 @@ from dpgen.ir import Const
 from dpgen.rules import Bound, alias, defelementwise
 
 # ------------------------------------------------------------------ arithmetic
-defelementwise("numpy.add(x1, x2)", x1="unbroadcast(g, x1)", x2="unbroadcast(g, x2)")
-defelementwise("numpy.subtract(x1, x2)", x1="unbroadcast(g, x1)", x2="-unbroadcast(g, x2)")  # negate after reducing
-defelementwise("numpy.multiply(x1, x2)", x1="unbroadcast(g * x2, x1)", x2="unbroadcast(g * x1, x2)")
-defelementwise("numpy.divide(x1, x2)", x1="unbroadcast(g / x2, x1)", x2="unbroadcast(-g * ans / x2, x2)")
+defelementwise("numpy.add(x1, x2)", x1="unbroadcast(g, x1)", x2="unbroadcast(g, x2)", infix="+")
+defelementwise(
+    "numpy.subtract(x1, x2)", x1="unbroadcast(g, x1)", x2="-unbroadcast(g, x2)", infix="-"
+)  # negate after reducing
+defelementwise("numpy.multiply(x1, x2)", x1="unbroadcast(g * x2, x1)", x2="unbroadcast(g * x1, x2)", infix="*")
+defelementwise("numpy.divide(x1, x2)", x1="unbroadcast(g / x2, x1)", x2="unbroadcast(-g * ans / x2, x2)", infix="/")
 defelementwise(
     "numpy.power(x1, x2)",
     x1="unbroadcast(g * x2 * x1 ** (x2 - 1), x1)",
     x2="unbroadcast(g * ans * np.log(x1), x2)",  # real only where x1 > 0, as the derivative
+    infix="**",
 )
-defelementwise("numpy.remainder(x1, x2)", x1="unbroadcast(g, x1)", x2="unbroadcast(-g * np.floor_divide(x1, x2), x2)")
-defelementwise("numpy.negative(x)", x="-g")
+# The remainder and the floor it subtracts are defined on real numbers only.
+defelementwise(
+    "numpy.remainder(x1, x2)",
+    x1="unbroadcast(g, x1)",
+    x2="unbroadcast(-g * np.floor_divide(x1, x2), x2)",
+    infix="%",
+    holomorphic=False,
+)
+defelementwise("numpy.negative(x)", x="-g", prefix="-")
 defelementwise("numpy.positive(x)", x="g")
 defelementwise("numpy.square(x)", x="g * 2 * x")
 defelementwise("numpy.sqrt(x)", x="g / (2 * ans)")  # the output is at hand: no second sqrt
 defelementwise("numpy.reciprocal(x)", x="-g * ans**2")
-defelementwise("numpy.abs(x)", x="g * np.sign(x)")  # 0 at the kink, like autograd and JAX
+defelementwise("numpy.abs(x)", x="g * np.sign(x)", holomorphic=False)  # 0 at the kink, like autograd and JAX
 
 alias("numpy.true_divide", "numpy.divide")
 alias("numpy.absolute", "numpy.abs")
@@ -51,8 +61,14 @@ defelementwise(
     "numpy.arctan2(x1, x2)",
     x1="unbroadcast(g * x2 / (x1**2 + x2**2), x1)",
     x2="unbroadcast(-g * x1 / (x1**2 + x2**2), x2)",
+    holomorphic=False,  # an angle of the real plane
 )
-defelementwise("numpy.hypot(x1, x2)", x1="unbroadcast(g * x1 / ans, x1)", x2="unbroadcast(g * x2 / ans, x2)")
+defelementwise(
+    "numpy.hypot(x1, x2)",
+    x1="unbroadcast(g * x1 / ans, x1)",
+    x2="unbroadcast(g * x2 / ans, x2)",
+    holomorphic=False,  # a modulus
+)
 defelementwise("numpy.sinh(x)", x="g * np.cosh(x)")
 defelementwise("numpy.cosh(x)", x="g * np.sinh(x)")
 defelementwise("numpy.tanh(x)", x="g * (1 - ans**2)")  # from the output: no cosh, no overflow
@@ -65,11 +81,13 @@ defelementwise(
     "numpy.maximum(x1, x2)",
     x1="unbroadcast(g * ((x1 > x2) + 0.5 * (x1 == x2)), x1)",
     x2="unbroadcast(g * ((x1 < x2) + 0.5 * (x1 == x2)), x2)",
+    holomorphic=False,  # complex numbers are not ordered
 )
 defelementwise(
     "numpy.minimum(x1, x2)",
     x1="unbroadcast(g * ((x1 < x2) + 0.5 * (x1 == x2)), x1)",
     x2="unbroadcast(g * ((x1 > x2) + 0.5 * (x1 == x2)), x2)",
+    holomorphic=False,
 )
 
 
@@ -88,9 +106,12 @@ defelementwise(
     a=_clip_a,
     a_min="unbroadcast(g * ((a < a_min) + 0.5 * (a == a_min)), a_min)",
     a_max="unbroadcast(g * ((a > a_max) + 0.5 * (a == a_max)), a_max)",
+    methods="clip",
+    holomorphic=False,
 )
 defelementwise(
     "numpy.where(condition, x, y)",
     x="unbroadcast(np.where(condition, g, 0.0), x)",
     y="unbroadcast(np.where(condition, 0.0, g), y)",
+    pointwise=False,  # of scalars, a 0-d array: not a scalar
 )

@@ -3,7 +3,9 @@
 `dpgen diff` accepts its own output (second derivatives: a reverse-mode gradient of a
 JVP, a JVP of a JVP). The helpers that output calls are primitives here, keyed
 ``dpgen.helpers.<name>`` (see `dpgen.frontend.own_helpers`). Most are linear in the tangent or
-cotangent they carry; masks and shapes they read carry no derivative.
+cotangent they carry; masks and shapes they read carry no derivative. Every helper of the
+backend has a rule here except ``_check_real`` (a statement, dropped when read back) and
+``_split_like`` (it returns a list); lowering refuses those two as values, with a location.
 """
 
 from dpgen.rules import deflinear, defmultilinear, defvjp, nondiff
@@ -43,5 +45,69 @@ defvjp(
         "dx": "norm_jvp(t, norm, x, ord, axis, keepdims)",
         "x": "norm_jvp(dx, norm, t, ord, axis, keepdims)",
         "norm": "-t * ans / norm",
+    },
+)
+
+# ------------------------------------------------ helpers of reverse-mode pullbacks
+# Each product helper is the transpose of its product in one operand, so it is linear in the
+# cotangent it carries and in the other operand; its own transposes are the product again
+# and the other side's helper. The operand read for its shape only carries no derivative.
+deflinear("dpgen.helpers._keepdims(cotangent, x, axis, keepdims)", cotangent="np.reshape(g, np.shape(cotangent))")
+nondiff("dpgen.helpers._tensordot_axes(a, b, axes)")
+# centered(x) * keepdims(c): bilinear; centering commutes with a factor constant along the axis.
+defmultilinear(
+    "dpgen.helpers._var_vjp(cotangent, x, axis, ddof, keepdims)",
+    cotangent="var_jvp(g, x, axis, ddof, keepdims)",
+    x="var_vjp(cotangent, g, axis, ddof, keepdims)",
+)
+defmultilinear("dpgen.helpers._matmul_vjp_lhs(cotangent, a, b)", cotangent="g @ b", b="matmul_vjp_rhs(cotangent, g, b)")
+defmultilinear("dpgen.helpers._matmul_vjp_rhs(cotangent, a, b)", cotangent="a @ g", a="matmul_vjp_lhs(cotangent, a, g)")
+defmultilinear(
+    "dpgen.helpers._dot_vjp_lhs(cotangent, a, b)", cotangent="np.dot(g, b)", b="dot_vjp_rhs(cotangent, g, b)"
+)
+defmultilinear(
+    "dpgen.helpers._dot_vjp_rhs(cotangent, a, b)", cotangent="np.dot(a, g)", a="dot_vjp_lhs(cotangent, a, g)"
+)
+defmultilinear(
+    "dpgen.helpers._inner_vjp_lhs(cotangent, a, b)", cotangent="np.inner(g, b)", b="inner_vjp_rhs(cotangent, g, b)"
+)
+defmultilinear(
+    "dpgen.helpers._inner_vjp_rhs(cotangent, a, b)", cotangent="np.inner(a, g)", a="inner_vjp_lhs(cotangent, a, g)"
+)
+defmultilinear(
+    "dpgen.helpers._tensordot_vjp_lhs(cotangent, a, b, axes)",
+    cotangent="np.tensordot(g, b, axes)",
+    b="tensordot_vjp_rhs(cotangent, g, b, axes)",
+)
+defmultilinear(
+    "dpgen.helpers._tensordot_vjp_rhs(cotangent, a, b, axes)",
+    cotangent="np.tensordot(a, g, axes)",
+    a="tensordot_vjp_lhs(cotangent, a, g, axes)",
+)
+# The identity on the diagonal, times the cotangent: its transpose is the trace.
+deflinear("dpgen.helpers._trace_vjp(cotangent, a, offset)", cotangent="np.trace(g, offset)")
+# keepdims(c / norm) * x: linear in c and in x; d/dnorm = -keepdims(c / norm**2) * x.
+defvjp(
+    "dpgen.helpers._norm_vjp(cotangent, norm, x, ord, axis, keepdims)",
+    cotangent="norm_jvp(g, norm, x, ord, axis, keepdims)",
+    x="norm_vjp(cotangent, norm, g, ord, axis, keepdims)",
+    norm="-norm_jvp(g, norm, x, ord, axis, keepdims) * cotangent / norm",
+    jvp={
+        "cotangent": "norm_vjp(t, norm, x, ord, axis, keepdims)",
+        "x": "norm_vjp(cotangent, norm, t, ord, axis, keepdims)",
+        "norm": "-norm_vjp(cotangent * t / norm, norm, x, ord, axis, keepdims)",
+    },
+)
+# -solve(a.T, c) x^T, with B = solve(a.T, c): linear in c and in x; in a,
+# d out = a^-T da^T B x^T, whose transpose is B (a^-1 h x)^T = -solve_vjp_a(c, a, a^-1 h x).
+defvjp(
+    "dpgen.helpers._solve_vjp_a(cotangent, a, solution)",
+    cotangent="-np.linalg.solve(a, g @ solution)",
+    solution="-np.swapaxes(g, -1, -2) @ np.linalg.solve(np.swapaxes(a, -1, -2), cotangent)",
+    a="-solve_vjp_a(cotangent, a, np.linalg.solve(a, g @ solution))",
+    jvp={
+        "cotangent": "solve_vjp_a(t, a, solution)",
+        "solution": "solve_vjp_a(cotangent, a, t)",
+        "a": "-solve_vjp_a(np.swapaxes(t, -1, -2) @ np.linalg.solve(np.swapaxes(a, -1, -2), cotangent), a, solution)",
     },
 )

@@ -43,8 +43,8 @@ def _trace_vjp(bound: Bound) -> str:
     return "trace_vjp(g, a, offset)"
 
 
-defmultilinear("numpy.matmul(x1, x2)", x1="matmul_vjp_lhs(g, x1, x2)", x2="matmul_vjp_rhs(g, x1, x2)")
-defmultilinear("numpy.dot(a, b)", a="dot_vjp_lhs(g, a, b)", b="dot_vjp_rhs(g, a, b)")
+defmultilinear("numpy.matmul(x1, x2)", x1="matmul_vjp_lhs(g, x1, x2)", x2="matmul_vjp_rhs(g, x1, x2)", infix="@")
+defmultilinear("numpy.dot(a, b)", a="dot_vjp_lhs(g, a, b)", b="dot_vjp_rhs(g, a, b)", methods="dot")
 defmultilinear(
     "numpy.outer(a, b)", a="np.reshape(g @ np.ravel(b), np.shape(a))", b="np.reshape(np.ravel(a) @ g, np.shape(b))"
 )
@@ -59,18 +59,21 @@ defvjp(
     "numpy.linalg.norm(x, ord=None, axis=None, keepdims=False)",
     x="norm_vjp(g, ans, x, ord, axis, keepdims)",
     jvp={"x": "norm_jvp(t, ans, x, ord, axis, keepdims)"},
+    reduces="axis",
 )
-defvjp("numpy.linalg.inv(a)", a="-ans.mT @ g @ ans.mT", jvp={"a": "-ans @ t @ ans"})
+defvjp("numpy.linalg.inv(a)", a="-ans.mT @ g @ ans.mT", jvp={"a": "-ans @ t @ ans"}, holomorphic=True)
 # x = solve(a, b): dx = solve(a, db - da x).
 defvjp(
     "numpy.linalg.solve(a, b)",
     a="solve_vjp_a(g, a, ans)",
     b="np.linalg.solve(a.mT, g)",
     jvp={"a": "-np.linalg.solve(a, t @ ans)", "b": "np.linalg.solve(a, t)"},
+    holomorphic=True,
 )
 # d det(A) = det(A) * trace(inv(A) dA); its transpose is det(A) * inv(A)^T, batched over leading axes.
 defvjp(
     "numpy.linalg.det(a)",
     a="np.expand_dims(g * ans, (-2, -1)) * np.linalg.inv(a).mT",
     jvp={"a": "ans * np.trace(np.linalg.solve(a, t), axis1=-2, axis2=-1)"},
+    holomorphic=True,
 )

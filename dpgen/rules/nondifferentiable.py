@@ -7,15 +7,11 @@ masks costs nothing in the pullback.
 from dpgen.rules import nondiff
 
 # ------------------------------------------------------------- shapes and sizes
-nondiff(
-    "numpy.shape(a)",
-    "numpy.ndim(a)",
-    "numpy.size(a, axis=None)",
-    "builtins.len(obj)",
-    "builtins.int(x=0)",
-    "builtins.bool(x=False)",
-    "builtins.range(*args)",
-)
+nondiff("numpy.shape(a)", attribute="shape")
+nondiff("numpy.ndim(a)", attribute="ndim", scalar_result=True)
+nondiff("numpy.size(a, axis=None)", attribute="size", scalar_result=True)
+nondiff("builtins.len(obj)", "builtins.int(x=0)", "builtins.bool(x=False)", scalar_result=True)
+nondiff("builtins.range(*args)")
 
 # --------------------------------------------------------------- constructors
 nondiff(
@@ -41,37 +37,41 @@ nondiff(
     "numpy.trunc(x)",
     "numpy.rint(x)",
     "numpy.round(a, decimals=0)",
-    "numpy.floor_divide(x1, x2)",
     "math.floor(x)",
     "math.ceil(x)",
     "builtins.round(number, ndigits=None)",
+    pointwise=True,
 )
+nondiff("numpy.floor_divide(x1, x2)", pointwise=True, infix="//")
 
 # ------------------------------------------------------ indices and comparisons
 nondiff(
     "numpy.argmax(a, axis=None, out=None, keepdims=False)",
     "numpy.argmin(a, axis=None, out=None, keepdims=False)",
-    "numpy.argsort(a, axis=-1, kind=None, order=None)",
-    "numpy.equal(x1, x2)",
-    "numpy.not_equal(x1, x2)",
-    "numpy.less(x1, x2)",
-    "numpy.less_equal(x1, x2)",
-    "numpy.greater(x1, x2)",
-    "numpy.greater_equal(x1, x2)",
+    reduces="axis",
+)
+nondiff("numpy.argsort(a, axis=-1, kind=None, order=None)")  # of a scalar, a (1,) array
+nondiff("numpy.equal(x1, x2)", pointwise=True, infix="==")
+nondiff("numpy.not_equal(x1, x2)", pointwise=True, infix="!=")
+nondiff("numpy.less(x1, x2)", pointwise=True, infix="<")
+nondiff("numpy.less_equal(x1, x2)", pointwise=True, infix="<=")
+nondiff("numpy.greater(x1, x2)", pointwise=True, infix=">")
+nondiff("numpy.greater_equal(x1, x2)", pointwise=True, infix=">=")
+nondiff(
     "numpy.logical_and(x1, x2)",
     "numpy.logical_or(x1, x2)",
     "numpy.logical_not(x)",
     "numpy.isnan(x)",
     "numpy.isfinite(x)",
     "numpy.isinf(x)",
+    pointwise=True,
 )
 
 # ------------------------------------------------- logic in if/while tests
-nondiff(
-    "dpgen.and(x1, x2)",
-    "dpgen.or(x1, x2)",
-    "dpgen.not(x)",
-    "dpgen.ifexp(c, x1, x2)",
-    "dpgen.is(x1, x2)",
-    "dpgen.is_not(x1, x2)",
-)
+# Python's own operators: `and`/`or` return an operand, not an elementwise result.
+nondiff("dpgen.and(x1, x2)", infix="and")
+nondiff("dpgen.or(x1, x2)", infix="or")
+nondiff("dpgen.not(x)", prefix="not")
+nondiff("dpgen.ifexp(c, x1, x2)")
+nondiff("dpgen.is(x1, x2)", infix="is")
+nondiff("dpgen.is_not(x1, x2)", infix="is not")

@@ -21,8 +21,8 @@ defelementwise("math.tan(x)", x="g * (1 + ans**2)")
 defelementwise("math.asin(x)", x="g / math.sqrt(1 - x**2)")
 defelementwise("math.acos(x)", x="-g / math.sqrt(1 - x**2)")
 defelementwise("math.atan(x)", x="g / (1 + x**2)")
-defelementwise("math.atan2(y, x)", y="g * x / (x**2 + y**2)", x="-g * y / (x**2 + y**2)")
-defelementwise("math.hypot(x, y)", x="g * x / ans", y="g * y / ans")
+defelementwise("math.atan2(y, x)", y="g * x / (x**2 + y**2)", x="-g * y / (x**2 + y**2)", holomorphic=False)
+defelementwise("math.hypot(x, y)", x="g * x / ans", y="g * y / ans", holomorphic=False)
 defelementwise("math.sinh(x)", x="g * math.cosh(x)")
 defelementwise("math.cosh(x)", x="g * math.sinh(x)")
 defelementwise("math.tanh(x)", x="g * (1 - ans**2)")
@@ -34,13 +34,18 @@ defelementwise("math.log2(x)", x="g / (x * math.log(2))")
 defelementwise("math.log10(x)", x="g / (x * math.log(10))")
 defelementwise("math.sqrt(x)", x="g / (2 * ans)")
 defelementwise("math.pow(x, y)", x="g * y * x ** (y - 1)", y="g * ans * math.log(x)")
-defelementwise("math.fabs(x)", x="g * math.copysign(1.0, x) * (x != 0)")
+defelementwise("math.fabs(x)", x="g * math.copysign(1.0, x) * (x != 0)", holomorphic=False)
 
-defelementwise("builtins.abs(x)", x="g * np.sign(x)")
+defelementwise("builtins.abs(x)", x="g * np.sign(x)", holomorphic=False)
 defelementwise("builtins.pow(base, exp)", base="g * exp * base ** (exp - 1)", exp="g * ans * np.log(base)")
-defelementwise("builtins.float(x=0.0)", x="g")
+# float() of a one-element array is a scalar: not pointwise. float(z) of a complex z raises.
+defelementwise("builtins.float(x=0.0)", x="g", scalar_result=True, pointwise=False, holomorphic=False)
 # Two-value min/max; an exact tie shares the cotangent, as in np.maximum.
-defelementwise("builtins.max(a, b)", a="g * ((a > b) + 0.5 * (a == b))", b="g * ((a < b) + 0.5 * (a == b))")
-defelementwise("builtins.min(a, b)", a="g * ((a < b) + 0.5 * (a == b))", b="g * ((a > b) + 0.5 * (a == b))")
+defelementwise(
+    "builtins.max(a, b)", a="g * ((a > b) + 0.5 * (a == b))", b="g * ((a < b) + 0.5 * (a == b))", holomorphic=False
+)
+defelementwise(
+    "builtins.min(a, b)", a="g * ((a < b) + 0.5 * (a == b))", b="g * ((a > b) + 0.5 * (a == b))", holomorphic=False
+)
 # sum() of a list: every item gets the whole cotangent (one row per item).
 deflinear("builtins.sum(iterable, start=0)", iterable="np.broadcast_to(g, (len(iterable),) + np.shape(g))", start="g")

@@ -41,28 +41,37 @@ def _stack_vjp(bound: Bound) -> str:
     return "np.moveaxis(g, axis, 0)"
 
 
-deflinear("numpy.reshape(a, shape=None, order='C')", a=_reshape_vjp)
-deflinear("numpy.ravel(a, order='C')", a=_reshape_vjp)
-deflinear("numpy.transpose(a, axes=None)", a=_transpose_vjp)
-deflinear("numpy.swapaxes(a, axis1, axis2)", a="np.swapaxes(g, axis1, axis2)")
-deflinear("numpy.moveaxis(a, source, destination)", a="np.moveaxis(g, destination, source)")
-deflinear("numpy.expand_dims(a, axis)", a="np.reshape(g, np.shape(a))")
-deflinear("numpy.squeeze(a, axis=None)", a="np.reshape(g, np.shape(a))")
-deflinear("numpy.broadcast_to(array, shape)", array="unbroadcast(g, array)")
-deflinear("numpy.copy(a)", a="g")
+# Rearrangements return views where NumPy can: writing into the result writes into `a`.
+deflinear("numpy.reshape(a, shape=None, order='C')", a=_reshape_vjp, view=True, methods="reshape", method_varargs=True)
+# `x.flatten()` always copies; counting it a view only costs a copy in the pullback.
+deflinear("numpy.ravel(a, order='C')", a=_reshape_vjp, view=True, methods=("ravel", "flatten"))
+deflinear(
+    "numpy.transpose(a, axes=None)",
+    a=_transpose_vjp,
+    view=True,
+    methods="transpose",
+    method_varargs=True,
+    attribute="T",
+)
+deflinear("numpy.swapaxes(a, axis1, axis2)", a="np.swapaxes(g, axis1, axis2)", view=True, methods="swapaxes")
+deflinear("numpy.moveaxis(a, source, destination)", a="np.moveaxis(g, destination, source)", view=True)
+deflinear("numpy.expand_dims(a, axis)", a="np.reshape(g, np.shape(a))", view=True)
+deflinear("numpy.squeeze(a, axis=None)", a="np.reshape(g, np.shape(a))", view=True, methods="squeeze")
+deflinear("numpy.broadcast_to(array, shape)", array="unbroadcast(g, array)", view=True)
+deflinear("numpy.copy(a)", a="g", methods="copy")
 # Joins: one cotangent per array of the list.
 deflinear("numpy.concatenate(arrays, axis=0)", arrays="split_like(g, arrays, axis)")
 deflinear("numpy.stack(arrays, axis=0)", arrays=_stack_vjp)
 # Indexing reads; the reverse pass writes the scatter (see dpgen.passes.reverse).
-deflinear("dpgen.getitem(a, index)", a="g")
+deflinear("dpgen.getitem(a, index)", a="g", view=True)
 # Indexed writes `x[index] = value`; the reverse pass writes this rule's pullback too.
 deflinear("dpgen.setitem(a, index, value)", a="g", value="unbroadcast(g[index], value)")
 # Dicts of parameters read with constant keys, `p["W1"]`; the reverse pass writes the scatter.
-deflinear("dpgen.getkey(d, key)", d="g")
+deflinear("dpgen.getkey(d, key)", d="g", view=True)  # the dict's item itself
 # Lists: `xs.append(v)` on a run-time list; `np.array(xs)` of a list of arrays.
 deflinear("dpgen.append(lst, item)", lst="g[:-1]", item="g[-1]")
 deflinear("numpy.array(object, dtype=None)", object="g")  # a list's cotangent is the stacked array
-deflinear("numpy.asarray(a, dtype=None)", a="g")  # no copy of an array: lower.VIEWS knows it aliases
+deflinear("numpy.asarray(a, dtype=None)", a="g", view=True)  # no copy of an array: it aliases
 # `y = x`: a plain rename, which the lowering needs when a name is rebound to a value.
 deflinear("dpgen.assign(x)", x="g")
 
