@@ -1,4 +1,13 @@
-"""Reverse-mode IR: the forward sweep's statements and the pullback's adjoint statements."""
+"""Reverse-mode IR: the forward sweep's statements and the pullback's adjoint statements.
+
+Residuals are data here. Every `VjpFunction` (a source function, a loop body or a branch arm)
+names the forward values its backward half reads (`residuals`, and `shape_residuals` for the
+ones read only for their shape and dtype); a call or an arm records the residuals of the
+pullback it keeps, and one `VjpLoop` node owns both halves of a loop with the per-iteration
+residuals its tape stacks. The NumPy backend still renders closures that read these values by
+name; a JAX backend can return them from a `custom_vjp` forward half and stack them for
+`lax.scan`, and a checkpoint pass can choose to recompute some instead of storing them.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +25,7 @@ class VjpCall:
 
     call: Call  #: the source call
     pullback: str  #: the variable that holds the callee's pullback
+    residuals: tuple[str, ...] = ()  #: what that pullback holds: the callee's residuals (its names)
 
 
 @dataclass(frozen=True)
@@ -24,16 +34,30 @@ class VjpBranch:
 
     branch: Branch
     pullback: str  #: the variable that holds the arm's pullback
+    then_residuals: tuple[str, ...] = ()  #: what that pullback holds when the true arm ran (its names)
+    orelse_residuals: tuple[str, ...] = ()  #: ... when the false arm ran
 
 
 @dataclass(frozen=True)
 class VjpLoop:
-    """The loop in the forward sweep: each iteration appends its pullback to a list."""
+    """Both halves of a loop: the forward iterations and the reverse replay.
+
+    Forward (in `VjpFunction.forward`): each iteration runs the body's forward half and
+    appends what its backward half needs to the tape `pullbacks`: per iteration, the body's
+    `residuals`. Reverse (`replay`): the tape is replayed back to front. The same node object
+    also stands in `VjpFunction.backward` where the replay runs, so a pass reading either
+    place sees both halves; `dpgen.analysis.residuals.attach` restores that identity after a
+    pass rewrote one of the places.
+    """
 
     loop: Loop
-    pullbacks: str  #: the list of per-iteration pullbacks ("_" when none is needed)
+    pullbacks: str  #: the tape: one entry per iteration ("_" when none is needed)
     pullback: str  #: the variable for one iteration's pullback
     flag: str  #: the variable for the body's break flag ("" without break)
+    replay: "ReverseLoop | None" = None  #: the reverse half (None when the tape is not needed)
+    residuals: tuple[str, ...] = ()  #: per iteration, the body's residuals: what a scan would stack
+    invariant_residuals: tuple[str, ...] = ()  #: those of `residuals` equal in every iteration (invariants)
+    shape_residuals: tuple[str, ...] = ()  #: per iteration, the body's values read only for shape and dtype
 
 
 @dataclass(frozen=True)
@@ -131,14 +155,13 @@ class AddInPlace:
 
 @dataclass(frozen=True)
 class ReverseLoop:
-    """Replays a loop's pullbacks backwards:
+    """The reverse half of a `VjpLoop`, replaying its tape backwards:
 
-    ``for index in reversed(range(len(pullbacks))): targets = pullbacks[index](seed)``
+    ``for index in reversed(range(len(tape))): targets = tape[index](seed)``
     then `body` (accumulations into adjoints of invariants and iterated sequences).
     """
 
     index: str
-    pullbacks: str
     targets: tuple[str | None, ...]  #: one per body parameter
     seed: "Seq"  #: the carried adjoints, threaded through the iterations
     body: tuple["AdjointStmt", ...]
@@ -153,14 +176,16 @@ AdjointStmt = Union[
     KeyAddAdjoint,
     ZeroIndexAdjoint,
     AddInPlace,
-    ReverseLoop,
+    VjpLoop,  #: where the loop's replay runs (its `replay`)
     Comment,
 ]
 
 
 @dataclass(frozen=True)
 class VjpFunction:
-    """``f_vjp``: the forward sweep, then the pullback closure over its values."""
+    """``f_vjp`` split in two: the forward half (`forward`, which also hands over `residuals`)
+    and the backward half (`backward`, which reads only the residuals and its cotangent `seed`).
+    NumPy renders the backward half as the pullback closure over the forward half's names."""
 
     source: Function  #: the function being differentiated
     name: str  #: ``f_vjp``
@@ -171,6 +196,12 @@ class VjpFunction:
     seed_unpack: tuple | None  #: for tuple outputs, the adjoint names to unpack into (nested for lists; None: none)
     backward: tuple[AdjointStmt, ...]  #: the pullback body
     cotangents: tuple[str | None, ...]  #: per parameter: its adjoint name, or None
+    #: The forward values `backward` reads (parameters and forward-sweep names, in that order,
+    #: pullbacks and tapes included): what the forward half hands the backward half.
+    residuals: tuple[str, ...] = ()
+    #: Forward values `backward` reads only for their shape and dtype (``zeros_like(x)``,
+    #: ``unbroadcast(g, x)``): no array needs keeping for them; not in `residuals`.
+    shape_residuals: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,9 @@
 """The reverse-mode pass: each function's forward sweep plus the pullback that reverses it.
 
+Each function's forward sweep and pullback are its forward and backward halves; what crosses
+between them (the residuals) is computed from the pullback at the end (`analysis.residuals`) and
+recorded in the IR, and one `VjpLoop` node holds both halves of a loop.
+
 Activity analysis runs first: a variable gets an adjoint only when it depends on a
 differentiable parameter (varied) *and* the output depends on it (useful), so shape
 arithmetic, masks and constants cost nothing in the pullback. Which parameters of a
@@ -55,6 +59,7 @@ from dpgen.ir import (
     ZerosAdjoint,
 )
 from dpgen.names import NameAllocator
+from dpgen.analysis import residuals
 from dpgen.analysis.scalars import is_scalar_constant, module_scalars, scalar_constants, shape_classes
 
 # ------------------------------------------------------------------ activity
@@ -394,7 +399,7 @@ class _Reverse:
         )
 
         # Forward sweep: module calls go through the callee's vjp to keep its pullback.
-        forward: list[Eqn | VjpCall] = []
+        forward: list[Eqn | VjpCall | VjpBranch | VjpLoop] = []
         pullbacks: dict[int, str] = {}
         for i, stmt in enumerate(f.body):
             needs_pullback = any(n in adj.active for n in stmt.outs) and any(
@@ -440,7 +445,7 @@ class _Reverse:
                 elif isinstance(stmt, Branch):
                     self.branch(stmt, pullbacks[i], adj)
                 else:
-                    self.loop(stmt, pullbacks[i], adj)
+                    self.loop(forward[i], adj)
             except rules.RuleError as exc:
                 self.sink.error(stmt.span, str(exc))
             if len(adj.stmts) > before and stmt.span.line != last_line:
@@ -682,7 +687,9 @@ class _Reverse:
         )
         adj.add_parts(pairs)
 
-    def loop(self, loop: Loop, pullbacks: str, adj: "_Adjoints") -> None:
+    def loop(self, node: VjpLoop, adj: "_Adjoints") -> None:
+        """The loop's reverse half: `node` again, now with its replay, where the pullback runs it."""
+        loop = node.loop
         body = self.functions[loop.body]
         active = set(self.active_params[loop.body])
         n_targets, n_carried = len(loop.targets), len(loop.carried)
@@ -714,7 +721,7 @@ class _Reverse:
             else:
                 per_step.append(AddInPlace(adj.bar[feed.name], part, is_dict=feed.name in adj.dicts))
                 adj.zero_entries.pop(feed.name, None)
-        adj.stmts.append(ReverseLoop(index, pullbacks, tuple(targets), seed, tuple(per_step)))
+        adj.stmts.append(dataclasses.replace(node, replay=ReverseLoop(index, tuple(targets), seed, tuple(per_step))))
         # After the replay, the threaded adjoints belong to the values the loop started from.
         for out, start in zip(loop.carried, loop.init):
             adj.owned.discard(out)
@@ -805,4 +812,4 @@ def _without_unbroadcast(text: str, param: str) -> str:
 def reverse(module: Module, sink: DiagnosticSink) -> VjpModule:
     """Build `f_vjp` for every function of the module."""
     pass_ = _Reverse(module, sink)
-    return VjpModule(module, tuple(pass_.function(f) for f in module.functions))
+    return residuals.attach(VjpModule(module, tuple(pass_.function(f) for f in module.functions)))

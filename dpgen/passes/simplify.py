@@ -19,7 +19,6 @@ from dpgen.ir import (
     AdjointStmt,
     ForEach,
     ForRange,
-    ReverseLoop,
     Seq,
     VjpBranch,
     VjpLoop,
@@ -35,13 +34,15 @@ from dpgen.ir import (
     VjpModule,
     ZerosAdjoint,
 )
+from dpgen.analysis import residuals
 from dpgen.passes.reverse import _vars_in
 
 
 def _reads(stmt: AdjointStmt) -> set[str]:
     """Variables an adjoint statement reads."""
-    if isinstance(stmt, ReverseLoop):
-        return {stmt.pullbacks, *_vars_in(stmt.seed), *(n for s in stmt.body for n in _reads(s))}
+    if isinstance(stmt, VjpLoop):  # where the loop's replay runs
+        replay = stmt.replay
+        return {stmt.pullbacks, *_vars_in(replay.seed), *(n for s in replay.body for n in _reads(s))}
     if isinstance(stmt, AddInPlace):
         return {stmt.target, stmt.value}
     if isinstance(stmt, ZeroIndexAdjoint):
@@ -73,8 +74,8 @@ def _writes(stmt: AdjointStmt) -> set[str]:
         return {stmt.target}
     if isinstance(stmt, UnpackAdjoints):
         return {t for t in stmt.targets if t}
-    if isinstance(stmt, ReverseLoop):
-        return {t for t in stmt.targets if t} | {n for s in stmt.body for n in _writes(s)}
+    if isinstance(stmt, VjpLoop):
+        return {t for t in stmt.replay.targets if t} | {n for s in stmt.replay.body for n in _writes(s)}
     return set()
 
 
@@ -104,13 +105,15 @@ def _rename(stmt: AdjointStmt, old: str, new: str) -> AdjointStmt:
         return dataclasses.replace(
             stmt, target=new if stmt.target == old else stmt.target, value=new if stmt.value == old else stmt.value
         )
-    if isinstance(stmt, ReverseLoop):
-        return dataclasses.replace(
-            stmt,
-            targets=tuple(new if t == old else t for t in stmt.targets),
-            seed=Seq(tuple(swap(v) for v in stmt.seed.items)),
-            body=tuple(_rename(s, old, new) for s in stmt.body),
+    if isinstance(stmt, VjpLoop):  # the replay's names; `residuals.attach` copies it to the forward sweep
+        replay = stmt.replay
+        replay = dataclasses.replace(
+            replay,
+            targets=tuple(new if t == old else t for t in replay.targets),
+            seed=Seq(tuple(swap(v) for v in replay.seed.items)),
+            body=tuple(_rename(s, old, new) for s in replay.body),
         )
+        return dataclasses.replace(stmt, replay=replay)
     return stmt
 
 
@@ -295,10 +298,13 @@ def _drop_empty_comments(fn: VjpFunction) -> VjpFunction:
 
 
 def simplify(module: VjpModule) -> VjpModule:
-    """Apply every simplification to every function."""
-    return dataclasses.replace(
-        module,
-        functions=tuple(
-            _drop_empty_comments(_reuse_loop_names(_drop_dead_forward(_propagate_copies(f)))) for f in module.functions
-        ),
+    """Apply every simplification to every function, then recompute the residuals they changed."""
+    return residuals.attach(
+        dataclasses.replace(
+            module,
+            functions=tuple(
+                _drop_empty_comments(_reuse_loop_names(_drop_dead_forward(_propagate_copies(f))))
+                for f in module.functions
+            ),
+        )
     )

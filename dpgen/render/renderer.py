@@ -27,7 +27,6 @@ from dpgen.ir import (
     AdjointStmt,
     Call,
     ForRange,
-    ReverseLoop,
     Test,
     VjpBranch,
     VjpLoop,
@@ -445,14 +444,13 @@ class Renderer(JvpRendering):
             return [f"for {self.key} in {stmt.target}:", f"    {stmt.target}[{self.key}] += {stmt.value}[{self.key}]"]
         if isinstance(stmt, AddInPlace):
             return [f"{stmt.target} += {stmt.value}"]
-        if isinstance(stmt, ReverseLoop):
-            call = ast.Call(ast.Subscript(ast.Name(stmt.pullbacks), ast.Name(stmt.index)), [self.atom(stmt.seed)], [])
-            names = ast.Tuple([ast.Name(t if t is not None else "_") for t in stmt.targets])
-            lines = [
-                f"for {stmt.index} in {self.ref('reversed')}({self.ref('range')}({self.ref('len')}({stmt.pullbacks}))):"
-            ]
+        if isinstance(stmt, VjpLoop):  # the loop's reverse half: replay the tape of per-iteration pullbacks
+            replay, tape = stmt.replay, stmt.pullbacks
+            call = ast.Call(ast.Subscript(ast.Name(tape), ast.Name(replay.index)), [self.atom(replay.seed)], [])
+            names = ast.Tuple([ast.Name(t if t is not None else "_") for t in replay.targets])
+            lines = [f"for {replay.index} in {self.ref('reversed')}({self.ref('range')}({self.ref('len')}({tape}))):"]
             lines.append("    " + ast.unparse(ast.Assign([names], call, lineno=0)))
-            for inner in stmt.body:
+            for inner in replay.body:
                 lines += ["    " + line for line in self.backward(inner)]
             return lines
         if isinstance(stmt, IndexAddAdjoint):
