@@ -130,17 +130,18 @@ METHODS.update({"flatten": "numpy.ravel", "reshape": "numpy.reshape", "transpose
 VARARG_METHODS = {"reshape", "transpose"}  # x.reshape(3, 4) means x.reshape((3, 4))
 ATTRIBUTES = {"T": "numpy.transpose", "shape": "numpy.shape", "ndim": "numpy.ndim", "size": "numpy.size"}
 
-# Module-level constants -> how the generated module spells them (``np`` is the backend).
+# Module-level constants -> the constant the IR holds: a qualified name (the renderer spells
+# ``numpy`` as the backend's alias) or a literal.
 CONSTANTS = {
-    "numpy.pi": "np.pi",
-    "numpy.e": "np.e",
-    "numpy.inf": "np.inf",
-    "numpy.nan": "np.nan",
+    "numpy.pi": "numpy.pi",
+    "numpy.e": "numpy.e",
+    "numpy.inf": "numpy.inf",
+    "numpy.nan": "numpy.nan",
     "numpy.newaxis": "None",
-    "numpy.float64": "np.float64",
-    "numpy.float32": "np.float32",
-    "numpy.int64": "np.int64",
-    "numpy.int32": "np.int32",
+    "numpy.float64": "numpy.float64",
+    "numpy.float32": "numpy.float32",
+    "numpy.int64": "numpy.int64",
+    "numpy.int32": "numpy.int32",
     "math.pi": "math.pi",
     "math.e": "math.e",
     "math.tau": "math.tau",

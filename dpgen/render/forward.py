@@ -109,9 +109,7 @@ class JvpRendering:
 
     def set_tangent(self, stmt: SetTangent) -> list[str]:
         if len(stmt.terms) == 1 and isinstance(stmt.terms[0], Apply) and stmt.terms[0].op == "dpgen.setitem":
-            base, index, value = (self.atom(a) for a in stmt.terms[0].args)  # a write into a copy, as the primal
-            target = ast.Subscript(ast.Name(stmt.target), index, ctx=ast.Store())
-            return [f"{stmt.target} = {ast.unparse(base)}.copy()", _assign(target, value)]
+            return self.set_index(stmt.target, *stmt.terms[0].args)  # a write into a copy, as the primal
         value = None
         for term in stmt.terms:
             part = (

@@ -15,9 +15,7 @@ import copy
 import functools
 import re
 
-import jinja2
-
-from dpgen.backends import Backend, helper_sources
+from dpgen.backends import Backend, environment, helper_sources, statements, template_name
 from dpgen.escape import comment_text, docstring_text
 from dpgen.ir import (
     KeyAddAdjoint,
@@ -79,17 +77,6 @@ COMPARE = {
 ALIAS_MARK = "\x00"
 COMMENT_WIDTH = 88  # black's line length: a longer comment keeps only its location
 
-_ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("dpgen", "templates"),
-    undefined=jinja2.StrictUndefined,
-    keep_trailing_newline=True,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-# Every docstring in the templates interpolates through `|doc`: user text (file names) and
-# dpgen's own descriptions alike, so none can close the docstring early.
-_ENV.filters["doc"] = docstring_text
-
 
 class _Fold(ast.NodeTransformer):
     """Fold the constant patterns substituted templates produce: ``x ** 1``, ``2 - 1``."""
@@ -143,6 +130,7 @@ class Renderer(JvpRendering):
     def __init__(self, backend: Backend):
         self.backend = backend
         self.helpers = helper_sources(backend)
+        self.statements = statements(backend)  #: the statement macros (`statement`)
         self.used_helpers: set[str] = set()
         self.shadowed: frozenset[str] = frozenset()  #: the parameters of the function being rendered
         self.key, self.value = "key", "value"  #: names of the pullback's loops over dict adjoints
@@ -184,10 +172,13 @@ class Renderer(JvpRendering):
         return ast.Tuple(items) if index.is_tuple else items[0]
 
     def _modules(self, node: ast.expr) -> ast.expr:
-        """Spell the backend module as the backend imports it."""
+        """Spell the array module as the backend imports it: qualified names in the IR
+        (``numpy.pi``, ``numpy.zeros_like(x)``) and ``np`` in rule text become its alias."""
         for n in ast.walk(node):
             if isinstance(n, ast.Name) and n.id == "np":
                 n.id = self.backend.alias
+            elif isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "numpy":
+                n.value.id = self.backend.alias
         return node
 
     # -------------------------------------------------------- expressions
@@ -212,7 +203,7 @@ class Renderer(JvpRendering):
             def visit_Name(self, node: ast.Name) -> ast.expr:
                 if node.id in bindings:
                     return renderer.atom(bindings[node.id])
-                if node.id == "np":
+                if node.id in ("np", "numpy"):  # rule text's `np`; a pass's qualified `numpy.copy`
                     return ast.Name(renderer.backend.alias)
                 if f"_{node.id}" in renderer.helpers:
                     renderer.use_helper(f"_{node.id}")
@@ -305,17 +296,34 @@ class Renderer(JvpRendering):
         )
 
     # --------------------------------------------------------- statements
+    def statement(self, shape: str, **values: str) -> list[str]:
+        """One statement shape from the backend's ``statements.j2``, as lines: the backend
+        spells the statement (in-place or functional), the renderer has printed its parts."""
+        text = str(getattr(self.statements, shape)(**values))
+        return [line for line in text.split("\n") if line.strip()]
+
+    def index_text(self, index: Index) -> str:
+        """An index as written between brackets (``1:, ::2``): slices stay slices."""
+        return ast.unparse(ast.Subscript(ast.Name("_"), self.atom(index)))[2:-1]
+
+    def set_index(self, target: str, base: Atom, index: Index, value: Atom) -> list[str]:
+        """``target = base`` with ``base[index] = value`` written in: the array itself is left
+        as it was, since the pullback may still read it."""
+        return self.statement(
+            "set_index",
+            target=target,
+            base=ast.unparse(self.atom(base)),
+            index=self.index_text(index),
+            value=ast.unparse(self.atom(value)),
+        )
+
     def forward(self, stmt) -> list[str]:
         if isinstance(stmt, VjpBranch):
             return self.forward_branch(stmt)
         if isinstance(stmt, VjpLoop):
             return self.forward_loop(stmt)
         if isinstance(stmt, Eqn) and stmt.op == "dpgen.setitem":
-            # Write into a copy: the pullback may still read the array as it was.
-            (out,) = stmt.outs
-            base, index, value = (self.atom(a) for a in stmt.args)
-            target = ast.Subscript(ast.Name(out), index, ctx=ast.Store())
-            return [f"{out} = {ast.unparse(base)}.copy()", ast.unparse(ast.Assign([target], value, lineno=0))]
+            return self.set_index(stmt.outs[0], *stmt.args)
         return [self.forward_line(stmt)]
 
     def forward_branch(self, stmt: VjpBranch) -> list[str]:
@@ -392,11 +400,11 @@ class Renderer(JvpRendering):
         if isinstance(stmt, SetAdjoint):
             value = self.template(stmt.value)
             if stmt.accumulate and stmt.is_dict:
-                part = ast.unparse(value)
-                k = self.key
-                return [f"{stmt.target} = {{{k}: {stmt.target}[{k}] + ({part})[{k}] for {k} in {stmt.target}}}"]
+                return self.statement("accumulate_entries", target=stmt.target, part=ast.unparse(value), key=self.key)
             if stmt.in_place:
-                return [ast.unparse(ast.AugAssign(ast.Name(stmt.target), ast.Add(), value))]
+                return self.statement(
+                    "add_into", target=stmt.target, value=ast.unparse(value), sum=_sum(stmt.target, value)
+                )
             if stmt.accumulate:
                 value = ast.BinOp(ast.Name(stmt.target), ast.Add(), value)
             return [ast.unparse(ast.Assign([ast.Name(stmt.target)], value, lineno=0))]
@@ -410,33 +418,35 @@ class Renderer(JvpRendering):
         if isinstance(stmt, ZerosAdjoint):
             # Integer inputs still get floating-point cotangents, so the buffer cannot use x's dtype.
             self.use_helper("_zeros_like")
-            zeros_like, k, v = self.ref("_zeros_like"), self.key, self.value
-            if stmt.is_dict and stmt.assigned:
-                skip = ", ".join(stmt.assigned) + ("," if len(stmt.assigned) == 1 else "")
-                items = f"{stmt.like.name}.items()"
-                return [f"{stmt.target} = {{{k}: {zeros_like}({v}) for {k}, {v} in {items} if {k} not in ({skip})}}"]
+            zeros_like = self.ref("_zeros_like")
             if stmt.is_dict:
-                return [f"{stmt.target} = {{{k}: {zeros_like}({v}) for {k}, {v} in {stmt.like.name}.items()}}"]
-            return [f"{stmt.target} = {zeros_like}({stmt.like.name})"]
+                skip = ", ".join(stmt.assigned) + ("," if len(stmt.assigned) == 1 else "")
+                return self.statement(
+                    "zeros_entries",
+                    target=stmt.target,
+                    like=stmt.like.name,
+                    zeros_like=zeros_like,
+                    key=self.key,
+                    value=self.value,
+                    skip=f"({skip})" if stmt.assigned else "",
+                )
+            return self.statement("zeros", target=stmt.target, like=stmt.like.name, zeros_like=zeros_like)
         if isinstance(stmt, CopyAdjoint) and stmt.is_dict:
-            # Entries are copied too: a loop below adds into them in place.
-            k, v = self.key, self.value
-            return [f"{stmt.target} = {{{k}: {self.backend.alias}.copy({v}) for {k}, {v} in {stmt.target}.items()}}"]
+            return self.statement("copy_entries", target=stmt.target, key=self.key, value=self.value)
         if isinstance(stmt, CopyAdjoint):
-            return [f"{stmt.target} = {stmt.target}.copy()  # it may share memory with another adjoint"]
+            return self.statement("copy", target=stmt.target)
         if isinstance(stmt, KeyAddAdjoint):
             key = ast.unparse(self.atom(stmt.key))
-            if stmt.first:
-                return [f"{stmt.target}[{key}] = {stmt.value}"]
-            return [f"{stmt.target}[{key}] = {stmt.target}[{key}] + {stmt.value}"]
+            return self.statement("set_key" if stmt.first else "add_key", target=stmt.target, key=key, value=stmt.value)
         if isinstance(stmt, ZeroIndexAdjoint):
-            lines = [] if stmt.target == stmt.source else [f"{stmt.target} = {stmt.source}.copy()"]
-            target = ast.Subscript(ast.Name(stmt.target), self.atom(stmt.index), ctx=ast.Store())
-            return lines + [ast.unparse(ast.Assign([target], ast.Constant(0), lineno=0))]
+            index = self.index_text(stmt.index)
+            return self.statement("zero_index", target=stmt.target, source=stmt.source, index=index)
         if isinstance(stmt, AddInPlace) and stmt.is_dict:
-            return [f"for {self.key} in {stmt.target}:", f"    {stmt.target}[{self.key}] += {stmt.value}[{self.key}]"]
+            return self.statement("add_entries", target=stmt.target, value=stmt.value, key=self.key)
         if isinstance(stmt, AddInPlace):
-            return [f"{stmt.target} += {stmt.value}"]
+            return self.statement(
+                "add_into", target=stmt.target, value=stmt.value, sum=_sum(stmt.target, ast.Name(stmt.value))
+            )
         if isinstance(stmt, ReverseLoop):
             call = ast.Call(ast.Subscript(ast.Name(stmt.pullbacks), ast.Name(stmt.index)), [self.atom(stmt.seed)], [])
             names = ast.Tuple([ast.Name(t if t is not None else "_") for t in stmt.targets])
@@ -448,12 +458,18 @@ class Renderer(JvpRendering):
                 lines += ["    " + line for line in self.backward(inner)]
             return lines
         if isinstance(stmt, IndexAddAdjoint):
+            index = self.index_text(stmt.index)
             if stmt.may_repeat:
-                # An integer-array index may name an element twice; add.at adds both times.
-                index = ast.unparse(self.index_value(stmt.index))
-                return [f"{self.backend.alias}.add.at({stmt.target}, {index}, {stmt.value})"]
-            target = ast.Subscript(ast.Name(stmt.target), self.atom(stmt.index))
-            return [ast.unparse(ast.AugAssign(target, ast.Add(), ast.Name(stmt.value)))]
+                # An integer-array index may name an element twice; a scatter-add adds both times.
+                return self.statement(
+                    "scatter_add",
+                    function=self.backend.qualified(self.backend.scatter_add or ""),
+                    target=stmt.target,
+                    index=index,
+                    index_value=ast.unparse(self.index_value(stmt.index)),
+                    value=stmt.value,
+                )
+            return self.statement("index_add", target=stmt.target, index=index, value=stmt.value)
         raise TypeError(stmt)
 
     # ----------------------------------------------------------- functions
@@ -555,6 +571,11 @@ def _unpack_target(targets: tuple) -> ast.expr:
     return ast.Tuple([_unpack_target(t) if isinstance(t, tuple) else ast.Name(t or "_") for t in targets])
 
 
+def _sum(target: str, value: ast.expr) -> str:
+    """``target + value``, parenthesized as the operands need."""
+    return ast.unparse(ast.BinOp(ast.Name(target), ast.Add(), value))
+
+
 def _targets(outs: tuple[str, ...]) -> ast.expr:
     return ast.Name(outs[0]) if len(outs) == 1 else ast.Tuple([ast.Name(o) for o in outs])
 
@@ -587,17 +608,21 @@ def render(
         f"import {backend.module} as {backend.alias}" if backend.module != backend.alias else f"import {backend.module}"
     )
     helpers = [text for name, (text, _) in renderer.helpers.items() if name in renderer.used_helpers]
-    text = _ENV.get_template(f"{backend.templates}/module.py.j2").render(
-        header=header,
-        source_name=source.source_name,
-        reverse=vjp is not None,
-        forward=jvp is not None,
-        hvp=hessian is not None,
-        imports=imports,
-        prelude=source.prelude,
-        functions=functions,
-        helpers=helpers,
-        np=backend.alias,
+    text = (
+        environment(backend)
+        .get_template(template_name(backend, "module.py.j2"))
+        .render(
+            header=header,
+            source_name=source.source_name,
+            reverse=vjp is not None,
+            forward=jvp is not None,
+            hvp=hessian is not None,
+            imports=imports,
+            prelude=source.prelude,
+            functions=functions,
+            helpers=helpers,
+            np=backend.alias,
+        )
     )
     return _resolve_aliases(text)
 
