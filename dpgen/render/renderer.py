@@ -3,8 +3,9 @@
 Expressions are built as Python `ast` nodes and printed with `ast.unparse`, which puts
 parentheses exactly where precedence needs them; rule templates are parsed once, their
 names replaced by atoms, and small constant patterns folded (``x ** (2 - 1)`` -> ``x``).
-Statements become one line each; the module template lays them out and `format` (black)
-does the final layout.
+Statement shapes (in-place or functional updates, loops, branches) come from the backend's
+``statements.j2`` macros (`Renderer.statement`), fed the printed expressions; the shared
+module template lays the lines out and `format` (black) does the final layout.
 """
 
 from __future__ import annotations
@@ -296,7 +297,7 @@ class Renderer(JvpRendering):
         )
 
     # --------------------------------------------------------- statements
-    def statement(self, shape: str, **values: str) -> list[str]:
+    def statement(self, shape: str, **values: str | list[str]) -> list[str]:
         """One statement shape from the backend's ``statements.j2``, as lines: the backend
         spells the statement (in-place or functional), the renderer has printed its parts."""
         text = str(getattr(self.statements, shape)(**values))
@@ -329,13 +330,11 @@ class Renderer(JvpRendering):
     def forward_branch(self, stmt: VjpBranch) -> list[str]:
         branch = stmt.branch
         outs = ast.Tuple([ast.Name(o) for o in branch.outs])
-        lines = [f"if {ast.unparse(self.test(branch.test))}:"]
-        for arm, keyword in ((branch.then, None), (branch.orelse, "else:")):
-            if keyword:
-                lines.append(keyword)
+        arms = []
+        for arm in (branch.then, branch.orelse):
             call = ast.Call(ast.Name(self.ref(f"{arm}_vjp")), [self.atom(a) for a in branch.inputs], [])
-            lines.append("    " + ast.unparse(ast.Assign([ast.Tuple([outs, ast.Name(stmt.pullback)])], call, lineno=0)))
-        return lines
+            arms.append([ast.unparse(ast.Assign([ast.Tuple([outs, ast.Name(stmt.pullback)])], call, lineno=0))])
+        return self.statement("branch", test=ast.unparse(self.test(branch.test)), then=arms[0], orelse=arms[1])
 
     def forward_loop(self, stmt: VjpLoop) -> list[str]:
         loop = stmt.loop
@@ -344,24 +343,7 @@ class Renderer(JvpRendering):
             if start != Var(out):
                 lines.append(f"{out} = {ast.unparse(self.atom(start))}")
         if stmt.pullbacks != "_":
-            lines.append(f"{stmt.pullbacks} = []")
-        targets = ", ".join(loop.targets)
-        over = loop.over
-        if isinstance(over, Test):
-            lines.append(f"while {ast.unparse(self.test(over))}:")
-        elif isinstance(over, ForRange):
-            lines.append(
-                f"for {targets} in {self.ref('range')}({', '.join(ast.unparse(self.atom(a)) for a in over.args)}):"
-            )
-        else:
-            sequences = ", ".join(ast.unparse(self.atom(a)) for a in over.sequences)
-            if over.enumerate:
-                sequences = f"{self.ref('enumerate')}({sequences})"
-            elif over.reverse:
-                sequences = f"{self.ref('reversed')}({sequences})"
-            elif len(over.sequences) > 1:
-                sequences = f"{self.ref('zip')}({sequences})"
-            lines.append(f"for {targets} in {sequences}:")
+            lines += self.statement("new_tape", tape=stmt.pullbacks)
         args = (
             [ast.Name(t) for t in loop.targets]
             + [ast.Name(c) for c in loop.carried]
@@ -369,14 +351,25 @@ class Renderer(JvpRendering):
         )
         results = [ast.Name(c) for c in loop.carried] + ([ast.Name(stmt.flag)] if loop.breaks else [])
         call = ast.Call(ast.Name(self.ref(f"{loop.body}_vjp")), args, [])
-        lines.append(
-            "    " + ast.unparse(ast.Assign([ast.Tuple([ast.Tuple(results), ast.Name(stmt.pullback)])], call, lineno=0))
-        )
+        body = [ast.unparse(ast.Assign([ast.Tuple([ast.Tuple(results), ast.Name(stmt.pullback)])], call, lineno=0))]
         if stmt.pullbacks != "_":
-            lines.append(f"    {stmt.pullbacks}.append({stmt.pullback})")
+            body += self.statement("record", tape=stmt.pullbacks, pullback=stmt.pullback)
         if loop.breaks:
-            lines += [f"    if {stmt.flag}:", "        break"]
-        return lines
+            body += self.statement("break_if", flag=stmt.flag)
+        over = loop.over
+        if isinstance(over, Test):
+            return lines + self.statement("while_loop", test=ast.unparse(self.test(over)), body=body)
+        if isinstance(over, ForRange):
+            iterable = f"{self.ref('range')}({', '.join(ast.unparse(self.atom(a)) for a in over.args)})"
+        else:
+            iterable = ", ".join(ast.unparse(self.atom(a)) for a in over.sequences)
+            if over.enumerate:
+                iterable = f"{self.ref('enumerate')}({iterable})"
+            elif over.reverse:
+                iterable = f"{self.ref('reversed')}({iterable})"
+            elif len(over.sequences) > 1:
+                iterable = f"{self.ref('zip')}({iterable})"
+        return lines + self.statement("for_loop", targets=", ".join(loop.targets), iterable=iterable, body=body)
 
     def forward_line(self, stmt: Eqn | VjpCall) -> str:
         if isinstance(stmt, VjpCall):
@@ -450,13 +443,18 @@ class Renderer(JvpRendering):
         if isinstance(stmt, ReverseLoop):
             call = ast.Call(ast.Subscript(ast.Name(stmt.pullbacks), ast.Name(stmt.index)), [self.atom(stmt.seed)], [])
             names = ast.Tuple([ast.Name(t if t is not None else "_") for t in stmt.targets])
-            lines = [
-                f"for {stmt.index} in {self.ref('reversed')}({self.ref('range')}({self.ref('len')}({stmt.pullbacks}))):"
-            ]
-            lines.append("    " + ast.unparse(ast.Assign([names], call, lineno=0)))
+            body = [ast.unparse(ast.Assign([names], call, lineno=0))]
             for inner in stmt.body:
-                lines += ["    " + line for line in self.backward(inner)]
-            return lines
+                body += self.backward(inner)
+            return self.statement(
+                "reverse_walk",
+                index=stmt.index,
+                tape=stmt.pullbacks,
+                reversed=self.ref("reversed"),
+                range=self.ref("range"),
+                len=self.ref("len"),
+                body=body,
+            )
         if isinstance(stmt, IndexAddAdjoint):
             index = self.index_text(stmt.index)
             if stmt.may_repeat:
