@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dpgen import __version__
-from dpgen.backends import BACKENDS
+from dpgen.backends import BACKENDS, NUMPY
 from dpgen.deep import run_deep
 from dpgen.errors import DiagnosticSink, InputError, Span
 from dpgen.frontend.fence import fence
@@ -125,10 +125,10 @@ def _generate(source: Source, options: Options) -> Stages:
     hessian = None
     if "hvp" in modes:  # reverse over forward: the forward-mode module, differentiated again
         inner = jvp or prune(forward(lowered, sink))
-        inner_header = Header(
-            source.name, __version__, RULES_VERSION, Options("forward", options.backend), source.sha256
-        )
-        hessian = hvp(lowered, inner, render(lowered, None, inner, backend, inner_header.render()), source.path)
+        # The forward-mode text is read back by the front end, which reads NumPy: it is spelled
+        # for NumPy whatever the backend; only the final module is spelled for `backend`.
+        inner_header = Header(source.name, __version__, RULES_VERSION, Options("forward", "numpy"), source.sha256)
+        hessian = hvp(lowered, inner, render(lowered, None, inner, NUMPY, inner_header.render()), source.path)
     _refuse_clashing_names(lowered, vjp, jvp, hessian, sink)
     header = Header(source.name, __version__, RULES_VERSION, Options(",".join(modes), options.backend), source.sha256)
     text = format_code(render(lowered, vjp, jvp, backend, header.render(), hessian))

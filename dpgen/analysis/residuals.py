@@ -37,7 +37,8 @@ from dpgen.ir import (
 )
 from dpgen.ir.walk import atom_reads, reads, writes
 
-#: Functions (as rule expressions spell them, ``np.`` or a helper's bare name) and the
+#: Functions (as rule expressions spell them: ``np.``, the IR's qualified ``numpy.``, or a
+#: helper's bare name) and the
 #: positions of their arguments they read only for shape and dtype. The helpers are the
 #: backend's (`templates/<backend>/helpers.py.j2`); each of them, for every backend, must
 #: keep to this.
@@ -48,11 +49,17 @@ SHAPE_ONLY_ARGUMENTS: dict[str, tuple[int, ...]] = {
     "split_like": (1,),
     "zeros_like": (0,),
     "np.zeros_like": (0,),
+    "numpy.zeros_like": (0,),
     "np.ones_like": (0,),
+    "numpy.ones_like": (0,),
     "np.empty_like": (0,),
+    "numpy.empty_like": (0,),
     "np.shape": (0,),
+    "numpy.shape": (0,),
     "np.ndim": (0,),
+    "numpy.ndim": (0,),
     "np.size": (0,),
+    "numpy.size": (0,),
     "len": (0,),
 }
 #: Attributes that read only an array's metadata (``x.shape``).

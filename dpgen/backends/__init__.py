@@ -1,9 +1,17 @@
-"""Backends: what the generated code imports and how it spells array operations.
+"""Backends: what the generated code imports and how it spells array statements.
 
-A backend is data, not code: the passes never ask which backend they serve; the
-renderer reads this description and the backend's template folder. NumPy is the only
-backend today; CuPy and JAX add a `Backend` and a folder (JAX sets
-``in_place_updates=False``, so index scatters render as ``.at[index].add(value)``).
+A backend is a description, not code: the passes never ask which backend they serve (they
+write qualified names such as ``numpy.zeros_like``); the renderer computes expressions and
+asks the backend's templates for the statement shapes around them. What a backend is:
+
+- a `Backend` below (its array module and alias, in-place or functional updates, its loop
+  strategy, how it adds into an index that may repeat), registered in `BACKENDS`;
+- a folder ``dpgen/templates/<templates>/`` with ``helpers.py.j2`` (the helper functions
+  generated modules copy) and, only if the shared spellings do not fit, ``statements.j2``.
+
+Everything else is shared: ``dpgen/templates/module.py.j2`` lays out every module, and
+``dpgen/templates/statements.j2`` spells each statement in-place or functionally, as the
+description says. CuPy and JAX are a `Backend`, a folder and their tests each.
 """
 
 from __future__ import annotations
@@ -14,32 +22,106 @@ from dataclasses import dataclass
 
 import jinja2
 
+from dpgen.escape import docstring_text
+
+#: The update styles a backend may have (`Backend.updates`).
+UPDATE_STYLES = ("in-place", "functional")
+#: The loop strategies the renderer knows (`Backend.loops`); ``lax.scan`` and friends come with JAX.
+LOOP_STRATEGIES = ("python",)
+
 
 @dataclass(frozen=True)
 class Backend:
-    name: str  #: the ``--backend`` option value
-    module: str  #: the array module the generated code imports
-    alias: str  #: the name it is imported as; rule templates write ``np`` for it
-    templates: str  #: folder under ``dpgen/templates`` with module.py.j2 and helpers.py.j2
-    in_place_updates: bool  #: arrays support ``x[i] += v`` (False for JAX)
+    #: The ``--backend`` option value, recorded in the generated header.
+    name: str
+    #: The array module the generated code imports (``import numpy as np``).
+    module: str
+    #: The name the module is imported as. Passes and rules write qualified names
+    #: (``numpy.zeros_like``; rule text also writes ``np.``), which render through this alias.
+    alias: str
+    #: The backend's template folder: ``helpers.py.j2``, and ``statements.j2`` where the shared
+    #: statement spellings do not fit. Looked up in `template_dirs`, then in ``dpgen/templates``.
+    templates: str
+    #: How an array element is updated: ``"in-place"`` (``x_bar[i] += v``, ``x_bar = x_bar.copy()``
+    #: before adding into an array another adjoint may share) or ``"functional"`` (arrays are
+    #: immutable: ``x_bar = x_bar.at[i].add(v)``, ``x_bar.at[i].set(0)``, and no defensive copies).
+    updates: str = "in-place"
+    #: How loops are rendered. ``"python"``: ``for``/``while`` loops, and a list of pullbacks the
+    #: backward sweep walks in reverse (``lax.scan``/``fori_loop``/``while_loop`` come with JAX).
+    loops: str = "python"
+    #: In-place backends only: the function (a qualified name, called as ``f(x, index, values)``)
+    #: that adds into an index that may name an element twice, where ``x[index] += values`` would
+    #: add once (NumPy: ``numpy.add.at``; CuPy: ``cupyx.scatter_add``). Functional updates need
+    #: none: ``x.at[index].add(values)`` adds every occurrence.
+    scatter_add: str | None = None
+    #: Folders searched for templates before ``dpgen/templates`` (a backend kept outside the
+    #: package, such as the tests' stand-ins).
+    template_dirs: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # A description the renderer cannot honour fails when it is made, not halfway through a module.
+        if self.updates not in UPDATE_STYLES:
+            raise ValueError(f"backend {self.name}: updates={self.updates!r}, not one of {UPDATE_STYLES}")
+        if self.loops not in LOOP_STRATEGIES:
+            raise ValueError(f"backend {self.name}: loops={self.loops!r}, not one of {LOOP_STRATEGIES}")
+        if self.updates == "in-place" and self.scatter_add is None:
+            raise ValueError(f"backend {self.name}: in-place updates need a scatter_add function")
+
+    def qualified(self, name: str) -> str:
+        """How the generated code spells a qualified name: ``numpy.add.at`` -> ``np.add.at``.
+        The IR names array functions by their NumPy API names; the backend's module offers
+        that API under its alias (``cupy`` as ``cp``, ``jax.numpy`` as ``jnp``)."""
+        root, dot, rest = name.partition(".")
+        return self.alias + dot + rest if root == "numpy" else name
 
 
-NUMPY = Backend(name="numpy", module="numpy", alias="np", templates="numpy", in_place_updates=True)
+NUMPY = Backend(
+    name="numpy", module="numpy", alias="np", templates="numpy", updates="in-place", scatter_add="numpy.add.at"
+)
 
+#: The backends ``--backend`` offers, by name.
 BACKENDS = {b.name: b for b in (NUMPY,)}
 
 
-_HELPER_TEMPLATES = jinja2.Environment(
-    loader=jinja2.PackageLoader("dpgen", "templates"),
-    undefined=jinja2.StrictUndefined,
-    keep_trailing_newline=True,
-)
+@functools.lru_cache(maxsize=None)
+def environment(backend: Backend) -> jinja2.Environment:
+    """The Jinja2 environment of a backend's templates: its own folders first, then dpgen's."""
+    loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(list(backend.template_dirs))]
+    loaders.append(jinja2.PackageLoader("dpgen", "templates"))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    # Every docstring in the templates interpolates through `|doc`: user text (file names) and
+    # dpgen's own descriptions alike, so none can close the docstring early.
+    env.filters["doc"] = docstring_text
+    return env
+
+
+def template_name(backend: Backend, name: str) -> str:
+    """The backend's own ``<templates>/<name>`` if it has one, else the shared ``<name>``."""
+    own = f"{backend.templates}/{name}"
+    try:
+        environment(backend).get_template(own)
+    except jinja2.TemplateNotFound:
+        return name
+    return own
+
+
+@functools.lru_cache(maxsize=None)
+def statements(backend: Backend):
+    """The backend's statement macros (``statements.j2``), as a module of callables."""
+    template = environment(backend).get_template(template_name(backend, "statements.j2"))
+    return template.make_module(vars={"np": backend.alias, "updates": backend.updates})
 
 
 @functools.lru_cache(maxsize=None)
 def helper_sources(backend: Backend) -> dict[str, tuple[str, frozenset[str]]]:
     """The backend's helpers: name -> (source text, helpers it calls), in file order."""
-    text = _HELPER_TEMPLATES.get_template(f"{backend.templates}/helpers.py.j2").render(np=backend.alias)
+    text = environment(backend).get_template(f"{backend.templates}/helpers.py.j2").render(np=backend.alias)
     tree = ast.parse(text)
     names = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
     helpers = {}

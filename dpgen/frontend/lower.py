@@ -119,17 +119,18 @@ METHODS = {m: r.name for r in rules.TABLE.values() for m in r.methods}
 VARARG_METHODS = {m for r in rules.TABLE.values() if r.method_varargs for m in r.methods}  # x.reshape(3, 4)
 ATTRIBUTES = {r.attribute: r.name for r in rules.TABLE.values() if r.attribute is not None}
 
-# Module-level constants -> how the generated module spells them (``np`` is the backend).
+# Module-level constants -> the constant the IR holds: a qualified name (the renderer spells
+# ``numpy`` as the backend's alias) or a literal.
 CONSTANTS = {
-    "numpy.pi": "np.pi",
-    "numpy.e": "np.e",
-    "numpy.inf": "np.inf",
-    "numpy.nan": "np.nan",
+    "numpy.pi": "numpy.pi",
+    "numpy.e": "numpy.e",
+    "numpy.inf": "numpy.inf",
+    "numpy.nan": "numpy.nan",
     "numpy.newaxis": "None",
-    "numpy.float64": "np.float64",
-    "numpy.float32": "np.float32",
-    "numpy.int64": "np.int64",
-    "numpy.int32": "np.int32",
+    "numpy.float64": "numpy.float64",
+    "numpy.float32": "numpy.float32",
+    "numpy.int64": "numpy.int64",
+    "numpy.int32": "numpy.int32",
     "math.pi": "math.pi",
     "math.e": "math.e",
     "math.tau": "math.tau",

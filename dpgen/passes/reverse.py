@@ -623,7 +623,7 @@ class _Reverse:
         if isinstance(value, Var) and value.name in adj.active:
             bindings = (("g", g), ("index", index), ("value", value))
             # A slice of g is a view: copy it when the slot is about to be zeroed in place.
-            text = "unbroadcast(np.copy(g[index]), value)" if in_place else "unbroadcast(g[index], value)"
+            text = "unbroadcast(numpy.copy(g[index]), value)" if in_place else "unbroadcast(g[index], value)"
             adj.contribute(value.name, Template(text, bindings))
         if not base_active:
             return
@@ -642,7 +642,7 @@ class _Reverse:
             seed: Atom = Var(adj.bar[call.outs[0]])
         else:
             # A tuple result: outputs without an adjoint get a zero cotangent.
-            seed = Seq(tuple(Var(adj.bar[o]) if o in adj.bar else Const(f"np.zeros_like({o})") for o in call.outs))
+            seed = Seq(tuple(Var(adj.bar[o]) if o in adj.bar else Const(f"numpy.zeros_like({o})") for o in call.outs))
         bound = _bind_call(call, callee)
         targets = []
         pairs = []
@@ -667,7 +667,7 @@ class _Reverse:
             if out in adj.bar:
                 items.append(Var(adj.bar[out]))
             elif k in varied:
-                items.append(Const(f"np.zeros_like({out})"))
+                items.append(Const(f"numpy.zeros_like({out})"))
             else:
                 items.append(Const("None"))
         return Seq(tuple(items))

@@ -1,8 +1,9 @@
 """Rendering of forward-mode IR: the statements of `f_jvp`, one line each.
 
 A mixin of `dpgen.render.renderer.Renderer`, which supplies atoms, rule templates and primitive
-calls; this module only knows how tangent statements and the JVP calling convention
-(primals, then one tangent per parameter; a pair (value, tangent) back) are spelled.
+calls, and the backend's statement shapes; this module only knows which tangent statements
+there are and the JVP calling convention (primals, then one tangent per parameter; a pair
+(value, tangent) back).
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ class JvpRendering:
             ]
         if isinstance(stmt, DefaultTangent):
             self.use_helper("_zero_tangent")
-            return [f"if {stmt.target} is None:", f"    {stmt.target} = {self.ref('_zero_tangent')}({stmt.like.name})"]
+            zero = f"{self.ref('_zero_tangent')}({stmt.like.name})"
+            return self.statement("default_tangent", target=stmt.target, zero=zero)
         if isinstance(stmt, JvpCall):
             call = stmt.call
             args = [self.atom(a) for a in call.args] + [ast.keyword(k, self.atom(v)) for k, v in call.kwargs]
@@ -109,9 +111,7 @@ class JvpRendering:
 
     def set_tangent(self, stmt: SetTangent) -> list[str]:
         if len(stmt.terms) == 1 and isinstance(stmt.terms[0], Apply) and stmt.terms[0].op == "dpgen.setitem":
-            base, index, value = (self.atom(a) for a in stmt.terms[0].args)  # a write into a copy, as the primal
-            target = ast.Subscript(ast.Name(stmt.target), index, ctx=ast.Store())
-            return [f"{stmt.target} = {ast.unparse(base)}.copy()", _assign(target, value)]
+            return self.set_index(stmt.target, *stmt.terms[0].args)  # a write into a copy, as the primal
         value = None
         for term in stmt.terms:
             part = (
@@ -129,13 +129,12 @@ class JvpRendering:
     def jvp_branch(self, stmt: JvpBranch) -> list[str]:
         branch = stmt.branch
         target = _names(list(branch.outs) + list(stmt.douts))
-        lines = [f"if {ast.unparse(self.test(branch.test, jvp=True))}:"]
-        for arm, keyword in ((branch.then, None), (branch.orelse, "else:")):
-            if keyword:
-                lines.append(keyword)
+        arms = []
+        for arm in (branch.then, branch.orelse):
             args = [self.atom(a) for a in branch.inputs] + [self.atom(t) for t in stmt.tangents]
-            lines.append("    " + _assign(target, ast.Call(ast.Name(self.ref(f"{arm}_jvp")), args, [])))
-        return lines
+            arms.append([_assign(target, ast.Call(ast.Name(self.ref(f"{arm}_jvp")), args, []))])
+        test = ast.unparse(self.test(branch.test, jvp=True))
+        return self.statement("branch", test=test, then=arms[0], orelse=arms[1])
 
     def jvp_loop(self, stmt: JvpLoop) -> list[str]:
         loop = stmt.loop
@@ -146,15 +145,6 @@ class JvpRendering:
         for dout, dstart in zip(stmt.dcarried, stmt.dinit):
             if dout is not None and dstart != Var(dout):
                 lines.append(_assign(ast.Name(dout), self.atom(dstart)))
-        over = loop.over
-        if isinstance(over, Test):
-            lines.append(f"while {ast.unparse(self.test(over, jvp=True))}:")
-        elif isinstance(over, ForRange):
-            lines.append(
-                f"for {', '.join(loop.targets)} in {self.ref('range')}({', '.join(ast.unparse(self.atom(a)) for a in over.args)}):"
-            )
-        else:
-            lines.append(self._jvp_for_header(stmt))
         args = (
             [ast.Name(t) for t in loop.targets]
             + [ast.Name(c) for c in loop.carried]
@@ -168,13 +158,20 @@ class JvpRendering:
             list(loop.carried) + ([stmt.flag] if loop.breaks else []) + [d for d in stmt.dcarried if d is not None]
         )
         call = ast.Call(ast.Name(self.ref(f"{loop.body}_jvp")), args, [])
-        lines.append("    " + _assign(_names(results), call))
+        body = [_assign(_names(results), call)]
         if loop.breaks:
-            lines += [f"    if {stmt.flag}:", "        break"]
-        return lines
+            body += self.statement("break_if", flag=stmt.flag)
+        over = loop.over
+        if isinstance(over, Test):
+            return lines + self.statement("while_loop", test=ast.unparse(self.test(over, jvp=True)), body=body)
+        if isinstance(over, ForRange):
+            iterable = f"{self.ref('range')}({', '.join(ast.unparse(self.atom(a)) for a in over.args)})"
+            return lines + self.statement("for_loop", targets=", ".join(loop.targets), iterable=iterable, body=body)
+        targets, iterable = self._jvp_iteration(stmt)
+        return lines + self.statement("for_loop", targets=targets, iterable=iterable, body=body)
 
-    def _jvp_for_header(self, stmt: JvpLoop) -> str:
-        """``for x, dx in zip(xs, dxs):`` -- each iterated row beside its tangent's row.
+    def _jvp_iteration(self, stmt: JvpLoop) -> tuple[str, str]:
+        """``x, dx`` and ``zip(xs, dxs)`` -- each iterated row beside its tangent's row.
 
         Spelled with plain names, ``zip`` and slices only, so dpgen reads it back; with
         ``enumerate`` the tangent rows are indexed by the position instead (`_row_tangents`)."""
@@ -182,7 +179,7 @@ class JvpRendering:
         over = loop.over
         if over.enumerate:
             sequence = ast.unparse(self.atom(over.sequences[0]))
-            return f"for {', '.join(loop.targets)} in {self.ref('enumerate')}({sequence}):"
+            return ", ".join(loop.targets), f"{self.ref('enumerate')}({sequence})"
         targets = list(loop.targets) + [row[0] for row in stmt.rows if row is not None]
         sequences = [self.atom(s) for s in over.sequences] + [self.atom(row[1]) for row in stmt.rows if row is not None]
         if over.reverse:
@@ -190,7 +187,7 @@ class JvpRendering:
                 ast.Subscript(s, ast.Slice(None, None, ast.UnaryOp(ast.USub(), ast.Constant(1)))) for s in sequences
             ]
         iterable = sequences[0] if len(sequences) == 1 else ast.Call(ast.Name(self.ref("zip")), sequences, [])
-        return f"for {', '.join(targets)} in {ast.unparse(iterable)}:"
+        return ", ".join(targets), ast.unparse(iterable)
 
     def _row_tangents(self, stmt: JvpLoop) -> dict[str, ast.expr]:
         """With ``enumerate``, a row's tangent is read by position: ``dxs[i]``."""

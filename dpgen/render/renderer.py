@@ -3,8 +3,9 @@
 Expressions are built as Python `ast` nodes and printed with `ast.unparse`, which puts
 parentheses exactly where precedence needs them; rule templates are parsed once, their
 names replaced by atoms, and small constant patterns folded (``x ** (2 - 1)`` -> ``x``).
-Statements become one line each; the module template lays them out and `format` (black)
-does the final layout.
+Statement shapes (in-place or functional updates, loops, branches) come from the backend's
+``statements.j2`` macros (`Renderer.statement`), fed the printed expressions; the shared
+module template lays the lines out and `format` (black) does the final layout.
 """
 
 from __future__ import annotations
@@ -15,10 +16,8 @@ import copy
 import functools
 import re
 
-import jinja2
-
 from dpgen import rules
-from dpgen.backends import Backend, helper_sources
+from dpgen.backends import Backend, environment, helper_sources, statements, template_name
 from dpgen.escape import comment_text, docstring_text
 from dpgen.ir import (
     KeyAddAdjoint,
@@ -88,17 +87,6 @@ PREFIX = {r.name: _PREFIX_SYNTAX[r.prefix] for r in rules.TABLE.values() if r.pr
 ALIAS_MARK = "\x00"
 COMMENT_WIDTH = 88  # black's line length: a longer comment keeps only its location
 
-_ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("dpgen", "templates"),
-    undefined=jinja2.StrictUndefined,
-    keep_trailing_newline=True,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-# Every docstring in the templates interpolates through `|doc`: user text (file names) and
-# dpgen's own descriptions alike, so none can close the docstring early.
-_ENV.filters["doc"] = docstring_text
-
 
 class _Fold(ast.NodeTransformer):
     """Fold the constant patterns substituted templates produce: ``x ** 1``, ``2 - 1``."""
@@ -152,6 +140,7 @@ class Renderer(JvpRendering):
     def __init__(self, backend: Backend):
         self.backend = backend
         self.helpers = helper_sources(backend)
+        self.statements = statements(backend)  #: the statement macros (`statement`)
         self.used_helpers: set[str] = set()
         self.shadowed: frozenset[str] = frozenset()  #: the parameters of the function being rendered
         self.key, self.value = "key", "value"  #: names of the pullback's loops over dict adjoints
@@ -193,10 +182,13 @@ class Renderer(JvpRendering):
         return ast.Tuple(items) if index.is_tuple else items[0]
 
     def _modules(self, node: ast.expr) -> ast.expr:
-        """Spell the backend module as the backend imports it."""
+        """Spell the array module as the backend imports it: qualified names in the IR
+        (``numpy.pi``, ``numpy.zeros_like(x)``) and ``np`` in rule text become its alias."""
         for n in ast.walk(node):
             if isinstance(n, ast.Name) and n.id == "np":
                 n.id = self.backend.alias
+            elif isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "numpy":
+                n.value.id = self.backend.alias
         return node
 
     # -------------------------------------------------------- expressions
@@ -221,7 +213,7 @@ class Renderer(JvpRendering):
             def visit_Name(self, node: ast.Name) -> ast.expr:
                 if node.id in bindings:
                     return renderer.atom(bindings[node.id])
-                if node.id == "np":
+                if node.id in ("np", "numpy"):  # rule text's `np`; a pass's qualified `numpy.copy`
                     return ast.Name(renderer.backend.alias)
                 if f"_{node.id}" in renderer.helpers:
                     renderer.use_helper(f"_{node.id}")
@@ -312,29 +304,44 @@ class Renderer(JvpRendering):
         )
 
     # --------------------------------------------------------- statements
+    def statement(self, shape: str, **values: str | list[str]) -> list[str]:
+        """One statement shape from the backend's ``statements.j2``, as lines: the backend
+        spells the statement (in-place or functional), the renderer has printed its parts."""
+        text = str(getattr(self.statements, shape)(**values))
+        return [line for line in text.split("\n") if line.strip()]
+
+    def index_text(self, index: Index) -> str:
+        """An index as written between brackets (``1:, ::2``): slices stay slices."""
+        return ast.unparse(ast.Subscript(ast.Name("_"), self.atom(index)))[2:-1]
+
+    def set_index(self, target: str, base: Atom, index: Index, value: Atom) -> list[str]:
+        """``target = base`` with ``base[index] = value`` written in: the array itself is left
+        as it was, since the pullback may still read it."""
+        return self.statement(
+            "set_index",
+            target=target,
+            base=ast.unparse(self.atom(base)),
+            index=self.index_text(index),
+            value=ast.unparse(self.atom(value)),
+        )
+
     def forward(self, stmt) -> list[str]:
         if isinstance(stmt, VjpBranch):
             return self.forward_branch(stmt)
         if isinstance(stmt, VjpLoop):
             return self.forward_loop(stmt)
         if isinstance(stmt, Eqn) and stmt.op == "dpgen.setitem":
-            # Write into a copy: the pullback may still read the array as it was.
-            (out,) = stmt.outs
-            base, index, value = (self.atom(a) for a in stmt.args)
-            target = ast.Subscript(ast.Name(out), index, ctx=ast.Store())
-            return [f"{out} = {ast.unparse(base)}.copy()", ast.unparse(ast.Assign([target], value, lineno=0))]
+            return self.set_index(stmt.outs[0], *stmt.args)
         return [self.forward_line(stmt)]
 
     def forward_branch(self, stmt: VjpBranch) -> list[str]:
         branch = stmt.branch
         outs = ast.Tuple([ast.Name(o) for o in branch.outs])
-        lines = [f"if {ast.unparse(self.test(branch.test))}:"]
-        for arm, keyword in ((branch.then, None), (branch.orelse, "else:")):
-            if keyword:
-                lines.append(keyword)
+        arms = []
+        for arm in (branch.then, branch.orelse):
             call = ast.Call(ast.Name(self.ref(f"{arm}_vjp")), [self.atom(a) for a in branch.inputs], [])
-            lines.append("    " + ast.unparse(ast.Assign([ast.Tuple([outs, ast.Name(stmt.pullback)])], call, lineno=0)))
-        return lines
+            arms.append([ast.unparse(ast.Assign([ast.Tuple([outs, ast.Name(stmt.pullback)])], call, lineno=0))])
+        return self.statement("branch", test=ast.unparse(self.test(branch.test)), then=arms[0], orelse=arms[1])
 
     def forward_loop(self, stmt: VjpLoop) -> list[str]:
         loop = stmt.loop
@@ -343,24 +350,7 @@ class Renderer(JvpRendering):
             if start != Var(out):
                 lines.append(f"{out} = {ast.unparse(self.atom(start))}")
         if stmt.pullbacks != "_":
-            lines.append(f"{stmt.pullbacks} = []")
-        targets = ", ".join(loop.targets)
-        over = loop.over
-        if isinstance(over, Test):
-            lines.append(f"while {ast.unparse(self.test(over))}:")
-        elif isinstance(over, ForRange):
-            lines.append(
-                f"for {targets} in {self.ref('range')}({', '.join(ast.unparse(self.atom(a)) for a in over.args)}):"
-            )
-        else:
-            sequences = ", ".join(ast.unparse(self.atom(a)) for a in over.sequences)
-            if over.enumerate:
-                sequences = f"{self.ref('enumerate')}({sequences})"
-            elif over.reverse:
-                sequences = f"{self.ref('reversed')}({sequences})"
-            elif len(over.sequences) > 1:
-                sequences = f"{self.ref('zip')}({sequences})"
-            lines.append(f"for {targets} in {sequences}:")
+            lines += self.statement("new_tape", tape=stmt.pullbacks)
         args = (
             [ast.Name(t) for t in loop.targets]
             + [ast.Name(c) for c in loop.carried]
@@ -368,14 +358,25 @@ class Renderer(JvpRendering):
         )
         results = [ast.Name(c) for c in loop.carried] + ([ast.Name(stmt.flag)] if loop.breaks else [])
         call = ast.Call(ast.Name(self.ref(f"{loop.body}_vjp")), args, [])
-        lines.append(
-            "    " + ast.unparse(ast.Assign([ast.Tuple([ast.Tuple(results), ast.Name(stmt.pullback)])], call, lineno=0))
-        )
+        body = [ast.unparse(ast.Assign([ast.Tuple([ast.Tuple(results), ast.Name(stmt.pullback)])], call, lineno=0))]
         if stmt.pullbacks != "_":
-            lines.append(f"    {stmt.pullbacks}.append({stmt.pullback})")
+            body += self.statement("record", tape=stmt.pullbacks, pullback=stmt.pullback)
         if loop.breaks:
-            lines += [f"    if {stmt.flag}:", "        break"]
-        return lines
+            body += self.statement("break_if", flag=stmt.flag)
+        over = loop.over
+        if isinstance(over, Test):
+            return lines + self.statement("while_loop", test=ast.unparse(self.test(over)), body=body)
+        if isinstance(over, ForRange):
+            iterable = f"{self.ref('range')}({', '.join(ast.unparse(self.atom(a)) for a in over.args)})"
+        else:
+            iterable = ", ".join(ast.unparse(self.atom(a)) for a in over.sequences)
+            if over.enumerate:
+                iterable = f"{self.ref('enumerate')}({iterable})"
+            elif over.reverse:
+                iterable = f"{self.ref('reversed')}({iterable})"
+            elif len(over.sequences) > 1:
+                iterable = f"{self.ref('zip')}({iterable})"
+        return lines + self.statement("for_loop", targets=", ".join(loop.targets), iterable=iterable, body=body)
 
     def forward_line(self, stmt: Eqn | VjpCall) -> str:
         if isinstance(stmt, VjpCall):
@@ -399,11 +400,11 @@ class Renderer(JvpRendering):
         if isinstance(stmt, SetAdjoint):
             value = self.template(stmt.value)
             if stmt.accumulate and stmt.is_dict:
-                part = ast.unparse(value)
-                k = self.key
-                return [f"{stmt.target} = {{{k}: {stmt.target}[{k}] + ({part})[{k}] for {k} in {stmt.target}}}"]
+                return self.statement("accumulate_entries", target=stmt.target, part=ast.unparse(value), key=self.key)
             if stmt.in_place:
-                return [ast.unparse(ast.AugAssign(ast.Name(stmt.target), ast.Add(), value))]
+                return self.statement(
+                    "add_into", target=stmt.target, value=ast.unparse(value), sum=_sum(stmt.target, value)
+                )
             if stmt.accumulate:
                 value = ast.BinOp(ast.Name(stmt.target), ast.Add(), value)
             return [ast.unparse(ast.Assign([ast.Name(stmt.target)], value, lineno=0))]
@@ -417,49 +418,64 @@ class Renderer(JvpRendering):
         if isinstance(stmt, ZerosAdjoint):
             # Integer inputs still get floating-point cotangents, so the buffer cannot use x's dtype.
             self.use_helper("_zeros_like")
-            zeros_like, k, v = self.ref("_zeros_like"), self.key, self.value
-            if stmt.is_dict and stmt.assigned:
-                skip = ", ".join(stmt.assigned) + ("," if len(stmt.assigned) == 1 else "")
-                items = f"{stmt.like.name}.items()"
-                return [f"{stmt.target} = {{{k}: {zeros_like}({v}) for {k}, {v} in {items} if {k} not in ({skip})}}"]
+            zeros_like = self.ref("_zeros_like")
             if stmt.is_dict:
-                return [f"{stmt.target} = {{{k}: {zeros_like}({v}) for {k}, {v} in {stmt.like.name}.items()}}"]
-            return [f"{stmt.target} = {zeros_like}({stmt.like.name})"]
+                skip = ", ".join(stmt.assigned) + ("," if len(stmt.assigned) == 1 else "")
+                return self.statement(
+                    "zeros_entries",
+                    target=stmt.target,
+                    like=stmt.like.name,
+                    zeros_like=zeros_like,
+                    key=self.key,
+                    value=self.value,
+                    skip=f"({skip})" if stmt.assigned else "",
+                )
+            return self.statement("zeros", target=stmt.target, like=stmt.like.name, zeros_like=zeros_like)
         if isinstance(stmt, CopyAdjoint) and stmt.is_dict:
-            # Entries are copied too: a loop below adds into them in place.
-            k, v = self.key, self.value
-            return [f"{stmt.target} = {{{k}: {self.backend.alias}.copy({v}) for {k}, {v} in {stmt.target}.items()}}"]
+            return self.statement("copy_entries", target=stmt.target, key=self.key, value=self.value)
         if isinstance(stmt, CopyAdjoint):
-            return [f"{stmt.target} = {stmt.target}.copy()  # it may share memory with another adjoint"]
+            return self.statement("copy", target=stmt.target)
         if isinstance(stmt, KeyAddAdjoint):
             key = ast.unparse(self.atom(stmt.key))
-            if stmt.first:
-                return [f"{stmt.target}[{key}] = {stmt.value}"]
-            return [f"{stmt.target}[{key}] = {stmt.target}[{key}] + {stmt.value}"]
+            return self.statement("set_key" if stmt.first else "add_key", target=stmt.target, key=key, value=stmt.value)
         if isinstance(stmt, ZeroIndexAdjoint):
-            lines = [] if stmt.target == stmt.source else [f"{stmt.target} = {stmt.source}.copy()"]
-            target = ast.Subscript(ast.Name(stmt.target), self.atom(stmt.index), ctx=ast.Store())
-            return lines + [ast.unparse(ast.Assign([target], ast.Constant(0), lineno=0))]
+            index = self.index_text(stmt.index)
+            return self.statement("zero_index", target=stmt.target, source=stmt.source, index=index)
         if isinstance(stmt, AddInPlace) and stmt.is_dict:
-            return [f"for {self.key} in {stmt.target}:", f"    {stmt.target}[{self.key}] += {stmt.value}[{self.key}]"]
+            return self.statement("add_entries", target=stmt.target, value=stmt.value, key=self.key)
         if isinstance(stmt, AddInPlace):
-            return [f"{stmt.target} += {stmt.value}"]
+            return self.statement(
+                "add_into", target=stmt.target, value=stmt.value, sum=_sum(stmt.target, ast.Name(stmt.value))
+            )
         if isinstance(stmt, VjpLoop):  # the loop's reverse half: replay the tape of per-iteration pullbacks
             replay, tape = stmt.replay, stmt.pullbacks
             call = ast.Call(ast.Subscript(ast.Name(tape), ast.Name(replay.index)), [self.atom(replay.seed)], [])
             names = ast.Tuple([ast.Name(t if t is not None else "_") for t in replay.targets])
-            lines = [f"for {replay.index} in {self.ref('reversed')}({self.ref('range')}({self.ref('len')}({tape}))):"]
-            lines.append("    " + ast.unparse(ast.Assign([names], call, lineno=0)))
+            body = [ast.unparse(ast.Assign([names], call, lineno=0))]
             for inner in replay.body:
-                lines += ["    " + line for line in self.backward(inner)]
-            return lines
+                body += self.backward(inner)
+            return self.statement(
+                "reverse_walk",
+                index=replay.index,
+                tape=tape,
+                reversed=self.ref("reversed"),
+                range=self.ref("range"),
+                len=self.ref("len"),
+                body=body,
+            )
         if isinstance(stmt, IndexAddAdjoint):
+            index = self.index_text(stmt.index)
             if stmt.may_repeat:
-                # An integer-array index may name an element twice; add.at adds both times.
-                index = ast.unparse(self.index_value(stmt.index))
-                return [f"{self.backend.alias}.add.at({stmt.target}, {index}, {stmt.value})"]
-            target = ast.Subscript(ast.Name(stmt.target), self.atom(stmt.index))
-            return [ast.unparse(ast.AugAssign(target, ast.Add(), ast.Name(stmt.value)))]
+                # An integer-array index may name an element twice; a scatter-add adds both times.
+                return self.statement(
+                    "scatter_add",
+                    function=self.backend.qualified(self.backend.scatter_add or ""),
+                    target=stmt.target,
+                    index=index,
+                    index_value=ast.unparse(self.index_value(stmt.index)),
+                    value=stmt.value,
+                )
+            return self.statement("index_add", target=stmt.target, index=index, value=stmt.value)
         raise TypeError(stmt)
 
     # ----------------------------------------------------------- functions
@@ -561,6 +577,11 @@ def _unpack_target(targets: tuple) -> ast.expr:
     return ast.Tuple([_unpack_target(t) if isinstance(t, tuple) else ast.Name(t or "_") for t in targets])
 
 
+def _sum(target: str, value: ast.expr) -> str:
+    """``target + value``, parenthesized as the operands need."""
+    return ast.unparse(ast.BinOp(ast.Name(target), ast.Add(), value))
+
+
 def _targets(outs: tuple[str, ...]) -> ast.expr:
     return ast.Name(outs[0]) if len(outs) == 1 else ast.Tuple([ast.Name(o) for o in outs])
 
@@ -593,17 +614,21 @@ def render(
         f"import {backend.module} as {backend.alias}" if backend.module != backend.alias else f"import {backend.module}"
     )
     helpers = [text for name, (text, _) in renderer.helpers.items() if name in renderer.used_helpers]
-    text = _ENV.get_template(f"{backend.templates}/module.py.j2").render(
-        header=header,
-        source_name=source.source_name,
-        reverse=vjp is not None,
-        forward=jvp is not None,
-        hvp=hessian is not None,
-        imports=imports,
-        prelude=source.prelude,
-        functions=functions,
-        helpers=helpers,
-        np=backend.alias,
+    text = (
+        environment(backend)
+        .get_template(template_name(backend, "module.py.j2"))
+        .render(
+            header=header,
+            source_name=source.source_name,
+            reverse=vjp is not None,
+            forward=jvp is not None,
+            hvp=hessian is not None,
+            imports=imports,
+            prelude=source.prelude,
+            functions=functions,
+            helpers=helpers,
+            np=backend.alias,
+        )
     )
     return _resolve_aliases(text)
 
