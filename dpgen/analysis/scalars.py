@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 
 from dpgen.ir import Branch, Call, Const, Eqn, ForEach, ForRange, Function, Index, Loop, Module, Seq, SliceAtom, Var
+from dpgen.ir.walk import body_layout
 
 # Primitives whose result is a scalar whatever their arguments.
 _SCALAR_RESULTS = ("math.", "builtins.float", "builtins.int", "builtins.len", "numpy.ndim", "numpy.size")
@@ -139,8 +140,7 @@ def _internal_feeds(
         return [(stmt.then, fed), (stmt.orelse, fed)]
     if isinstance(stmt, Loop):
         params = [p.name for p in functions[stmt.body].params]
-        n_targets, n_carried = len(stmt.targets), len(stmt.carried)
-        fed = {p for p, atom in zip(params[n_targets + n_carried :], stmt.invariants) if scalar(atom)}
+        fed = {p for p, atom in zip(params[body_layout(stmt).invariants], stmt.invariants) if scalar(atom)}
         if isinstance(stmt.over, ForRange) or (isinstance(stmt.over, ForEach) and stmt.over.enumerate):
             fed.add(params[0])  # the position: an int
         return [(stmt.body, fed)]  # carried values: not followed (they may change type)
