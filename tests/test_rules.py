@@ -29,7 +29,7 @@ from dpgen.backends import NUMPY
 from dpgen.ir import Eqn
 from dpgen.frontend.own_helpers import own_helpers
 from dpgen.render.renderer import helper_sources
-from dpgen.passes.reverse import _vars_in
+from dpgen.ir.walk import variables as _vars_in
 from dpgen.frontend.source import Source, parse
 from support import central_difference, check_vjp, differentiate
 

@@ -17,6 +17,7 @@ import ast
 
 from dpgen import rules
 from dpgen.ir import Branch, Call, Const, Eqn, ForEach, ForRange, Function, Index, Loop, Module, Seq, SliceAtom, Var
+from dpgen.ir.walk import body_layout
 
 
 def is_scalar_constant(atom: object, constants: frozenset[str] = frozenset()) -> bool:
@@ -96,8 +97,7 @@ def _internal_feeds(
         return [(stmt.then, fed), (stmt.orelse, fed)]
     if isinstance(stmt, Loop):
         params = [p.name for p in functions[stmt.body].params]
-        n_targets, n_carried = len(stmt.targets), len(stmt.carried)
-        fed = {p for p, atom in zip(params[n_targets + n_carried :], stmt.invariants) if scalar(atom)}
+        fed = {p for p, atom in zip(params[body_layout(stmt).invariants], stmt.invariants) if scalar(atom)}
         if isinstance(stmt.over, ForRange) or (isinstance(stmt.over, ForEach) and stmt.over.enumerate):
             fed.add(params[0])  # the position: an int
         return [(stmt.body, fed)]  # carried values: not followed (they may change type)

@@ -26,7 +26,6 @@ from dpgen.ir import (
     Const,
     DefaultTangent,
     Eqn,
-    ForEach,
     Function,
     JvpBranch,
     JvpCall,
@@ -43,13 +42,14 @@ from dpgen.ir import (
     ZeroTangent,
 )
 from dpgen.names import NameAllocator
-from dpgen.passes.reverse import _bind_call, _loop_arguments, _vars_in, _without_unbroadcast, active_parameters
+from dpgen.analysis.activity import active_parameters
 from dpgen.analysis.scalars import is_scalar_constant, scalar_variables
-from dpgen.passes.simplify import _template_names
+from dpgen.ir.template_text import template_names, without_unbroadcast
+from dpgen.ir.walk import bind_call, body_layout, loop_arguments, reads, variables, writes
 
 
 def _varied_atom(atom: object, varied: set[str]) -> bool:
-    return any(n in varied for n in _vars_in(atom))
+    return any(n in varied for n in variables(atom))
 
 
 @dataclass
@@ -69,7 +69,7 @@ class _Tangents:
         """The tangent of an atom, or None when it is zero."""
         if isinstance(atom, Var):
             return Var(self.of[atom.name]) if atom.name in self.of else None
-        if isinstance(atom, Seq) and any(n in self.of for n in _vars_in(atom)):  # nested displays too
+        if isinstance(atom, Seq) and any(n in self.of for n in variables(atom)):  # nested displays too
             return Seq(tuple(self.dense(i) for i in atom.items), atom.is_list)
         return None
 
@@ -129,7 +129,7 @@ class _Forward:
 
     def call_tangent_flags(self, call: Call, varied: set[str]) -> list[bool | None]:
         callee = self.functions[call.callee]
-        bound = _bind_call(call, callee)
+        bound = bind_call(call, callee)
         active = set(self.active_params[call.callee])
         return [True if p.name in active and _varied_atom(bound.get(p.name), varied) else None for p in callee.params]
 
@@ -148,8 +148,8 @@ class _Forward:
         a carried value has a tangent if it starts with one or any iteration gives it one."""
         body = self.functions[loop.body]
         active = set(self.active_params[loop.body])
-        n_targets, n_carried = len(loop.targets), len(loop.carried)
-        feeds = _loop_arguments(loop)
+        layout = body_layout(loop)
+        feeds = loop_arguments(loop)
         carried = {j for j, start in enumerate(loop.init) if _varied_atom(start, varied)}
         while True:
             tparams = frozenset(
@@ -157,10 +157,10 @@ class _Forward:
                 for k, (p, feed) in enumerate(zip(body.params, feeds))
                 if p.name in active
                 and (
-                    (k - n_targets) in carried if n_targets <= k < n_targets + n_carried else _varied_atom(feed, varied)
+                    (k - layout.carried.start) in carried if layout.role(k) == "carried" else _varied_atom(feed, varied)
                 )
             )
-            grown = carried | {j for j in self.analyze(body, tparams)[1] if j < n_carried}
+            grown = carried | {j for j in self.analyze(body, tparams)[1] if j < len(loop.carried)}
             if grown == carried:
                 return tparams, frozenset(carried)
             carried = grown
@@ -225,9 +225,9 @@ class _Forward:
             referenced = set()
             for p in with_tangent:
                 template = rule.vjp[p]
-                text = _without_unbroadcast(template(bound) if callable(template) else template, p)
+                text = without_unbroadcast(template(bound) if callable(template) else template, p)
                 terms.append(Template(text, tuple({**bindings, "g": tan.atom(bound[p])}.items())))
-                referenced |= _template_names(text) | {p}
+                referenced |= template_names(text) | {p}
             if "ans" not in referenced and not self._covers(rule, bound, referenced, tan):
                 like = Var(out)
         elif rule.jvp_kind == "explicit":
@@ -267,7 +267,7 @@ class _Forward:
 
     def call(self, call: Call, tan: _Tangents, varied: set[str]) -> None:
         callee = self.functions[call.callee]
-        bound = _bind_call(call, callee)
+        bound = bind_call(call, callee)
         flags = self.call_tangent_flags(call, varied)
         tangents = tuple(
             tan.atom(bound[p.name]) or Const("None") if flag else Const("None") for p, flag in zip(callee.params, flags)
@@ -291,13 +291,13 @@ class _Forward:
         tparams, positions = self.loop_signature(loop, varied)
         body = self.functions[loop.body]
         self.function(body, tparams, positions)
-        n_targets, n_carried = len(loop.targets), len(loop.carried)
+        layout = body_layout(loop)
         dinit = tuple(tan.dense(start) if j in positions else None for j, start in enumerate(loop.init))
         dcarried = tuple(tan.name_for(out) if j in positions else None for j, out in enumerate(loop.carried))
-        feeds = _loop_arguments(loop)
+        feeds = loop_arguments(loop)
         rows, tangents = [], []
         for k, (p, feed) in enumerate(zip(body.params, feeds)):
-            if k < n_targets:
+            if layout.role(k) == "target":
                 if p.name in tparams:
                     row = tan.names.fresh(f"d{loop.targets[k]}")
                     rows.append((row, tan.atom(feed)))
@@ -305,8 +305,8 @@ class _Forward:
                 else:
                     rows.append(None)
             elif p.name in tparams:
-                j = k - n_targets
-                tangents.append(Var(dcarried[j]) if j < n_carried else tan.dense(feed))
+                carried = layout.role(k) == "carried"
+                tangents.append(Var(dcarried[k - layout.carried.start]) if carried else tan.dense(feed))
         flag = tan.names.fresh("broke") if loop.breaks else ""
         tan.stmts.append(JvpLoop(loop, tuple(rows), dcarried, dinit, tuple(tangents), flag))
 
@@ -324,59 +324,16 @@ def _substituted(rule: rules.Rule, eqn: Eqn, swap: dict[str, object]) -> tuple[t
     return tuple(args), kwargs
 
 
-def _reads(stmt) -> set[str]:
-    """Variables a forward-mode statement reads."""
-    if isinstance(stmt, (Eqn, Call)):  # a Call only in an if/while test: its value, inline
-        return set(_vars_in(stmt.args)) | set(_vars_in(tuple(v for _, v in stmt.kwargs)))
-    if isinstance(stmt, SetTangent):
-        used = set(_vars_in(stmt.like)) if stmt.like else set()
-        for term in stmt.terms:
-            if isinstance(term, Template):
-                names = _template_names(term.text)
-                used |= {n for name, atom in term.bindings if name in names for n in _vars_in(atom)}
-            else:
-                used |= set(_vars_in(term.args)) | set(_vars_in(tuple(v for _, v in term.kwargs)))
-        return used
-    if isinstance(stmt, ZeroTangent):
-        return set(_vars_in(stmt.like))
-    if isinstance(stmt, DefaultTangent):
-        return {stmt.target, stmt.like.name}
-    if isinstance(stmt, JvpCall):
-        call = stmt.call
-        return set(_vars_in(call.args)) | set(_vars_in(tuple(v for _, v in call.kwargs))) | set(_vars_in(stmt.tangents))
-    if isinstance(stmt, JvpBranch):
-        test = {n for eqn in stmt.branch.test.body for n in _reads(eqn)} | set(_vars_in(stmt.branch.test.result))
-        return test | set(_vars_in(stmt.branch.inputs)) | set(_vars_in(stmt.tangents))
-    loop = stmt.loop
-    over = loop.over
-    if isinstance(over, ForEach):
-        over_reads = set(_vars_in(over.sequences))
-    elif hasattr(over, "body"):
-        over_reads = {n for eqn in over.body for n in _reads(eqn)} | set(_vars_in(over.result))
-    else:
-        over_reads = set(_vars_in(over.args))
-    rows = {n for row in stmt.rows if row is not None for n in _vars_in(row[1])}
-    return (
-        over_reads
-        | rows
-        | set(_vars_in(loop.init))
-        | set(_vars_in(loop.invariants))
-        | set(_vars_in(stmt.dinit))
-        | set(_vars_in(stmt.tangents))
-    )
-
-
 def _prune_function(fn: JvpFunction) -> JvpFunction:
     """Drop equations and tangents nothing reads (tangents of values the output does not use)."""
-    needed = set(_vars_in(fn.result)) | set(_vars_in(fn.dresult))
+    needed = set(variables(fn.result)) | set(variables(fn.dresult))
     kept = []
     for stmt in reversed(fn.body):
         if isinstance(stmt, (Eqn, SetTangent, ZeroTangent)):
-            outs = stmt.outs if isinstance(stmt, Eqn) else (stmt.target,)
-            if not any(o in needed for o in outs):
+            if not any(o in needed for o in writes(stmt)):
                 continue
         kept.append(stmt)
-        needed |= _reads(stmt)
+        needed |= reads(stmt)
     return dataclasses.replace(fn, body=tuple(reversed(kept)))
 
 

@@ -14,34 +14,16 @@ end does not read yet), which is why the composition runs in this order.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from dpgen.errors import DiagnosticSink, Span
 from dpgen.frontend.fence import fence
-from dpgen.ir import Call, DefaultTangent, Function, JvpFunction, JvpModule, Module, Seq, VjpModule
+from dpgen.ir import Call, DefaultTangent, JvpFunction, JvpModule, Module, Seq
 from dpgen.frontend.lower import lower
 from dpgen.frontend.own_helpers import own_helpers
 from dpgen.passes.reverse import reverse
 from dpgen.passes.simplify import simplify
 from dpgen.frontend.source import Source, parse
-
-
-@dataclass(frozen=True)
-class HvpFunction:
-    """``f_hvp(primals..., directions...)``: calls the vjp of `f_jvp` with the seed (0, 1)."""
-
-    source: Function
-    name: str  #: ``f_hvp``
-    vjp_name: str  #: ``f_jvp_vjp``
-    differentiable: tuple[bool, ...]  #: per parameter: whether the Hessian has a row for it
-
-
-@dataclass(frozen=True)
-class HvpModule:
-    """The reverse-mode module of the forward-mode module, plus one `f_hvp` per scalar function."""
-
-    inner: VjpModule
-    functions: tuple[HvpFunction, ...]
+from dpgen.ir.hvp import HvpFunction, HvpModule  # the nodes this pass builds (pipeline imports them here)
 
 
 def hvp(module: Module, jvp: JvpModule, jvp_text: str, source_path: str) -> HvpModule:

@@ -4,11 +4,9 @@ Each function's forward sweep and pullback are its forward and backward halves; 
 between them (the residuals) is computed from the pullback at the end (`analysis.residuals`) and
 recorded in the IR, and one `VjpLoop` node holds both halves of a loop.
 
-Activity analysis runs first: a variable gets an adjoint only when it depends on a
-differentiable parameter (varied) *and* the output depends on it (useful), so shape
-arithmetic, masks and constants cost nothing in the pullback. Which parameters of a
-function are active depends on its callees, so the analysis iterates to a fixed point
-over the module (recursion included).
+Activity analysis runs first (`dpgen.analysis.activity`): a variable gets an adjoint only
+when it depends on a differentiable parameter (varied) *and* the output depends on it
+(useful), so shape arithmetic, masks and constants cost nothing in the pullback.
 
 The pullback walks the equations backwards. The first contribution to an adjoint binds
 it; later ones accumulate (``x_bar = x_bar + ...``). Indexing reads scatter into a fresh
@@ -30,10 +28,8 @@ from dpgen.ir import (
     AddInPlace,
     AdjointStmt,
     Branch,
-    ForEach,
     Loop,
     ReverseLoop,
-    Stmt,
     VjpBranch,
     VjpLoop,
     Atom,
@@ -46,10 +42,8 @@ from dpgen.ir import (
     Index,
     IndexAddAdjoint,
     Module,
-    Param,
     Seq,
     SetAdjoint,
-    SliceAtom,
     Template,
     UnpackAdjoints,
     Var,
@@ -59,256 +53,10 @@ from dpgen.ir import (
     ZerosAdjoint,
 )
 from dpgen.names import NameAllocator
-from dpgen.analysis import residuals
+from dpgen.analysis import activity, residuals
+from dpgen.analysis.activity import active_parameters, dict_variables
 from dpgen.analysis.scalars import is_scalar_constant, module_scalars, scalar_constants, shape_classes
-
-# ------------------------------------------------------------------ activity
-
-
-def _vars_in(atom: object) -> list[str]:
-    """Variable names inside an atom (a Seq, an Index or a tuple of atoms)."""
-    if isinstance(atom, Var):
-        return [atom.name]
-    if isinstance(atom, (Seq, Index)):
-        return [n for item in atom.items for n in _vars_in(item)]
-    if isinstance(atom, SliceAtom):
-        return [n for part in (atom.start, atom.stop, atom.step) for n in _vars_in(part)]
-    if isinstance(atom, tuple):
-        return [n for item in atom for n in _vars_in(item)]
-    return []
-
-
-def _differentiable_inputs(
-    stmt: Stmt, active_params: dict[str, tuple[str, ...]], functions: dict[str, Function]
-) -> list[str]:
-    """Names of the variables whose adjoints this statement contributes to."""
-    if isinstance(stmt, Eqn):
-        rule = rules.lookup(stmt.op)
-        bound = rule.bind(stmt.args, stmt.kwargs)
-        return [n for param in rule.vjp for n in _vars_in(bound[param])]
-    if isinstance(stmt, Call):
-        callee = functions[stmt.callee]
-        bound = _bind_call(stmt, callee)
-        return [n for p in active_params[stmt.callee] for n in _vars_in(bound.get(p))]
-    if isinstance(stmt, Branch):
-        params = [p.name for p in functions[stmt.then].params]
-        active = set(active_params[stmt.then])
-        return [n for p, atom in zip(params, stmt.inputs) if p in active for n in _vars_in(atom)]
-    params = [p.name for p in functions[stmt.body].params]
-    active = set(active_params[stmt.body])
-    return [n for p, atom in zip(params, _loop_arguments(stmt)) if p in active for n in _vars_in(atom)]
-
-
-def _loop_arguments(loop: Loop) -> list:
-    """What each body parameter is fed from: the iterated sequence, the initial carried value, or the invariant."""
-    n_targets = len(loop.targets)
-    if isinstance(loop.over, ForEach):
-        sequences = list(loop.over.sequences)
-        feeds = ([None] if loop.over.enumerate else []) + sequences
-    else:
-        feeds = [None] * n_targets
-    return feeds[:n_targets] + list(loop.init) + list(loop.invariants)
-
-
-def _bind_call(stmt: Call, callee: Function) -> dict[str, Atom]:
-    values = dict(zip((p.name for p in callee.params), stmt.args))
-    values.update(stmt.kwargs)
-    return values
-
-
-def _useful(function: Function, active_params: dict[str, tuple[str, ...]], functions: dict[str, Function]) -> set[str]:
-    """Variables the output depends on through differentiable inputs."""
-    useful = set(_vars_in(function.result))
-    for stmt in reversed(function.body):
-        if any(out in useful for out in stmt.outs):
-            useful.update(_differentiable_inputs(stmt, active_params, functions))
-    return useful
-
-
-def _varied(function: Function, active_params: dict[str, tuple[str, ...]], functions: dict[str, Function]) -> set[str]:
-    """Variables that depend on differentiable parameters through differentiable inputs."""
-    varied = {p.name for p in function.params if p.differentiable} | set(active_params[function.name])
-    for stmt in function.body:
-        if any(n in varied for n in _differentiable_inputs(stmt, active_params, functions)):
-            varied.update(stmt.outs)
-    return varied
-
-
-def _callers_first(order: list[Function], functions: dict[str, Function]) -> list[Function]:
-    """The functions with each one before the arms, loop bodies and functions it calls (where
-    there is no cycle): what a caller feeds then reaches a chain of nested arms (a long
-    `elif`) in one round of `_fed_derivatives` instead of one round per level."""
-    seen: set[str] = set()
-    result: list[Function] = []
-    for root in order:
-        stack = [root.name]
-        while stack:
-            name = stack.pop()
-            if name in seen:
-                continue
-            seen.add(name)
-            result.append(functions[name])
-            callees = []
-            for stmt in functions[name].body:
-                if isinstance(stmt, Call):
-                    callees.append(stmt.callee)
-                elif isinstance(stmt, Branch):
-                    callees += [stmt.then, stmt.orelse]
-                elif isinstance(stmt, Loop):
-                    callees.append(stmt.body)
-            stack.extend(reversed([c for c in callees if c in functions]))
-    return result
-
-
-def _fed_derivatives(module: Module) -> dict[str, set[str]]:
-    """Parameters that a call, arm or loop may feed a value carrying a derivative.
-
-    A parameter with an integer default (``def g(x, n=2)``) is taken as not differentiable,
-    but a caller may pass it one (``g(x, y)``): its derivative must flow then, in both modes.
-    Found as the variables varied from the entry functions' differentiable parameters,
-    following calls, arms and loops (a loop body's carried results feed it back)."""
-    functions = {f.name: f for f in module.functions}
-    fed: dict[str, set[str]] = {
-        f.name: set() if f.internal else {p.name for p in f.params if p.differentiable} for f in module.functions
-    }
-    carried: dict[str, tuple[int, int]] = {}  # loop body -> (first carried parameter, how many)
-    for f in module.functions:
-        for stmt in f.body:
-            if isinstance(stmt, Loop):
-                carried[stmt.body] = (len(stmt.targets), len(stmt.carried))
-    order = _callers_first(module.functions, functions)
-    changed = True
-    while changed:
-        changed = False
-        through = {
-            f.name: tuple(p.name for p in f.params if p.differentiable or p.name in fed[f.name])
-            for f in module.functions
-        }
-
-        def feed(name: str, param: Param, atom, varied: set[str]) -> None:
-            nonlocal changed
-            if (
-                (param.differentiable or param.by_default)
-                and param.name not in fed[name]
-                and any(n in varied for n in _vars_in(atom))
-            ):
-                fed[name].add(param.name)
-                changed = True
-
-        for f in order:
-            varied = set(fed[f.name])
-            for stmt in f.body:
-                if any(n in varied for n in _differentiable_inputs(stmt, through, functions)):
-                    varied.update(stmt.outs)
-                if isinstance(stmt, Call):
-                    bound = _bind_call(stmt, functions[stmt.callee])
-                    for p in functions[stmt.callee].params:
-                        feed(stmt.callee, p, bound.get(p.name), varied)
-                elif isinstance(stmt, Branch):
-                    for arm in (stmt.then, stmt.orelse):
-                        for p, atom in zip(functions[arm].params, stmt.inputs):
-                            feed(arm, p, atom, varied)
-                elif isinstance(stmt, Loop):
-                    for p, atom in zip(functions[stmt.body].params, _loop_arguments(stmt)):
-                        feed(stmt.body, p, atom, varied)
-            if f.name in carried and isinstance(f.result, Seq):
-                start, count = carried[f.name]
-                for k in range(count):
-                    feed(f.name, f.params[start + k], f.result.items[k], varied)
-    return fed
-
-
-def active_parameters(module: Module) -> dict[str, tuple[str, ...]]:
-    """For each function, the parameters its pullback returns a cotangent for.
-
-    Starts from every differentiable parameter (and each one declared not differentiable by
-    its default that a caller feeds a derivative, `_fed_derivatives`) and removes those the
-    output does not depend on, until nothing changes (needed for recursion and calls
-    between functions).
-    """
-    functions = {f.name: f for f in module.functions}
-    fed = _fed_derivatives(module)
-    active = {
-        f.name: tuple(p.name for p in f.params if p.differentiable or (p.by_default and p.name in fed[f.name]))
-        for f in module.functions
-    }
-    # Loop-carried parameters stay active: their adjoints thread through the iterations.
-    carried = {}
-    for f in module.functions:
-        for stmt in f.body:
-            if isinstance(stmt, Loop):
-                params = functions[stmt.body].params
-                start = len(stmt.targets)
-                carried[stmt.body] = {p.name for p in params[start : start + len(stmt.carried)]}
-    while True:
-        updated = {}
-        for f in module.functions:
-            useful = _useful(f, active, functions) | carried.get(f.name, set())
-            updated[f.name] = tuple(p for p in active[f.name] if p in useful)
-        # Both arms of a branch return cotangents for the same parameters.
-        for f in module.functions:
-            for stmt in f.body:
-                if isinstance(stmt, Branch):
-                    union = set(updated[stmt.then]) | set(updated[stmt.orelse])
-                    both = tuple(p.name for p in functions[stmt.then].params if p.name in union)
-                    updated[stmt.then] = updated[stmt.orelse] = both
-        if updated == active:
-            return active
-        active = updated
-
-
-def dict_variables(module: Module) -> dict[str, set[str]]:
-    """For each function, the variables holding dicts of parameters (read as ``p["W1"]``).
-
-    Their adjoints are dicts with the same keys, accumulated key by key. A variable is a
-    dict when it is read with a constant string key, or passed to or returned from a
-    parameter that is one, in any function of the module.
-    """
-    functions = {f.name: f for f in module.functions}
-    dicts: dict[str, set[str]] = {f.name: set() for f in module.functions}
-
-    def links(stmt) -> list[tuple[str, str, str]]:
-        """(callee, callee parameter, caller variable) pairs a statement connects."""
-        if isinstance(stmt, Call):
-            return [
-                (stmt.callee, p, a.name)
-                for p, a in _bind_call(stmt, functions[stmt.callee]).items()
-                if isinstance(a, Var)
-            ]
-        if isinstance(stmt, Branch):
-            params = [p.name for p in functions[stmt.then].params]
-            return [
-                (arm, p, a.name)
-                for arm in (stmt.then, stmt.orelse)
-                for p, a in zip(params, stmt.inputs)
-                if isinstance(a, Var)
-            ]
-        if isinstance(stmt, Loop):
-            params = [p.name for p in functions[stmt.body].params]
-            pairs = [(stmt.body, p, a.name) for p, a in zip(params, _loop_arguments(stmt)) if isinstance(a, Var)]
-            start = len(stmt.targets)
-            return pairs + [(stmt.body, params[start + k], out) for k, out in enumerate(stmt.carried)]
-        return []
-
-    changed = True
-    while changed:
-        changed = False
-        for f in module.functions:
-            for stmt in f.body:
-                found = set()
-                if isinstance(stmt, Eqn) and stmt.op == "dpgen.getkey" and isinstance(stmt.args[0], Var):
-                    found.add((f.name, stmt.args[0].name))
-                for callee, param, var in links(stmt):
-                    if param in dicts[callee] and var not in dicts[f.name]:
-                        found.add((f.name, var))
-                    if var in dicts[f.name] and param not in dicts[callee]:
-                        found.add((callee, param))
-                for name, var in found:
-                    if var not in dicts[name]:
-                        dicts[name].add(var)
-                        changed = True
-    return dicts
-
+from dpgen.ir import template_text, walk
 
 # ------------------------------------------------------------------- pullback
 
@@ -376,9 +124,9 @@ class _Reverse:
         self.varied_results = {}
         for f in module.functions:
             if f.internal and isinstance(f.result, Seq):
-                varied = _varied(f, self.active_params, self.functions)
+                varied = activity.varied(f, self.active_params, self.functions)
                 self.varied_results[f.name] = {
-                    k for k, item in enumerate(f.result.items) if set(_vars_in(item)) & varied
+                    k for k, item in enumerate(f.result.items) if set(walk.variables(item)) & varied
                 }
 
     def function(self, f: Function) -> VjpFunction:
@@ -388,8 +136,8 @@ class _Reverse:
             (s.op, s.args): s.outs[0] for s in f.body if isinstance(s, Eqn) and len(s.outs) == 1 and not s.kwargs
         }
         names = NameAllocator(f.taken_names)
-        varied = _varied(f, self.active_params, self.functions)
-        useful = _useful(f, self.active_params, self.functions)
+        varied = activity.varied(f, self.active_params, self.functions)
+        useful = activity.useful(f, self.active_params, self.functions)
         adj = _Adjoints(
             names,
             varied & useful,
@@ -403,7 +151,7 @@ class _Reverse:
         pullbacks: dict[int, str] = {}
         for i, stmt in enumerate(f.body):
             needs_pullback = any(n in adj.active for n in stmt.outs) and any(
-                n in adj.active for n in _differentiable_inputs(stmt, self.active_params, self.functions)
+                n in adj.active for n in activity.differentiable_inputs(stmt, self.active_params, self.functions)
             )
             if isinstance(stmt, Call):
                 pullbacks[i] = names.fresh(f"{stmt.callee}_pullback") if needs_pullback else "_"
@@ -502,19 +250,19 @@ class _Reverse:
                     text = template(bound) if callable(template) else template
                     same_shape = value.name in adj.shapes and adj.shapes[value.name] == adj.shapes.get(out)
                     if same_shape or self._no_broadcast(rule, bound, param, adj):
-                        text = _without_unbroadcast(text, param)
+                        text = template_text.without_unbroadcast(text, param)
                     adj.contribute(value.name, self._reuse_forward(text, bindings))
                 continue
             if not isinstance(value, (tuple, Seq)):
                 continue  # a constant: no adjoint
             items = value if isinstance(value, tuple) else value.items
-            if not any(n in adj.active for n in _vars_in(items)):
+            if not any(n in adj.active for n in walk.variables(items)):
                 continue
             if isinstance(template, rules.PerElement):
                 for k, item in enumerate(items):
                     if isinstance(item, Var) and item.name in adj.active:
                         adj.contribute(item.name, Template(template.build(bound, k), tuple(bindings.items())))
-                    elif isinstance(item, Seq) and any(n in adj.active for n in _vars_in(item)):
+                    elif isinstance(item, Seq) and any(n in adj.active for n in walk.variables(item)):
                         part = adj.names.fresh(f"{out}_bar_item")
                         adj.stmts.append(
                             SetAdjoint(
@@ -534,7 +282,7 @@ class _Reverse:
         for v in items:
             if isinstance(v, Var):
                 targets.append(adj.target_for(v.name))
-            elif isinstance(v, Seq) and any(n in adj.active for n in _vars_in(v)):
+            elif isinstance(v, Seq) and any(n in adj.active for n in walk.variables(v)):
                 targets.append(adj.names.fresh(f"{out}_bar_item"))
                 nested.append((v, targets[-1]))
             else:
@@ -643,7 +391,7 @@ class _Reverse:
         else:
             # A tuple result: outputs without an adjoint get a zero cotangent.
             seed = Seq(tuple(Var(adj.bar[o]) if o in adj.bar else Const(f"numpy.zeros_like({o})") for o in call.outs))
-        bound = _bind_call(call, callee)
+        bound = walk.bind_call(call, callee)
         targets = []
         pairs = []
         for p in callee.params:
@@ -705,7 +453,7 @@ class _Reverse:
         index = adj.names.fresh("step")
         targets: list[str | None] = []
         per_step = []
-        for k, (param, feed) in enumerate(zip(body.params, _loop_arguments(loop))):
+        for k, (param, feed) in enumerate(zip(body.params, walk.loop_arguments(loop))):
             if n_targets <= k < n_targets + n_carried:
                 targets.append(threaded[k - n_targets] if param.name in active else None)
                 continue
@@ -788,25 +536,6 @@ def _seed_targets(result: Seq, adj: "_Adjoints", parts: list) -> tuple:
         else:
             targets.append(None)
     return tuple(targets)
-
-
-def _without_unbroadcast(text: str, param: str) -> str:
-    """``unbroadcast(E, x)`` -> ``E``, for an operand `x` broadcasting cannot have grown."""
-
-    class Strip(ast.NodeTransformer):
-        def visit_Call(self, node: ast.Call) -> ast.AST:
-            node = self.generic_visit(node)
-            if (
-                isinstance(node.func, ast.Name)
-                and node.func.id == "unbroadcast"
-                and len(node.args) == 2
-                and isinstance(node.args[1], ast.Name)
-                and node.args[1].id == param
-            ):
-                return node.args[0]
-            return node
-
-    return ast.unparse(Strip().visit(ast.parse(text, mode="eval")))
 
 
 def reverse(module: Module, sink: DiagnosticSink) -> VjpModule:

@@ -7,114 +7,19 @@
 
 from __future__ import annotations
 
-import ast
 import dataclasses
-import functools
 
 from dpgen.ir import (
     Comment,
-    KeyAddAdjoint,
-    ZeroIndexAdjoint,
-    AddInPlace,
-    AdjointStmt,
     ForEach,
-    ForRange,
-    Seq,
-    VjpBranch,
     VjpLoop,
-    Test,
-    CopyAdjoint,
-    IndexAddAdjoint,
     SetAdjoint,
-    Template,
-    UnpackAdjoints,
     Var,
-    VjpCall,
     VjpFunction,
     VjpModule,
-    ZerosAdjoint,
 )
 from dpgen.analysis import residuals
-from dpgen.passes.reverse import _vars_in
-
-
-def _reads(stmt: AdjointStmt) -> set[str]:
-    """Variables an adjoint statement reads."""
-    if isinstance(stmt, VjpLoop):  # where the loop's replay runs
-        replay = stmt.replay
-        return {stmt.pullbacks, *_vars_in(replay.seed), *(n for s in replay.body for n in _reads(s))}
-    if isinstance(stmt, AddInPlace):
-        return {stmt.target, stmt.value}
-    if isinstance(stmt, ZeroIndexAdjoint):
-        return {stmt.source, *_vars_in(stmt.index)}
-    if isinstance(stmt, KeyAddAdjoint):
-        return {stmt.target, stmt.value}
-    if isinstance(stmt, (SetAdjoint, UnpackAdjoints)):
-        used = {
-            n for name, atom in stmt.value.bindings if name in _template_names(stmt.value.text) for n in _vars_in(atom)
-        }
-        if isinstance(stmt, SetAdjoint) and stmt.accumulate:
-            used.add(stmt.target)
-        return used
-    if isinstance(stmt, ZerosAdjoint):
-        return {stmt.like.name}
-    if isinstance(stmt, CopyAdjoint):
-        return {stmt.target}
-    if isinstance(stmt, IndexAddAdjoint):
-        return {stmt.target, stmt.value, *_vars_in(stmt.index)}
-    return set()
-
-
-@functools.lru_cache(maxsize=None)
-def _writes(stmt: AdjointStmt) -> set[str]:
-    """Variables an adjoint statement binds or updates."""
-    if isinstance(
-        stmt, (SetAdjoint, ZerosAdjoint, CopyAdjoint, IndexAddAdjoint, AddInPlace, ZeroIndexAdjoint, KeyAddAdjoint)
-    ):
-        return {stmt.target}
-    if isinstance(stmt, UnpackAdjoints):
-        return {t for t in stmt.targets if t}
-    if isinstance(stmt, VjpLoop):
-        return {t for t in stmt.replay.targets if t} | {n for s in stmt.replay.body for n in _writes(s)}
-    return set()
-
-
-@functools.lru_cache(maxsize=None)
-def _template_names(text: str) -> frozenset[str]:
-    return frozenset(node.id for node in ast.walk(ast.parse(text, mode="eval")) if isinstance(node, ast.Name))
-
-
-def _rename(stmt: AdjointStmt, old: str, new: str) -> AdjointStmt:
-    def swap(atom):
-        if isinstance(atom, Seq):  # e.g. the tuple of cotangents handed to a pullback
-            return Seq(tuple(swap(item) for item in atom.items), atom.is_list)
-        return Var(new) if atom == Var(old) else atom
-
-    if isinstance(stmt, (SetAdjoint, UnpackAdjoints)):
-        value = Template(stmt.value.text, tuple((k, swap(v)) for k, v in stmt.value.bindings))
-        if isinstance(stmt, SetAdjoint):
-            return dataclasses.replace(stmt, target=new if stmt.target == old else stmt.target, value=value)
-        return UnpackAdjoints(tuple(new if t == old else t for t in stmt.targets), value)
-    if isinstance(stmt, (ZerosAdjoint, CopyAdjoint)):
-        return dataclasses.replace(stmt, target=new if stmt.target == old else stmt.target)
-    if isinstance(stmt, ZeroIndexAdjoint):
-        return dataclasses.replace(
-            stmt, target=new if stmt.target == old else stmt.target, source=new if stmt.source == old else stmt.source
-        )
-    if isinstance(stmt, (IndexAddAdjoint, AddInPlace, KeyAddAdjoint)):
-        return dataclasses.replace(
-            stmt, target=new if stmt.target == old else stmt.target, value=new if stmt.value == old else stmt.value
-        )
-    if isinstance(stmt, VjpLoop):  # the replay's names; `residuals.attach` copies it to the forward sweep
-        replay = stmt.replay
-        replay = dataclasses.replace(
-            replay,
-            targets=tuple(new if t == old else t for t in replay.targets),
-            seed=Seq(tuple(swap(v) for v in replay.seed.items)),
-            body=tuple(_rename(s, old, new) for s in replay.body),
-        )
-        return dataclasses.replace(stmt, replay=replay)
-    return stmt
+from dpgen.ir.walk import backward_reads, backward_writes, outs, reads, rename, rename_all, substitute, variables
 
 
 def _propagate_copies(fn: VjpFunction) -> VjpFunction:
@@ -126,7 +31,7 @@ def _propagate_copies(fn: VjpFunction) -> VjpFunction:
     (original name -> name after the renames so far).
     """
     stmts = fn.backward
-    names = [_reads(s) | _writes(s) for s in stmts]
+    names = [backward_reads(s) | backward_writes(s) for s in stmts]
     uses: dict[str, int] = {}
     for found in names:
         for n in found:
@@ -138,7 +43,7 @@ def _propagate_copies(fn: VjpFunction) -> VjpFunction:
     for stmt, found in zip(stmts, names):
         for n in found:
             uses[current.get(n, n)] -= 1  # now: uses by statements after this one
-        stmt = _rename_all(stmt, {n: current[n] for n in found if current.get(n, n) != n})
+        stmt = rename_all(stmt, {n: current[n] for n in found if current.get(n, n) != n})
         if isinstance(stmt, SetAdjoint) and not stmt.accumulate and stmt.value.text == "g":
             source = dict(stmt.value.bindings)["g"]
             if isinstance(source, Var) and not uses.get(source.name) and source.name not in cotangents:
@@ -154,86 +59,28 @@ def _propagate_copies(fn: VjpFunction) -> VjpFunction:
     return dataclasses.replace(fn, backward=tuple(kept), cotangents=tuple(cotangents))
 
 
-def _rename_all(stmt: AdjointStmt, renames: dict[str, str]) -> AdjointStmt:
-    """Apply several renames at once (through placeholders, so ``a->b, b->c`` never merges a and b)."""
-    if not renames:
-        return stmt
-    placeholders = {old: f"<rename {k}>" for k, old in enumerate(renames)}
-    for old, placeholder in placeholders.items():
-        stmt = _rename(stmt, old, placeholder)
-    for old, placeholder in placeholders.items():
-        stmt = _rename(stmt, placeholder, renames[old])
-    return stmt
-
-
-def _forward_reads(stmt) -> set[str]:
-    """Variables a forward-sweep statement reads."""
-    if isinstance(stmt, VjpBranch):
-        branch = stmt.branch
-        return (
-            set(_vars_in(branch.inputs))
-            | set(_vars_in(branch.test.result))
-            | {n for e in branch.test.body for n in _forward_reads(e)}
-        )
-    if isinstance(stmt, VjpLoop):
-        loop = stmt.loop
-        reads = set(_vars_in(loop.init)) | set(_vars_in(loop.invariants))
-        if isinstance(loop.over, Test):
-            reads |= set(_vars_in(loop.over.result)) | {n for e in loop.over.body for n in _forward_reads(e)}
-        elif isinstance(loop.over, ForRange):
-            reads |= set(_vars_in(loop.over.args))
-        else:
-            reads |= set(_vars_in(loop.over.sequences))
-        return reads
-    eqn = stmt.call if isinstance(stmt, VjpCall) else stmt
-    return set(_vars_in(eqn.args)) | {n for _, a in eqn.kwargs for n in _vars_in(a)}
-
-
-def _outs(stmt) -> tuple[str, ...]:
-    if isinstance(stmt, VjpCall):
-        return stmt.call.outs
-    if isinstance(stmt, VjpBranch):
-        return stmt.branch.outs
-    if isinstance(stmt, VjpLoop):
-        return stmt.loop.carried
-    return stmt.outs
-
-
 def _drop_dead_forward(fn: VjpFunction) -> VjpFunction:
-    live = set(_vars_in(fn.source.result))
+    live = set(variables(fn.source.result))
     for stmt in fn.backward:
-        live |= _reads(stmt)
+        live |= backward_reads(stmt)
     kept = []
     for stmt in reversed(fn.forward):
         keeps_pullback = getattr(stmt, "pullback", "_") != "_" or getattr(stmt, "pullbacks", "_") != "_"
-        if any(out in live for out in _outs(stmt)) or keeps_pullback:
+        if any(out in live for out in outs(stmt)) or keeps_pullback:
             kept.append(stmt)
-            live |= _forward_reads(stmt)
+            live |= reads(stmt)
             if isinstance(stmt, VjpLoop):
                 live |= set(stmt.loop.carried)  # read by the loop's own next iteration
     return dataclasses.replace(fn, forward=tuple(reversed(kept)))
 
 
-def _substitute(node, old: str, new: str):
-    """`node` with every ``Var(old)`` replaced by ``Var(new)``, through nested IR values."""
-    if node == Var(old):
-        return Var(new)
-    if isinstance(node, tuple):
-        return tuple(_substitute(item, old, new) for item in node)
-    if dataclasses.is_dataclass(node) and not isinstance(node, type):
-        return dataclasses.replace(
-            node, **{f.name: _substitute(getattr(node, f.name), old, new) for f in dataclasses.fields(node)}
-        )
-    return node
-
-
 def _all_names(fn: VjpFunction) -> set[str]:
     """Every variable name of a function's forward sweep and pullback."""
-    names = {p.name for p in fn.source.params} | {fn.seed} | set(_vars_in(fn.forward))
+    names = {p.name for p in fn.source.params} | {fn.seed} | set(variables(fn.forward))
     for stmt in fn.forward:
-        names |= set(_outs(stmt))
+        names |= set(outs(stmt))
     for stmt in fn.backward:
-        names |= _reads(stmt) | _writes(stmt)
+        names |= backward_reads(stmt) | backward_writes(stmt)
     return names
 
 
@@ -245,7 +92,7 @@ def _rename_adjoint(fn: VjpFunction, old: str, new: str) -> VjpFunction:
 
     return dataclasses.replace(
         fn,
-        backward=tuple(_rename(s, old, new) for s in fn.backward),
+        backward=tuple(rename(s, old, new) for s in fn.backward),
         cotangents=swap(fn.cotangents),
         seed=swap(fn.seed),
         seed_unpack=swap(fn.seed_unpack) if fn.seed_unpack is not None else None,
@@ -261,10 +108,10 @@ def _reuse_loop_names(fn: VjpFunction) -> VjpFunction:
             continue
         loop = stmt.loop
         later = fn.forward[i + 1 :]
-        read_later = {n for s in later for n in _forward_reads(s)} | {n for s in fn.backward for n in _reads(s)}
-        read_later |= set(_vars_in(fn.source.result)) | set(_vars_in(loop.invariants))
+        read_later = {n for s in later for n in reads(s)} | {n for s in fn.backward for n in backward_reads(s)}
+        read_later |= set(variables(fn.source.result)) | set(variables(loop.invariants))
         if isinstance(loop.over, ForEach):
-            read_later |= set(_vars_in(loop.over.sequences))
+            read_later |= set(variables(loop.over.sequences))
         starts = [a.name for a in loop.init if isinstance(a, Var)]
         used = _all_names(fn)
         for out, name, start in zip(loop.carried, loop.sources, loop.init):
@@ -276,9 +123,9 @@ def _reuse_loop_names(fn: VjpFunction) -> VjpFunction:
             )
             fn = dataclasses.replace(
                 fn,
-                forward=fn.forward[:i] + (_substitute(renamed, out, name),) + _substitute(later, out, name),
-                backward=_substitute(fn.backward, out, name),
-                source=dataclasses.replace(fn.source, result=_substitute(fn.source.result, out, name)),
+                forward=fn.forward[:i] + (substitute(renamed, out, name),) + substitute(later, out, name),
+                backward=substitute(fn.backward, out, name),
+                source=dataclasses.replace(fn.source, result=substitute(fn.source.result, out, name)),
             )
             if f"{out}_bar" in _all_names(fn) and f"{name}_bar" not in _all_names(fn):
                 fn = _rename_adjoint(fn, f"{out}_bar", f"{name}_bar")

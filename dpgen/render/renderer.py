@@ -49,7 +49,7 @@ from dpgen.ir import (
     VjpModule,
     ZerosAdjoint,
 )
-from dpgen.passes.hvp import HvpFunction, HvpModule
+from dpgen.ir.hvp import HvpFunction, HvpModule
 from dpgen.names import NameAllocator
 from dpgen.rules.helpers import HELPER_PREFIX
 from dpgen.render.forward import JvpRendering
