@@ -17,8 +17,7 @@ import pytest
 
 from dpgen.errors import SourceErrors
 from dpgen.header import Options
-from support import check_vjp, generated_text, load, load_source
-from test_forward import inner, random_tangent, shifted
+from support import check_vjp, generated_text, inner, load, load_source, random_tangent, shifted
 
 HEADER = "import numpy as np\nimport math\n\n"
 X = [0.3, -0.7, 1.1]
@@ -156,6 +155,27 @@ NAMES = [
         "local named like an internal function",
         "def f(x, y):\n    _f_line6_for = y * 2.0\n    s = x\n    for i in range(2):\n        s = np.sin(s) * _f_line6_for\n    return np.sum(s)\n",
         _xy,
+    ),
+    # names the pullbacks, reverse loops and tangent code use inside generated scopes
+    (
+        "params named like the pullback's locals",
+        "def f(x, step, loop_pullbacks, branch_pullback, out_bar):\n    s = x\n    for i in range(2):\n"
+        "        s = np.sin(s) * step + loop_pullbacks\n    if s[0] > 0:\n        s = s * branch_pullback\n"
+        "    return np.sum(s * out_bar)\n",
+        lambda: [_vec(X), 0.7, _vec(Y), 1.3, _vec(Y) + 0.5],
+    ),
+    (
+        "locals named like the pullback's locals",
+        "def f(x, y):\n    step = y * 0.7\n    loop_pullbacks = y + 1.0\n    s = x\n    for i in range(2):\n"
+        "        s = np.sin(s) * step + loop_pullbacks\n    branch_pullback = s * 2.0\n    if s[0] > 0:\n"
+        "        s = s * branch_pullback\n    out_bar = s + y\n    return np.sum(s * out_bar)\n",
+        _xy,
+    ),
+    (
+        "params named like tangents and cotangents",
+        "def f(x, dx, x_bar, ds):\n    s = x * dx\n    for i in range(2):\n        s = np.sin(s) * x_bar + ds\n"
+        "    return np.sum(s)\n",
+        lambda: [_vec(X), _vec(Y), _vec(Y) + 0.5, 0.3],
     ),
     (
         "param named like an internal function",
