@@ -8,7 +8,15 @@ also used by benchmarks/fuzz.py) live in this package too.
 
 from support.generate import differentiate, fresh, generated_text, load, load_source  # noqa: F401
 from support.gradcheck import (  # noqa: F401
+    ALONG_ATOL,
+    ALONG_RTOL,
+    EPS,
+    EPS_HVP,
+    HVP_ALONG_ATOL,
+    HVP_ALONG_RTOL,
+    VALUE_TOL,
     central_difference,
+    entries,
     check_hvp,
     check_jvp,
     check_vjp,

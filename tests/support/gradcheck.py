@@ -38,6 +38,11 @@ RTOL, ATOL = 1e-5, 1e-6
 VALUE_TOL = 1e-12
 #: <jvp(v), u> == <v, vjp(u)>: both exact, so rounding only (relative to the larger side, or 1).
 ADJOINT_TOL = 1e-9
+#: A derivative along one direction (<grad, v>, jvp(v)) against one central difference: no
+#: per-element cancellation, so tighter than element by element.
+ALONG_RTOL, ALONG_ATOL = 1e-6, 1e-7
+#: <u, H v> against one central difference of <u, grad> along v.
+HVP_ALONG_RTOL, HVP_ALONG_ATOL = 1e-5, 1e-6
 #: Step of central differences of the gradient (second derivatives).
 EPS_HVP = 1e-5
 #: H v against differences of the gradient along v.
