@@ -17,7 +17,7 @@ import pytest
 
 from dpgen.header import Options
 
-from support import check_jvp, generated_text, load, load_source
+from support import ALONG_RTOL, EPS, check_jvp, generated_text, load, load_source
 from support import flow_cases as flow
 from support import rule_cases
 
@@ -121,7 +121,7 @@ def test_defaults_left_out_or_given_primal_and_tangent():
     primal, generated = _both(textwrap.dedent(source))
     rng = np.random.default_rng(5)
     x, v = rng.normal(size=3), rng.normal(size=3)
-    eps = 1e-6
+    eps = EPS
     for args, kwargs, tangent_kwargs, shift in [
         ((x,), {}, {"dx": v}, lambda e: ((x + e * v,), {})),
         ((x, 2), {}, {"dx": v}, lambda e: ((x + e * v, 2), {})),
@@ -132,13 +132,13 @@ def test_defaults_left_out_or_given_primal_and_tangent():
         assert out == primal.f(*args, **kwargs)
         (a_plus, k_plus), (a_minus, k_minus) = shift(eps), shift(-eps)
         np.testing.assert_allclose(
-            dout, (primal.f(*a_plus, **k_plus) - primal.f(*a_minus, **k_minus)) / (2 * eps), rtol=1e-6
+            dout, (primal.f(*a_plus, **k_plus) - primal.f(*a_minus, **k_minus)) / (2 * eps), rtol=ALONG_RTOL
         )
     out, dout = generated.f_jvp(x, 2, 0.7, v, None, 1.0)  # the full positional form
     assert out == primal.f(x, 2, 0.7)
     np.testing.assert_allclose(
-        dout, (primal.f(x + eps * v, 2, 0.7 + eps) - primal.f(x - eps * v, 2, 0.7 - eps)) / (2 * eps), rtol=1e-6
+        dout, (primal.f(x + eps * v, 2, 0.7 + eps) - primal.f(x - eps * v, 2, 0.7 - eps)) / (2 * eps), rtol=ALONG_RTOL
     )
     out, dout = generated.g_jvp(x, v)
     assert out == primal.g(x)
-    np.testing.assert_allclose(dout, (primal.g(x + eps * v) - primal.g(x - eps * v)) / (2 * eps), rtol=1e-6)
+    np.testing.assert_allclose(dout, (primal.g(x + eps * v) - primal.g(x - eps * v)) / (2 * eps), rtol=ALONG_RTOL)
