@@ -4,7 +4,7 @@
     PYTHONPATH=src python benchmarks/fuzz.py --seed 0 --index 123 --show   # one program again
 
 Program i of seed s is drawn from ``random.Random(f"{s}:{i}")`` with the grammar of
-``tests/program_grammar.py`` (every feature on), so ``--seed s --index i`` reproduces it
+``tests/support/program_grammar.py`` (every feature on), so ``--seed s --index i`` reproduces it
 exactly. Each program is generated once per mode and classified:
 
 * pass     -- values equal the source's; <vjp(u), v>, jvp(v) and <w, H v> equal central
@@ -39,7 +39,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 
 import numpy as np  # noqa: E402
 
-import program_grammar as grammar  # noqa: E402
+from support import program_grammar as grammar  # noqa: E402
 
 MODES = ("reverse", "forward", "hvp")
 SMALL = True  # small programs: generation (libcst parsing) is most of the time

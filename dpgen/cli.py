@@ -148,6 +148,17 @@ def _check_modes(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return ",".join(modes)
 
 
+def _check_stage(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--dump-after: a stage of `dpgen.pipeline.STAGES`; anything else is a usage error (exit 2) listing them."""
+    if value is None:
+        return None
+    from dpgen.pipeline import STAGES
+
+    if value not in STAGES:
+        raise click.BadParameter(f"'{value}' is not a stage; the stages are {', '.join(STAGES)}")
+    return value
+
+
 class _Group(click.Group):
     """Turns dpgen's own exceptions into messages and exit codes, never tracebacks."""
 
@@ -211,11 +222,30 @@ def main() -> None:
     help="Array library of the generated code.",
 )
 @click.option("--dump-ir", is_flag=True, help="Print the lowered IR and each mode's IR instead of code.")
-def diff(source: str, output: str | None, mode: str, backend: str, dump_ir: bool) -> None:
+@click.option(
+    "--dump-after",
+    metavar="STAGE",
+    callback=_check_stage,
+    help="Print the IR after STAGE instead of code: lower, reverse, simplify, forward, prune or hvp.",
+)
+def diff(source: str, output: str | None, mode: str, backend: str, dump_ir: bool, dump_after: str | None) -> None:
     """Differentiate SOURCE without importing or running it."""
     from dpgen.pipeline import generate
     from dpgen.frontend.source import read_source
 
+    if dump_after is not None:
+        from dpgen.ir.printer import listing
+        from dpgen.pipeline import STAGE_MODES, ir_after, parse_modes
+
+        # Checked here, not in the option's callback: click may not have read --mode yet there.
+        if not set(parse_modes(mode) or ()) & set(STAGE_MODES[dump_after]):
+            raise click.BadParameter(
+                f"the stage '{dump_after}' does not run with --mode {mode} (add --mode {STAGE_MODES[dump_after][0]})",
+                param_hint="'--dump-after'",
+            )
+
+        _to_stdout(listing(ir_after(read_source(source), Options(mode=mode, backend=backend), dump_after)))
+        return
     stages = generate(read_source(source), Options(mode=mode, backend=backend))
     if dump_ir:
         from dpgen.ir.printer import dump

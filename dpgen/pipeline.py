@@ -1,10 +1,13 @@
 r"""The whole compiler in one place, top to bottom:
 
-    parse -> fence -> lower -> reverse -> simplify -> render -> format
-                             \-> forward --/
+    parse -> fence -> lower -> reverse -> simplify ----------> render -> format
+                             \-> forward -> prune -> hvp --/
 
 `--mode` picks the passes: reverse (f_vjp, f_grad), forward (f_jvp), hvp (f_hvp: the
 forward-mode module read back and differentiated in reverse, see `dpgen.passes.hvp`), or several.
+
+The stages that produce IR are listed once, in `STAGES`: `--dump-after STAGE` prints the IR of
+any of them (`ir_after`), and `Stages.after` keeps all of them for tests.
 
 Each stage is a module with one job. Errors are collected per stage and raised as one
 `SourceErrors`, so a file with several problems reports all of them in one run.
@@ -12,7 +15,7 @@ Each stage is a module with one job. Errors are collected per stage and raised a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dpgen import __version__
 from dpgen.backends import BACKENDS, NUMPY
@@ -34,6 +37,21 @@ from dpgen.frontend.source import Source, parse
 
 MODES = ("reverse", "forward", "hvp")
 
+#: The stages whose IR `--dump-after STAGE` prints, in the order they run. The one list: the CLI
+#: offers exactly these, and `_generate` records each stage's result under its name (a test
+#: checks that every stage listed is recorded). A new stage is a name here plus one `record` call.
+STAGES = ("lower", "reverse", "simplify", "forward", "prune", "hvp")
+
+#: The modes that run each stage (lower runs in every mode).
+STAGE_MODES = {
+    "lower": MODES,
+    "reverse": ("reverse",),
+    "simplify": ("reverse",),
+    "forward": ("forward", "hvp"),
+    "prune": ("forward", "hvp"),
+    "hvp": ("hvp",),
+}
+
 
 def parse_modes(text: str) -> tuple[str, ...] | None:
     """``"forward,reverse"`` -> ``("reverse", "forward")``, in canonical order; None if invalid."""
@@ -52,6 +70,30 @@ class Stages:
     forward: JvpModule | None
     hessian: HvpModule | None
     text: str
+    after: dict = field(default_factory=dict)  #: stage name (from STAGES) -> the IR it produced
+
+
+class _Stop(Exception):
+    """Raised by `_Recorder` once the stage `--dump-after` asks for has run: nothing later runs,
+    so the IR of a stage can be seen even when a later stage would fail."""
+
+    def __init__(self, ir):
+        self.ir = ir
+
+
+class _Recorder:
+    """Keeps each stage's IR by name; stops the run after `stop_after`."""
+
+    def __init__(self, stop_after: str | None = None):
+        self.after: dict[str, object] = {}
+        self.stop_after = stop_after
+
+    def __call__(self, stage: str, ir):
+        assert stage in STAGES, stage  # a stage recorded must be listed, so --dump-after offers it
+        self.after[stage] = ir
+        if stage == self.stop_after:
+            raise _Stop(ir)
+        return ir
 
 
 def _refuse_reverse_output(source: Source, sink: DiagnosticSink) -> None:
@@ -100,10 +142,30 @@ def generate(source: Source, options: Options = Options()) -> Stages:
 
     Runs in a thread with a deep stack (`dpgen.deep`): every stage recurses over trees.
     """
-    return run_deep(_generate, source, options)
+    return run_deep(_generate, source, options, _Recorder())
 
 
-def _generate(source: Source, options: Options) -> Stages:
+def ir_after(source: Source, options: Options, stage: str):
+    """The IR `stage` produced (for `--dump-after`); later stages do not run.
+
+    Raises InputError for a stage not in STAGES or one the modes of `options` do not run.
+    """
+    if stage not in STAGES:
+        raise InputError(f"error: unknown stage '{stage}' (available: {', '.join(STAGES)})")
+    modes = parse_modes(options.mode) or ()
+    if not set(modes) & set(STAGE_MODES[stage]):
+        raise InputError(
+            f"error: the stage '{stage}' does not run with --mode {options.mode} "
+            f"(it runs with --mode {' or '.join(STAGE_MODES[stage])})"
+        )
+    try:
+        run_deep(_generate, source, options, _Recorder(stop_after=stage))
+    except _Stop as stop:
+        return stop.ir
+    raise AssertionError(f"the stage '{stage}' did not run")  # STAGE_MODES disagrees with _generate
+
+
+def _generate(source: Source, options: Options, record: _Recorder) -> Stages:
     modes = parse_modes(options.mode)
     if modes is None:
         raise InputError(
@@ -118,18 +180,25 @@ def _generate(source: Source, options: Options) -> Stages:
     rejected = fence(parsed, sink, helpers)
     lowered = lower(parsed, sink, skip=rejected, helpers=helpers)
     sink.raise_if_any()
-    vjp = simplify(reverse(lowered, sink)) if "reverse" in modes else None
-    jvp = prune(forward(lowered, sink)) if "forward" in modes else None
+    record("lower", lowered)
+    # Both passes run before any error is raised, so one run reports the problems of every mode.
+    vjp = reverse(lowered, sink) if "reverse" in modes else None
+    tangents = forward(lowered, sink) if "forward" in modes or "hvp" in modes else None
     sink.raise_if_any()
+    if vjp is not None:
+        vjp = record("simplify", simplify(record("reverse", vjp)))
+    if tangents is not None:
+        tangents = record("prune", prune(record("forward", tangents)))
+    jvp = tangents if "forward" in modes else None
     backend = BACKENDS[options.backend]
     hessian = None
     if "hvp" in modes:  # reverse over forward: the forward-mode module, differentiated again
-        inner = jvp or prune(forward(lowered, sink))
         # The forward-mode text is read back by the front end, which reads NumPy: it is spelled
         # for NumPy whatever the backend; only the final module is spelled for `backend`.
         inner_header = Header(source.name, __version__, RULES_VERSION, Options("forward", "numpy"), source.sha256)
-        hessian = hvp(lowered, inner, render(lowered, None, inner, NUMPY, inner_header.render()), source.path)
+        jvp_text = render(lowered, None, tangents, NUMPY, inner_header.render())
+        hessian = record("hvp", hvp(lowered, tangents, jvp_text, source.path))
     _refuse_clashing_names(lowered, vjp, jvp, hessian, sink)
     header = Header(source.name, __version__, RULES_VERSION, Options(",".join(modes), options.backend), source.sha256)
     text = format_code(render(lowered, vjp, jvp, backend, header.render(), hessian))
-    return Stages(lowered, vjp, jvp, hessian, text)
+    return Stages(lowered, vjp, jvp, hessian, text, record.after)

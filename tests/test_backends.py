@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import xp_standin
+from support import xp_standin
 from support import load
-from test_forward import assert_close as _assert_close
-from test_forward import random_tangent
-from test_golden import CASES, GOLDEN, HVP_CASES, _inputs
+from support import assert_close as _assert_close
+from support import random_tangent
+from support.golden import CASES, GOLDEN, HVP_CASES, golden_inputs
 from dpgen.backends import BACKENDS, NUMPY, Backend
 from dpgen.frontend.source import Source
 from dpgen.header import Options
@@ -29,7 +29,7 @@ from dpgen.pipeline import generate
 
 XP = Backend(
     name="xp",
-    module="xp_standin",
+    module="support.xp_standin",
     alias="xp",
     templates="xp",
     updates="functional",
@@ -70,11 +70,11 @@ def test_functional_backend_matches_numpy(case, xp_backend):
     modes = "reverse,forward,hvp" if case in HVP_CASES else "reverse,forward"
     text = _generate(case, modes, "xp")
     body = _functions(text)
-    assert "import xp_standin as xp" in text and not re.search(r"\bnp\.", body)
+    assert "import support.xp_standin as xp" in text and not re.search(r"\bnp\.", body)
     assert not re.search(r"\] \+= |\.copy\(\)|\.add\.at\(", body), "an in-place spelling in a functional backend"
     ours, theirs = load(text), load(_generate(case, modes, "numpy"))
     rng = np.random.default_rng(7)
-    for name, args in _inputs(case)(rng).items():
+    for name, args in golden_inputs(case)(rng).items():
         out, pullback = theirs.__dict__[f"{name}_vjp"](*copy.deepcopy(args))
         got_out, got_pullback = ours.__dict__[f"{name}_vjp"](*xp_standin.wrap(copy.deepcopy(args)))
         assert_close(got_out, out, 1e-12, 1e-12, f"{case}.{name}: value")

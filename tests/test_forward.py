@@ -10,8 +10,6 @@ Two checks per case, on random tangents and cotangents:
 
 from __future__ import annotations
 
-import copy
-import inspect
 import textwrap
 
 import numpy as np
@@ -19,100 +17,11 @@ import pytest
 
 from dpgen.header import Options
 
-import test_control_flow as flow
-import test_rules as rule_cases
-from support import generated_text, load, load_source
+from support import ALONG_RTOL, EPS, check_jvp, generated_text, load, load_source
+from support import flow_cases as flow
+from support import rule_cases
 
 BOTH = Options(mode="reverse,forward")
-
-
-def random_tangent(value, rng):
-    """A random tangent mirroring `value`'s structure; None for integers, bools and strings."""
-    if isinstance(value, dict):
-        return {k: random_tangent(v, rng) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(random_tangent(v, rng) for v in value)
-    if isinstance(value, (bool, int, str, np.integer)) or (
-        isinstance(value, np.ndarray) and not np.issubdtype(value.dtype, np.floating)
-    ):
-        return None
-    return rng.normal(size=np.shape(value)) if np.ndim(value) else float(rng.normal())
-
-
-def inner(a, b) -> float:
-    """The sum of elementwise products over matching structures (None counts as zero)."""
-    if a is None or b is None:
-        return 0.0
-    if isinstance(a, dict):
-        return sum(inner(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)):
-        assert len(a) == len(b)
-        return sum(inner(x, y) for x, y in zip(a, b))
-    return float(np.sum(np.asarray(a, dtype=float) * np.asarray(b, dtype=float)))
-
-
-def shifted(value, tangent, eps):
-    if tangent is None:
-        return copy.deepcopy(value)
-    if isinstance(value, dict):
-        return {k: shifted(value[k], tangent[k], eps) for k in value}
-    if isinstance(value, (list, tuple)):
-        return type(value)(shifted(v, t, eps) for v, t in zip(value, tangent))
-    return value + eps * tangent if np.ndim(value) else float(value + eps * tangent)
-
-
-def difference(a, b, eps):
-    if isinstance(a, dict):
-        return {k: difference(a[k], b[k], eps) for k in a}
-    if isinstance(a, (list, tuple)):
-        return type(a)(difference(x, y, eps) for x, y in zip(a, b))
-    return (np.asarray(a, dtype=float) - np.asarray(b, dtype=float)) / (2 * eps)
-
-
-def assert_close(got, expected, rtol, atol, what):
-    if isinstance(expected, dict):
-        assert set(got) == set(expected), what
-        for k in expected:
-            assert_close(got[k], expected[k], rtol, atol, f"{what}[{k!r}]")
-    elif isinstance(expected, (list, tuple)):
-        assert len(got) == len(expected), what
-        for k, (x, y) in enumerate(zip(got, expected)):
-            assert_close(x, y, rtol, atol, f"{what}[{k}]")
-    else:
-        assert np.shape(got) == np.shape(expected), f"{what}: shape {np.shape(got)} != {np.shape(expected)}"
-        np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol, err_msg=what)
-
-
-def check_jvp(primal, jvp, vjp, args, rng, rtol=1e-5, atol=1e-6, eps=1e-6):
-    tangents = [random_tangent(a, rng) for a in args]
-    if vjp is not None:
-        # No tangent where the function is not differentiable (a tolerance read only by a
-        # loop test): shifting it would only change the trip count.
-        out, pullback = vjp(*copy.deepcopy(args))
-        u = random_tangent(out, rng) if not isinstance(out, (bool, np.bool_)) else None
-        cotangents = pullback(u) if u is not None else [None] * len(args)
-        tangents = [None if c is None and u is not None else t for t, c in zip(tangents, cotangents)]
-    before = copy.deepcopy(args)
-    # By keyword: with fewer arguments than parameters (defaults), positional tangents would
-    # land on the defaulted primals.
-    names = list(inspect.signature(jvp).parameters)
-    tangent_names = names[len(names) // 2 :][: len(tangents)]
-    out, dout = jvp(*copy.deepcopy(args), **dict(zip(tangent_names, copy.deepcopy(tangents))))
-    assert_close(out, primal(*copy.deepcopy(args)), 1e-12, 1e-12, "value")
-    for arg, kept in zip(args, before):
-        assert_close(arg, kept, 0, 0, "an argument was mutated")
-    expected = difference(
-        primal(*[shifted(a, t, eps) for a, t in zip(args, tangents)]),
-        primal(*[shifted(a, t, -eps) for a, t in zip(args, tangents)]),
-        eps,
-    )
-    assert_close(dout, expected, rtol, atol, "tangent vs central difference")
-    # The adjoint test: one random cotangent, both derivatives, exact up to rounding.
-    if vjp is None or u is None:
-        return
-    lhs = inner(dout, u)
-    rhs = sum(inner(t, c) for t, c in zip(tangents, cotangents))
-    assert abs(lhs - rhs) <= 1e-9 * max(1.0, abs(lhs), abs(rhs)), f"<jvp(v), u> = {lhs} but <v, vjp(u)> = {rhs}"
 
 
 def _both(source: str):
@@ -122,11 +31,11 @@ def _both(source: str):
 # ------------------------------------------------------------------------ rules
 
 
-@pytest.mark.parametrize("case", rule_cases._params(rule_cases.CASES + rule_cases.NONDIFF_CASES))
+@pytest.mark.parametrize("case", rule_cases.case_params(rule_cases.CASES + rule_cases.NONDIFF_CASES))
 def test_rule_jvp(case):
     primal, generated = _both(case.source)
-    rng = rule_cases._rng(case)
-    args = rule_cases._args(case, rng)
+    rng = rule_cases.case_rng(case)
+    args = rule_cases.case_args(case, rng)
     check_jvp(primal.f, generated.f_jvp, generated.f_vjp, args, rng, rtol=case.rtol, atol=case.atol)
 
 
@@ -212,7 +121,7 @@ def test_defaults_left_out_or_given_primal_and_tangent():
     primal, generated = _both(textwrap.dedent(source))
     rng = np.random.default_rng(5)
     x, v = rng.normal(size=3), rng.normal(size=3)
-    eps = 1e-6
+    eps = EPS
     for args, kwargs, tangent_kwargs, shift in [
         ((x,), {}, {"dx": v}, lambda e: ((x + e * v,), {})),
         ((x, 2), {}, {"dx": v}, lambda e: ((x + e * v, 2), {})),
@@ -223,13 +132,13 @@ def test_defaults_left_out_or_given_primal_and_tangent():
         assert out == primal.f(*args, **kwargs)
         (a_plus, k_plus), (a_minus, k_minus) = shift(eps), shift(-eps)
         np.testing.assert_allclose(
-            dout, (primal.f(*a_plus, **k_plus) - primal.f(*a_minus, **k_minus)) / (2 * eps), rtol=1e-6
+            dout, (primal.f(*a_plus, **k_plus) - primal.f(*a_minus, **k_minus)) / (2 * eps), rtol=ALONG_RTOL
         )
     out, dout = generated.f_jvp(x, 2, 0.7, v, None, 1.0)  # the full positional form
     assert out == primal.f(x, 2, 0.7)
     np.testing.assert_allclose(
-        dout, (primal.f(x + eps * v, 2, 0.7 + eps) - primal.f(x - eps * v, 2, 0.7 - eps)) / (2 * eps), rtol=1e-6
+        dout, (primal.f(x + eps * v, 2, 0.7 + eps) - primal.f(x - eps * v, 2, 0.7 - eps)) / (2 * eps), rtol=ALONG_RTOL
     )
     out, dout = generated.g_jvp(x, v)
     assert out == primal.g(x)
-    np.testing.assert_allclose(dout, (primal.g(x + eps * v) - primal.g(x - eps * v)) / (2 * eps), rtol=1e-6)
+    np.testing.assert_allclose(dout, (primal.g(x + eps * v) - primal.g(x - eps * v)) / (2 * eps), rtol=ALONG_RTOL)

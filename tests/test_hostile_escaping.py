@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from dpgen.cli import main
 from dpgen.escape import comment_text, docstring_text, escape, unescape
 from dpgen.header import Header, Options, read_header
-from support import generated_text, load, load_source
+from support import ALONG_RTOL, EPS, directional_difference, generated_text, load, load_source
 
 FLAG = "DPGEN_HOSTILE_PAYLOAD_RAN"
 PAYLOAD = f"__import__('builtins').__setattr__('{FLAG}', 1)"
@@ -105,13 +105,13 @@ def test_hostile_strings_and_comments(case, mode):
     x = np.array([0.5, -1.0, 2.0])
     assert module.S == primal.S and module.T == primal.T, "constants keep their values"
     if mode == "reverse":
-        differences = [(primal.f(x + 1e-6 * e) - primal.f(x - 1e-6 * e)) / 2e-6 for e in np.eye(3)]
-        np.testing.assert_allclose(module.f_grad(x), differences, rtol=1e-6)
+        differences = [directional_difference(primal.f, [x], [e]) for e in np.eye(3)]
+        np.testing.assert_allclose(module.f_grad(x), differences, rtol=ALONG_RTOL)
     elif mode == "forward":
         v = np.array([1.0, 0.0, 0.0])
         out, dout = module.f_jvp(x, dx=v)
         assert out == pytest.approx(primal.f(x))
-        assert dout == pytest.approx((primal.f(x + 1e-6 * v) - primal.f(x - 1e-6 * v)) / 2e-6, rel=1e-6)
+        assert dout == pytest.approx(directional_difference(primal.f, [x], [v]), rel=ALONG_RTOL)
     else:
         assert np.allclose(module.f_hvp(x, vx=np.ones(3)), 0.0)  # piecewise linear: no curvature
 
@@ -191,11 +191,11 @@ def test_statements_and_literals_over_several_lines(newline, mode, tmp_path):
             for e in np.eye(3):
                 args = [x, w]
                 plus, minus = list(args), list(args)
-                plus[i], minus[i] = arg + 1e-6 * e, arg - 1e-6 * e
-                assert got @ e == pytest.approx((primal.f(*plus) - primal.f(*minus)) / 2e-6, rel=1e-6)
+                plus[i], minus[i] = arg + EPS * e, arg - EPS * e
+                assert got @ e == pytest.approx((primal.f(*plus) - primal.f(*minus)) / (2 * EPS), rel=ALONG_RTOL)
     elif mode == "forward":
         out, dout = module.f_jvp(x, w, dx=np.ones(3), dw=np.ones(3))
         assert out == pytest.approx(primal.f(x, w))
-        assert dout == pytest.approx((primal.f(x + 1e-6, w + 1e-6) - primal.f(x - 1e-6, w - 1e-6)) / 2e-6, rel=1e-6)
+        assert dout == pytest.approx(directional_difference(primal.f, [x, w], [np.ones(3), np.ones(3)]), rel=ALONG_RTOL)
     else:
         module.f_hvp(x, w, vx=np.ones(3), vw=np.ones(3))

@@ -25,8 +25,7 @@ from click.testing import CliRunner
 from dpgen.cli import main
 from dpgen.header import Options
 
-from support import check_vjp, generated_text, load, load_source
-from test_forward import check_jvp
+from support import check_jvp, check_vjp, generated_text, load, load_source
 
 BOTH = Options(mode="reverse,forward")
 HEADER = "import numpy as np\n\n\n"

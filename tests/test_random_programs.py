@@ -2,7 +2,7 @@
 central finite differences (``support.check_vjp``; the last tests check forward and HVP mode
 too, through ``program_grammar.check_modes``).
 
-The grammar lives in program_grammar.py, shared with benchmarks/fuzz.py (which runs it at
+The grammar lives in support/program_grammar.py, shared with benchmarks/fuzz.py (which runs it at
 scale); its original part, which the first four tests draw from exactly as before, is:
 
 A program is a helper ``h(a, b)`` and an entry point ``f(x, y, z, M, s)`` (x, y, z of
@@ -49,14 +49,14 @@ import numpy as np
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-import program_grammar as grammar
+from support import program_grammar as grammar
 from dpgen.errors import SourceErrors
 from support import check_vjp, differentiate
 
 
 @st.composite
 def marked_programs(draw, features: frozenset[str], small: bool = False) -> str:
-    """The marked-up text of one program of the shared grammar (program_grammar.py)."""
+    """The marked-up text of one program of the shared grammar (support/program_grammar.py)."""
     return grammar.draw_program(grammar.HypothesisDrawer(draw), features, small=small)
 
 

@@ -17,8 +17,22 @@ import pytest
 
 from dpgen.errors import SourceErrors
 from dpgen.header import Options
-from support import check_vjp, generated_text, load, load_source
-from test_forward import inner, random_tangent, shifted
+from support import (
+    ALONG_ATOL,
+    ALONG_RTOL,
+    EPS_HVP,
+    HVP_ALONG_ATOL,
+    HVP_ALONG_RTOL,
+    VALUE_TOL,
+    check_vjp,
+    directional_difference,
+    entries,
+    generated_text,
+    inner,
+    load,
+    load_source,
+    random_tangent,
+)
 
 HEADER = "import numpy as np\nimport math\n\n"
 X = [0.3, -0.7, 1.1]
@@ -157,6 +171,27 @@ NAMES = [
         "def f(x, y):\n    _f_line6_for = y * 2.0\n    s = x\n    for i in range(2):\n        s = np.sin(s) * _f_line6_for\n    return np.sum(s)\n",
         _xy,
     ),
+    # names the pullbacks, reverse loops and tangent code use inside generated scopes
+    (
+        "params named like the pullback's locals",
+        "def f(x, step, loop_pullbacks, branch_pullback, out_bar):\n    s = x\n    for i in range(2):\n"
+        "        s = np.sin(s) * step + loop_pullbacks\n    if s[0] > 0:\n        s = s * branch_pullback\n"
+        "    return np.sum(s * out_bar)\n",
+        lambda: [_vec(X), 0.7, _vec(Y), 1.3, _vec(Y) + 0.5],
+    ),
+    (
+        "locals named like the pullback's locals",
+        "def f(x, y):\n    step = y * 0.7\n    loop_pullbacks = y + 1.0\n    s = x\n    for i in range(2):\n"
+        "        s = np.sin(s) * step + loop_pullbacks\n    branch_pullback = s * 2.0\n    if s[0] > 0:\n"
+        "        s = s * branch_pullback\n    out_bar = s + y\n    return np.sum(s * out_bar)\n",
+        _xy,
+    ),
+    (
+        "params named like tangents and cotangents",
+        "def f(x, dx, x_bar, ds):\n    s = x * dx\n    for i in range(2):\n        s = np.sin(s) * x_bar + ds\n"
+        "    return np.sum(s)\n",
+        lambda: [_vec(X), _vec(Y), _vec(Y) + 0.5, 0.3],
+    ),
     (
         "param named like an internal function",
         "def f(x, _f_line5_for_vjp):\n    s = x\n    for i in range(2):\n        s = np.sin(s) * _f_line5_for_vjp\n    return np.sum(s)\n",
@@ -263,50 +298,36 @@ def _check(source: str, args: list, mode: str) -> None:
     generated = load(generated_text(source, options=Options(mode=mode)))
     rng = np.random.default_rng(7)
     v = [random_tangent(a, rng) for a in args]
-    eps = 1e-6
-
-    def along(fn, direction, h):
-        return fn(*[shifted(a, t, h) for a, t in zip(args, direction)])
-
     value = primal(*copy.deepcopy(args))
     if mode == "reverse":
         out, pullback = generated.f_vjp(*copy.deepcopy(args))
-        np.testing.assert_allclose(out, value, rtol=1e-12)
+        np.testing.assert_allclose(out, value, rtol=VALUE_TOL)
         cotangents = pullback(1.0)
-        expected = (along(primal, v, eps) - along(primal, v, -eps)) / (2 * eps)
+        expected = directional_difference(primal, args, v)
         got = inner(list(v), list(cotangents))
-        assert got == pytest.approx(expected, rel=1e-6, abs=1e-7), "<grad, v> vs central differences"
+        assert got == pytest.approx(expected, rel=ALONG_RTOL, abs=ALONG_ATOL), "<grad, v> vs central differences"
         grad = generated.f_grad(*copy.deepcopy(args))
-        assert inner(_entries(grad, cotangents), list(cotangents)) == pytest.approx(
-            inner(list(cotangents), list(cotangents)), rel=1e-12
+        assert inner(entries(grad, cotangents), list(cotangents)) == pytest.approx(
+            inner(list(cotangents), list(cotangents)), rel=VALUE_TOL
         )
     elif mode == "forward":
         out, dout = generated.f_jvp(*copy.deepcopy(args), *copy.deepcopy(v))
-        np.testing.assert_allclose(out, value, rtol=1e-12)
-        expected = (along(primal, v, eps) - along(primal, v, -eps)) / (2 * eps)
-        assert dout == pytest.approx(expected, rel=1e-6, abs=1e-7), "JVP vs central differences"
+        np.testing.assert_allclose(out, value, rtol=VALUE_TOL)
+        expected = directional_difference(primal, args, v)
+        assert dout == pytest.approx(expected, rel=ALONG_RTOL, abs=ALONG_ATOL), "JVP vs central differences"
     else:
         reverse = load(generated_text(source, options=Options(mode="reverse")))
         u = [random_tangent(a, rng) for a in args]
         hv = generated.f_hvp(*copy.deepcopy(args), *copy.deepcopy(v))
         cotangents = reverse.f_vjp(*copy.deepcopy(args))[1](1.0)
-        h = 1e-5
 
-        def u_dot_grad(step):
-            return inner(list(u), list(reverse.f_vjp(*[shifted(a, t, step) for a, t in zip(args, v)])[1](1.0)))
+        def u_dot_grad(*point):
+            return inner(list(u), list(reverse.f_vjp(*point)[1](1.0)))
 
-        expected = (u_dot_grad(h) - u_dot_grad(-h)) / (2 * h)
-        assert inner(list(u), _entries(hv, cotangents)) == pytest.approx(
-            expected, rel=1e-5, abs=1e-6
+        expected = directional_difference(u_dot_grad, args, v, EPS_HVP)
+        assert inner(list(u), entries(hv, cotangents)) == pytest.approx(
+            expected, rel=HVP_ALONG_RTOL, abs=HVP_ALONG_ATOL
         ), "<u, H v> vs differences of the gradient"
-
-
-def _entries(result, cotangents) -> list:
-    """`f_grad`/`f_hvp` results spread over the parameters: a bare value is the one
-    differentiable parameter's entry."""
-    if isinstance(result, tuple) and len(result) == len(cotangents):
-        return list(result)
-    return [result if c is not None else None for c in cotangents]
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -13,8 +13,7 @@ import pytest
 
 from dpgen.errors import SourceErrors
 from dpgen.header import Options
-from support import check_vjp, generated_text, load, load_source
-from test_forward import assert_close, check_jvp, difference, random_tangent, shifted
+from support import check_hvp, check_jvp, check_vjp, generated_text, load, load_source
 
 ALL = Options(mode="reverse,forward,hvp")
 
@@ -31,15 +30,7 @@ def check_all_modes(source: str, args: list, entry: str = "f", hvp: bool = True)
     check_jvp(primal, getattr(generated, f"{entry}_jvp"), vjp, args, rng)
     if not hvp:
         return
-    v = [random_tangent(a, rng) for a in args]
-    hv = getattr(generated, f"{entry}_hvp")(*args, *v)
-    hv = hv if isinstance(hv, tuple) else (hv,)
-    eps = 1e-5
-    plus = vjp(*[shifted(a, t, eps) for a, t in zip(args, v)])[1](1.0)
-    minus = vjp(*[shifted(a, t, -eps) for a, t in zip(args, v)])[1](1.0)
-    for k, got in enumerate(hv):
-        if got is not None:
-            assert_close(got, difference(plus[k], minus[k], eps), 1e-4, 1e-5, f"H v, parameter {k}")
+    check_hvp(getattr(generated, f"{entry}_hvp"), vjp, args, rng)
 
 
 def refused(source: str, *fragments: str, options: Options = Options()) -> str:

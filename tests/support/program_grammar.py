@@ -57,6 +57,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+# Structures, directions and tolerances are the test suite's one gradient checker's.
+from support.gradcheck import ATOL, EPS, EPS2, RTOL, SECOND_ATOL
+from support.structures import Mismatch, combine, flat, inner, random_tangent, same_structure  # noqa: F401
+
 ARRAY_PARAMS = ("x", "y", "z")
 HELPER_PARAMS = ("a", "b")
 LOCALS = ("t", "u")
@@ -622,80 +626,7 @@ def _np_max(a):
 """
 
 
-# ---------------------------------------------------------------- structured values
-
-
-def random_tangent(value, rng):
-    """A random tangent mirroring `value`'s structure."""
-    if isinstance(value, dict):
-        return {k: random_tangent(v, rng) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(random_tangent(v, rng) for v in value)
-    return rng.normal(size=np.shape(value)) if np.ndim(value) else float(rng.normal())
-
-
-def inner(a, b) -> float:
-    """The sum of elementwise products over matching structures (None counts as zero)."""
-    if a is None or b is None:
-        return 0.0
-    if isinstance(a, dict):
-        return sum(inner(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)):
-        if len(a) != len(b):
-            raise Mismatch(f"structure: {len(a)} items != {len(b)}")
-        return sum(inner(x, y) for x, y in zip(a, b))
-    if np.shape(a) != np.shape(b):
-        raise Mismatch(f"shape {np.shape(a)} != {np.shape(b)}")
-    return float(np.sum(np.asarray(a, dtype=float) * np.asarray(b, dtype=float)))
-
-
-def shifted(value, tangent, eps):
-    if isinstance(value, dict):
-        return {k: shifted(value[k], tangent[k], eps) for k in value}
-    if isinstance(value, (list, tuple)):
-        return type(value)(shifted(v, t, eps) for v, t in zip(value, tangent))
-    return value + eps * tangent if np.ndim(value) else float(value + eps * tangent)
-
-
-def combine(args, steps):
-    """args + sum of eps * tangent over `steps` [(tangents, eps)]."""
-    out = copy.deepcopy(args)
-    for tangents, eps in steps:
-        out = [shifted(a, t, eps) for a, t in zip(out, tangents)]
-    return out
-
-
-def flat(value) -> np.ndarray:
-    if isinstance(value, dict):
-        return np.concatenate([flat(value[k]) for k in sorted(value)] or [np.zeros(0)])
-    if isinstance(value, (list, tuple)):
-        return np.concatenate([flat(v) for v in value] or [np.zeros(0)])
-    return np.ravel(np.asarray(value, dtype=float))
-
-
-def same_structure(a, b) -> bool:
-    if isinstance(a, dict) or isinstance(b, dict):
-        return (
-            isinstance(a, dict)
-            and isinstance(b, dict)
-            and set(a) == set(b)
-            and all(same_structure(a[k], b[k]) for k in a)
-        )
-    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
-        return (
-            isinstance(a, (list, tuple))
-            and isinstance(b, (list, tuple))
-            and len(a) == len(b)
-            and all(map(same_structure, a, b))
-        )
-    return np.shape(a) == np.shape(b)
-
-
 # ------------------------------------------------------------------------- checking
-
-
-class Mismatch(Exception):
-    """A derivative (or value) differs from what finite differences say: a wrong result."""
 
 
 class Rejected(Exception):
@@ -758,12 +689,8 @@ class Probe:
         )
 
 
-EPS = 1e-6  # first derivatives: central differences along one direction
-EPS2 = 1e-4  # second derivatives: four points around the base
-
-
 def check_modes(
-    program: Program, modes=("reverse", "forward", "hvp"), rtol=1e-5, generate_text=None
+    program: Program, modes=("reverse", "forward", "hvp"), rtol=RTOL, generate_text=None
 ) -> dict[str, Outcome]:
     """Each mode's outcome for one program (args included)."""
     rng = np.random.default_rng(program.rng_seed)
@@ -831,7 +758,7 @@ def _short(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}{where}"
 
 
-def _close(got: float, expected: float, rtol: float, atol: float = 1e-6) -> bool:
+def _close(got: float, expected: float, rtol: float, atol: float = ATOL) -> bool:
     return abs(got - expected) <= atol + rtol * max(1.0, abs(expected))
 
 
@@ -879,7 +806,7 @@ def _check_mode(program, mode, args, base, u, v, w, first, directional, second, 
             if not same_structure(dout, base):
                 raise Mismatch("the tangent has the wrong shape or structure")
             got = flat(dout)
-            if not np.all(np.abs(got - directional) <= 1e-6 + rtol * np.maximum(1.0, np.abs(directional))):
+            if not np.all(np.abs(got - directional) <= ATOL + rtol * np.maximum(1.0, np.abs(directional))):
                 raise Mismatch(f"jvp = {got!r} but differences give {directional!r}")
         else:
             if not isinstance(hv, tuple):  # one differentiable parameter: a bare value (like f_grad)
@@ -891,7 +818,7 @@ def _check_mode(program, mode, args, base, u, v, w, first, directional, second, 
             if len(hv) != len(args):
                 raise Mismatch(f"{len(hv)} entries for {len(args)} arguments")
             got = sum(inner(h, t) for h, t in zip(hv, w))
-            if not _close(got, second, 100 * rtol, 1e-4):
+            if not _close(got, second, 100 * rtol, SECOND_ATOL):
                 raise Mismatch(f"<w, H v> = {got!r} but differences give {second!r}")
     except Mismatch as exc:
         return Outcome("wrong", str(exc), "wrong")
