@@ -51,6 +51,54 @@ class Index:
 
 Atom = Union[Var, Const, Seq, Index]
 
+# ------------------------------------------------------------------- expressions
+# Derivative expressions (rule bodies, adjoint and tangent values) are trees: a primitive,
+# named by its qualified name, applied to atoms, literals, qualified names, rule holes or
+# other applications. `Seq` and `Index` may hold expressions too (``(len(xs),)``, ``g[:-1]``).
+# A tree is never source text: the renderer prints it, infix where the primitive has an
+# operator. Smart constructors and walkers live in `dpgen.ir.expr`.
+
+
+@dataclass(frozen=True)
+class Hole:
+    """A name of a rule expression bound when the rule is applied: ``g`` (the cotangent),
+    ``t`` (a tangent), ``ans`` (the output), a parameter of the rule's signature, or
+    ``operands_0`` (element 0 of a list or ``*`` parameter)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Lit:
+    """A Python literal in a rule: a number, a string, True/False or None."""
+
+    value: object
+
+
+@dataclass(frozen=True)
+class Global:
+    """A module-level value by qualified name, e.g. ``numpy.pi`` or ``math.e``."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Apply:
+    """A primitive applied to expressions: ``numpy.multiply(g, numpy.cos(x))``.
+
+    `op` is a qualified name: a NumPy or ``math`` function, ``builtins.len``, a backend
+    helper (``dpgen.helpers._unbroadcast``) or one of the structural primitives
+    ``dpgen.getitem`` (``a[index]``), ``dpgen.getattr`` (``a.mT``, the name a `Lit`) and
+    ``dpgen.call`` (a bound callable applied to the other arguments: ``pullback(seed)``).
+    """
+
+    op: str
+    args: tuple["Expr", ...]
+    kwargs: tuple[tuple[str, "Expr"], ...] = ()
+
+
+Expr = Union[Var, Const, Seq, Index, Hole, Lit, Global, Apply]
+
 # ----------------------------------------------------------------------- statements
 
 

@@ -26,8 +26,10 @@ from dpgen.ir import (
     Const,
     DefaultTangent,
     Eqn,
+    Expr,
     ForEach,
     Function,
+    Hole,
     JvpBranch,
     JvpCall,
     JvpFunction,
@@ -43,9 +45,9 @@ from dpgen.ir import (
     ZeroTangent,
 )
 from dpgen.names import NameAllocator
-from dpgen.passes.reverse import _bind_call, _loop_arguments, _vars_in, _without_unbroadcast, active_parameters
+from dpgen.ir.expr import holes, mul, substitute
+from dpgen.passes.reverse import _bind_call, _loop_arguments, _vars_in, active_parameters
 from dpgen.analysis.scalars import is_scalar_constant, scalar_variables
-from dpgen.passes.simplify import _template_names
 
 
 def _varied_atom(atom: object, varied: set[str]) -> bool:
@@ -225,16 +227,16 @@ class _Forward:
             referenced = set()
             for p in with_tangent:
                 template = rule.vjp[p]
-                text = _without_unbroadcast(template(bound) if callable(template) else template, p)
-                terms.append(Template(text, tuple({**bindings, "g": tan.atom(bound[p])}.items())))
-                referenced |= _template_names(text) | {p}
+                tree = elementwise_tangent(template(bound) if callable(template) else template)
+                terms.append(Template(tree, tuple({**bindings, "t": tan.atom(bound[p])}.items())))
+                referenced |= holes(tree) | {p}
             if "ans" not in referenced and not self._covers(rule, bound, referenced, tan):
                 like = Var(out)
         elif rule.jvp_kind == "explicit":
             for p in with_tangent:
                 template = rule.jvp[p]
-                text = template(bound) if callable(template) else template
-                terms.append(Template(text, tuple({**bindings, "t": tan.atom(bound[p])}.items())))
+                tree = template(bound) if callable(template) else template
+                terms.append(Template(tree, tuple({**bindings, "t": tan.atom(bound[p])}.items())))
         elif rule.jvp_kind == "linear":
             swap = {p: self._dense_param(bound[p], tan) for p in rule.vjp}
             terms.append(Apply(eqn.op, *_substituted(rule, eqn, swap)))
@@ -311,6 +313,15 @@ class _Forward:
         tan.stmts.append(JvpLoop(loop, tuple(rows), dcarried, dinit, tuple(tangents), flag))
 
 
+def elementwise_tangent(derivative: Expr) -> Expr:
+    """``t * d``: a parameter's contribution to the output's tangent, for the local derivative
+    ``d`` of an elementwise rule (the one place forward mode applies a tangent to one). A rule
+    that reads ``g`` is a cotangent linear in ``g``: the tangent takes its place."""
+    if "g" in holes(derivative):
+        return substitute(derivative, {"g": Hole("t")})
+    return mul(Hole("t"), derivative)
+
+
 def _substituted(rule: rules.Rule, eqn: Eqn, swap: dict[str, object]) -> tuple[tuple, tuple]:
     """The equation's arguments with the parameters in `swap` replaced (a * parameter by a tuple)."""
     args = list(eqn.args)
@@ -332,7 +343,7 @@ def _reads(stmt) -> set[str]:
         used = set(_vars_in(stmt.like)) if stmt.like else set()
         for term in stmt.terms:
             if isinstance(term, Template):
-                names = _template_names(term.text)
+                names = holes(term.expr)
                 used |= {n for name, atom in term.bindings if name in names for n in _vars_in(atom)}
             else:
                 used |= set(_vars_in(term.args)) | set(_vars_in(tuple(v for _, v in term.kwargs)))

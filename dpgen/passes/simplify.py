@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import functools
 
@@ -18,6 +17,7 @@ from dpgen.ir import (
     AddInPlace,
     AdjointStmt,
     ForEach,
+    Hole,
     ForRange,
     ReverseLoop,
     Seq,
@@ -35,6 +35,7 @@ from dpgen.ir import (
     VjpModule,
     ZerosAdjoint,
 )
+from dpgen.ir.expr import holes
 from dpgen.passes.reverse import _vars_in
 
 
@@ -49,9 +50,7 @@ def _reads(stmt: AdjointStmt) -> set[str]:
     if isinstance(stmt, KeyAddAdjoint):
         return {stmt.target, stmt.value}
     if isinstance(stmt, (SetAdjoint, UnpackAdjoints)):
-        used = {
-            n for name, atom in stmt.value.bindings if name in _template_names(stmt.value.text) for n in _vars_in(atom)
-        }
+        used = {n for name, atom in stmt.value.bindings if name in holes(stmt.value.expr) for n in _vars_in(atom)}
         if isinstance(stmt, SetAdjoint) and stmt.accumulate:
             used.add(stmt.target)
         return used
@@ -78,11 +77,6 @@ def _writes(stmt: AdjointStmt) -> set[str]:
     return set()
 
 
-@functools.lru_cache(maxsize=None)
-def _template_names(text: str) -> frozenset[str]:
-    return frozenset(node.id for node in ast.walk(ast.parse(text, mode="eval")) if isinstance(node, ast.Name))
-
-
 def _rename(stmt: AdjointStmt, old: str, new: str) -> AdjointStmt:
     def swap(atom):
         if isinstance(atom, Seq):  # e.g. the tuple of cotangents handed to a pullback
@@ -90,7 +84,7 @@ def _rename(stmt: AdjointStmt, old: str, new: str) -> AdjointStmt:
         return Var(new) if atom == Var(old) else atom
 
     if isinstance(stmt, (SetAdjoint, UnpackAdjoints)):
-        value = Template(stmt.value.text, tuple((k, swap(v)) for k, v in stmt.value.bindings))
+        value = Template(stmt.value.expr, tuple((k, swap(v)) for k, v in stmt.value.bindings))
         if isinstance(stmt, SetAdjoint):
             return dataclasses.replace(stmt, target=new if stmt.target == old else stmt.target, value=value)
         return UnpackAdjoints(tuple(new if t == old else t for t in stmt.targets), value)
@@ -136,7 +130,7 @@ def _propagate_copies(fn: VjpFunction) -> VjpFunction:
         for n in found:
             uses[current.get(n, n)] -= 1  # now: uses by statements after this one
         stmt = _rename_all(stmt, {n: current[n] for n in found if current.get(n, n) != n})
-        if isinstance(stmt, SetAdjoint) and not stmt.accumulate and stmt.value.text == "g":
+        if isinstance(stmt, SetAdjoint) and not stmt.accumulate and stmt.value.expr == Hole("g"):
             source = dict(stmt.value.bindings)["g"]
             if isinstance(source, Var) and not uses.get(source.name) and source.name not in cotangents:
                 target = stmt.target

@@ -10,7 +10,6 @@ does the final layout.
 from __future__ import annotations
 
 import ast
-import builtins
 import copy
 import functools
 import re
@@ -20,6 +19,11 @@ import jinja2
 from dpgen.backends import Backend, helper_sources
 from dpgen.escape import comment_text, docstring_text
 from dpgen.ir import (
+    Apply,
+    Expr,
+    Global,
+    Hole,
+    Lit,
     KeyAddAdjoint,
     ZeroIndexAdjoint,
     AddInPlace,
@@ -132,8 +136,17 @@ def _is_number(node: ast.AST, value: object = None) -> bool:
     return ok and (value is None or node.value == value)
 
 
+def _literal(value: object) -> ast.expr:
+    """A literal as the parser read it: a negative number is a negation (``2 ** -1`` stays right)."""
+    if type(value) in (int, float) and value < 0:
+        return ast.UnaryOp(ast.USub(), ast.Constant(-value))
+    return ast.Constant(value)
+
+
 @functools.lru_cache(maxsize=None)
 def _parse(text: str) -> ast.expr:
+    """A front-end constant's source text (``2.0``, ``np.pi``): atoms from the user's module
+    still carry their text; rule expressions never reach here."""
     return ast.parse(text, mode="eval").body
 
 
@@ -166,6 +179,8 @@ class Renderer(JvpRendering):
         if isinstance(atom, Index):
             items = [self._index_item(i, in_subscript=True) for i in atom.items]
             return ast.Tuple(items) if atom.is_tuple else items[0]
+        if isinstance(atom, (Apply, Lit, Global)):  # a tree the passes made, e.g. np.zeros_like(out)
+            return self.expr(atom)
         raise TypeError(atom)
 
     def _index_item(self, item: Atom | SliceAtom, in_subscript: bool) -> ast.expr:
@@ -192,37 +207,76 @@ class Renderer(JvpRendering):
 
     # -------------------------------------------------------- expressions
     def template(self, template: Template) -> ast.expr:
-        bindings = dict(template.bindings)
-        renderer = self
+        """A rule's tree with its holes bound, folded (``x ** (2 - 1)`` -> ``x``)."""
+        return _Fold().visit(self.expr(template.expr, dict(template.bindings)))
 
-        class _Substitute(ast.NodeTransformer):
-            def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
-                # A list display as an operand: `[da, db] * 2` would repeat the list.
-                for side in ("left", "right"):
-                    operand = getattr(node, side)
-                    if isinstance(operand, ast.Name) and isinstance(bindings.get(operand.id), Seq):
-                        setattr(node, side, renderer.as_array(bindings[operand.id]))
-                return self.generic_visit(node)
+    def expr(self, node: Expr, bindings: dict[str, Atom] | None = None) -> ast.expr:
+        """An expression tree as an `ast` node: infix where the primitive has an operator,
+        ``np`` spelled as the backend imports it, helpers and builtins through `ref`."""
+        bindings = bindings or {}
+        if isinstance(node, Hole):
+            return self.atom(bindings[node.name])
+        if isinstance(node, Lit):
+            return _literal(node.value)
+        if isinstance(node, Global):
+            return self._qualified(node.name)
+        if isinstance(node, Seq):
+            items = [self.expr(i, bindings) for i in node.items]
+            return ast.List(items) if node.is_list else ast.Tuple(items)
+        if isinstance(node, Index):
+            items = [self._tree_index_item(i, bindings) for i in node.items]
+            return ast.Tuple(items) if node.is_tuple else items[0]
+        if not isinstance(node, Apply):
+            return self.atom(node)
+        op, args = node.op, node.args
 
-            def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.expr:
-                if isinstance(node.operand, ast.Name) and isinstance(bindings.get(node.operand.id), Seq):
-                    node.operand = renderer.as_array(bindings[node.operand.id])
-                return self.generic_visit(node)
+        def operand(arg: Expr) -> ast.expr:
+            # A list display as an operand: `[da, db] * 2` would repeat the list.
+            if isinstance(arg, Hole) and isinstance(bindings.get(arg.name), Seq):
+                return self.as_array(bindings[arg.name])
+            return self.expr(arg, bindings)
 
-            def visit_Name(self, node: ast.Name) -> ast.expr:
-                if node.id in bindings:
-                    return renderer.atom(bindings[node.id])
-                if node.id == "np":
-                    return ast.Name(renderer.backend.alias)
-                if f"_{node.id}" in renderer.helpers:
-                    renderer.use_helper(f"_{node.id}")
-                    return ast.Name(renderer.ref(f"_{node.id}"))
-                if hasattr(builtins, node.id):  # `len`, `sum` in a rule: a parameter may hide them
-                    return ast.Name(renderer.ref(node.id))
-                return node
+        if not node.kwargs:
+            if op in INFIX and len(args) == 2:
+                return ast.BinOp(operand(args[0]), INFIX[op](), operand(args[1]))
+            if op in COMPARE and len(args) == 2:
+                return ast.Compare(operand(args[0]), [COMPARE[op]()], [operand(args[1])])
+            if op == "numpy.negative" and len(args) == 1:
+                return ast.UnaryOp(ast.USub(), operand(args[0]))
+            if op == "dpgen.getitem":
+                return ast.Subscript(self.expr(args[0], bindings), self.expr(args[1], bindings))
+            if op == "dpgen.getattr":
+                return ast.Attribute(self.expr(args[0], bindings), args[1].value)
+            if op == "dpgen.call":
+                return ast.Call(self.expr(args[0], bindings), [self.expr(a, bindings) for a in args[1:]], [])
+        if op.startswith(HELPER_PREFIX):
+            name = op[len(HELPER_PREFIX) :]
+            self.use_helper(name)
+            func: ast.expr = ast.Name(self.ref(name))
+        elif op.startswith("builtins."):  # `len`, `sum` in a rule: a parameter may hide them
+            func = ast.Name(self.ref(op[len("builtins.") :]))
+        else:
+            func = self._qualified(op)
+        return ast.Call(
+            func,
+            [self.expr(a, bindings) for a in args],
+            [ast.keyword(k, self.expr(v, bindings)) for k, v in node.kwargs],
+        )
 
-        tree = _Substitute().visit(copy.deepcopy(_parse(template.text)))
-        return _Fold().visit(tree)
+    def _tree_index_item(self, item, bindings: dict[str, Atom]) -> ast.expr:
+        if isinstance(item, SliceAtom):
+            return ast.Slice(
+                *[None if p is None else self.expr(p, bindings) for p in (item.start, item.stop, item.step)]
+            )
+        return self.expr(item, bindings)
+
+    def _qualified(self, name: str) -> ast.expr:
+        """``numpy.linalg.inv`` -> ``np.linalg.inv`` (the backend's alias), ``math.e`` as is."""
+        parts = name.split(".")
+        node: ast.expr = ast.Name(self.backend.alias if parts[0] == "numpy" else parts[0])
+        for part in parts[1:]:
+            node = ast.Attribute(node, part)
+        return node
 
     def use_helper(self, name: str) -> None:
         if name not in self.used_helpers:

@@ -8,8 +8,8 @@ cotangent they carry; masks and shapes they read carry no derivative.
 
 from dpgen.rules import deflinear, defmultilinear, defvjp, nondiff
 
-#: The prefix of a helper primitive's qualified name in the rule table.
-HELPER_PREFIX = "dpgen.helpers."
+
+from dpgen.rules.expr import HELPER_PREFIX  # noqa: E402,F401 (re-exported)
 
 nondiff(
     "dpgen.helpers._zeros_like(x)",
