@@ -1,6 +1,6 @@
 """Rules are IR: rule text is parsed once, at registration, into expression trees.
 
-IR-level tests of the parser (`dpgen.rules.expr`), of binding holes, of the algebraic smart
+IR-level tests of the parser (`dpgen.rules.syntax`), of binding holes, of the algebraic smart
 constructors (`dpgen.ir.expr`) and of printing trees, plus end-to-end checks of what the
 central application of elementwise derivatives changed.
 """
@@ -8,10 +8,13 @@ central application of elementwise derivatives changed.
 from __future__ import annotations
 
 import ast
+import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+import dpgen
 from dpgen import rules
 from dpgen.backends import NUMPY, Backend
 from dpgen.ir import Apply, Const, Global, Hole, Index, Lit, Seq, SliceAtom, Template, Var
@@ -19,9 +22,11 @@ from dpgen.ir.expr import holes, mul, neg, strip_unbroadcast, substitute, unbroa
 from dpgen.passes.forward import elementwise_tangent
 from dpgen.passes.reverse import elementwise_cotangent
 from dpgen.render.renderer import Renderer
-from dpgen.rules.expr import MalformedRule, parse
+from dpgen.rules.syntax import MalformedRule, parse
 
-from support import check_vjp, differentiate, generated_text
+from dpgen.frontend.source import Source
+from dpgen.pipeline import generate
+from support import check_vjp, differentiate, generated_text, load, load_source
 
 G, X, Y = Hole("g"), Hole("x"), Hole("y")
 
@@ -191,3 +196,48 @@ def test_builtin_pow_unbroadcasts_the_exponent():
         """)
     rng = np.random.default_rng(0)
     check_vjp(primal.f, generated.f_vjp, [rng.uniform(0.5, 2.0, size=(3, 2)), rng.uniform(0.5, 2.0, size=(2,))], rng)
+
+
+# ------------------------------------------------------------- named constants
+
+
+def test_named_constants_are_qualified_names_in_the_ir():
+    """``np.pi`` is ``Global("numpy.pi")`` in the IR whatever the user's alias; arithmetic on
+    constants is a constant tree (no equation), printed with the backend's alias."""
+    source = """
+        import numpy as xp
+        import math
+
+        def f(x):
+            return xp.sum(xp.sin(2 * xp.pi * x) / -math.e)
+        """
+    stages = generate(Source("model.py", textwrap.dedent(source)))
+    args = [a for eqn in stages.lowered.functions[0].body for a in eqn.args]
+    assert Apply("numpy.multiply", (Const("2"), Global("numpy.pi"))) in args
+    assert Apply("numpy.negative", (Global("math.e"),)) in args
+    assert not any(isinstance(a, Const) and "pi" in a.text for a in args)
+    assert "= 2 * np.pi * x" in stages.text and "/ -math.e" in stages.text
+    primal, generated = load_source(source), load(stages.text)
+    rng = np.random.default_rng(1)
+    check_vjp(primal.f, generated.f_vjp, [rng.normal(size=(3,))], rng)
+
+
+def test_passes_and_ir_parse_no_text():
+    """Passes map trees to trees: no `ast` parsing of rule or expression text in them. (The
+    renderer may build `ast` nodes to print; rule text is parsed in `dpgen/rules/` only.)"""
+    root = Path(dpgen.__file__).parent
+    for folder in ("passes", "ir"):
+        for path in (root / folder).glob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            assert "ast.parse" not in text and "literal_eval" not in text and "import ast" not in text, path
+    assert "ast.parse" not in (root / "render" / "forward.py").read_text(encoding="utf-8")
+
+
+def test_written_math_e_is_the_natural_log():
+    text = generated_text("""
+        import math
+
+        def f(x: float):
+            return math.log(x, math.e)
+        """)
+    assert "math.log(math.e)" not in text and "out_bar / x" in text

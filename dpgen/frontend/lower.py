@@ -21,6 +21,7 @@ from dpgen import rules
 from dpgen.errors import DiagnosticSink, Span
 from dpgen.escape import code_text
 from dpgen.ir import (
+    Apply,
     Atom,
     Branch,
     Call,
@@ -29,6 +30,7 @@ from dpgen.ir import (
     ForEach,
     ForRange,
     Function,
+    Global,
     Index,
     Loop,
     Module,
@@ -130,26 +132,28 @@ METHODS.update({"flatten": "numpy.ravel", "reshape": "numpy.reshape", "transpose
 VARARG_METHODS = {"reshape", "transpose"}  # x.reshape(3, 4) means x.reshape((3, 4))
 ATTRIBUTES = {"T": "numpy.transpose", "shape": "numpy.shape", "ndim": "numpy.ndim", "size": "numpy.size"}
 
-# Module-level constants -> how the generated module spells them (``np`` is the backend).
-CONSTANTS = {
-    "numpy.pi": "np.pi",
-    "numpy.e": "np.e",
-    "numpy.inf": "np.inf",
-    "numpy.nan": "np.nan",
-    "numpy.newaxis": "None",
-    "numpy.float64": "np.float64",
-    "numpy.float32": "np.float32",
-    "numpy.int64": "np.int64",
-    "numpy.int32": "np.int32",
-    "math.pi": "math.pi",
-    "math.e": "math.e",
-    "math.tau": "math.tau",
-    "math.inf": "math.inf",
-    "math.nan": "math.nan",
-    "builtins.float": "float",
-    "builtins.int": "int",
-    "builtins.bool": "bool",
-}
+#: Named constants the IR holds by qualified name (`Global`); ``np.newaxis`` is ``None``.
+CONSTANTS = frozenset(
+    {
+        "numpy.pi",
+        "numpy.e",
+        "numpy.inf",
+        "numpy.nan",
+        "numpy.newaxis",
+        "numpy.float64",
+        "numpy.float32",
+        "numpy.int64",
+        "numpy.int32",
+        "math.pi",
+        "math.e",
+        "math.tau",
+        "math.inf",
+        "math.nan",
+        "builtins.float",
+        "builtins.int",
+        "builtins.bool",
+    }
+)
 
 NONDIFFERENTIABLE_ANNOTATIONS = {"int", "bool", "str"}
 OPERATORS = set(BINARY_OPS.values()) | {"numpy.negative"}  #: primitives rendered as operators
@@ -1073,6 +1077,8 @@ class Lowering:
                 return self.unsupported(node, "this operator")
             if isinstance(left, Const) and isinstance(right, Const):
                 return _fold(node.operator, left, right)
+            if _is_constant(left) and _is_constant(right):  # `2 * np.pi`: a constant tree, no equation
+                return Apply(op, (left, right))
             if self._is_list(left, scope) or self._is_list(right, scope):
                 # Python concatenates or repeats lists: no NumPy rule describes that. A list
                 # of constants (`[0.0] * n`) carries no derivative and is rendered as written.
@@ -1088,6 +1094,8 @@ class Lowering:
             if isinstance(node.operator, cst.Minus):
                 if isinstance(operand, Const):
                     return Const(ast.unparse(ast.UnaryOp(ast.USub(), ast.parse(operand.text, mode="eval").body)))
+                if _is_constant(operand):
+                    return Apply("numpy.negative", (operand,))
                 return self.emit(scope, "numpy.negative", (operand,), (), target)
             if isinstance(node.operator, cst.Not):
                 return self.unsupported(node, "'not' outside an 'if' or 'while' test (use np.logical_not)")
@@ -1188,7 +1196,7 @@ class Lowering:
             return Const(self.constant_names.get(name, name))
         for qualified in self.parsed.qualified_names(node):
             if qualified in CONSTANTS:
-                return Const(CONSTANTS[qualified])
+                return _named_constant(qualified)
             if qualified in COMPLEX_NAMES:
                 return self.unsupported(node, f"'{name}': {COMPLEX}", plain=True)
         if name in self.functions:
@@ -1205,7 +1213,7 @@ class Lowering:
     def attribute(self, node: cst.Attribute, scope: _Scope, target: str) -> Atom:
         for qualified in self.parsed.qualified_names(node):
             if qualified in CONSTANTS:
-                return Const(CONSTANTS[qualified])
+                return _named_constant(qualified)
             if qualified in COMPLEX_NAMES:
                 return self.unsupported(node, f"'{self.parsed.module.code_for_node(node)}': {COMPLEX}", plain=True)
         attr = node.attr.value
@@ -1490,6 +1498,18 @@ def _fields_after_outs(stmt: Stmt) -> tuple:
     if isinstance(stmt, Eqn):
         return (stmt.op, stmt.args, stmt.kwargs, stmt.span)
     return (stmt.callee, stmt.args, stmt.kwargs, stmt.span)
+
+
+def _named_constant(qualified: str) -> Atom:
+    """``np.pi`` -> ``Global("numpy.pi")``: the IR names the value, the renderer spells it."""
+    return Const("None") if qualified == "numpy.newaxis" else Global(qualified)
+
+
+def _is_constant(atom: object) -> bool:
+    """A literal, a named constant, or arithmetic on those (``2 * np.pi``)."""
+    if isinstance(atom, (Const, Global)):
+        return True
+    return isinstance(atom, Apply) and all(_is_constant(a) for a in atom.args) and not atom.kwargs
 
 
 def _fold(operator: cst.BaseBinaryOp, left: Const, right: Const) -> Const:

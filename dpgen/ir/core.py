@@ -19,9 +19,9 @@ class Var:
 
 @dataclass(frozen=True)
 class Const:
-    """A value known when the code is generated, kept as Python source text."""
+    """A literal known when the code is generated, kept as the user's source text."""
 
-    text: str  #: a literal or constant expression, e.g. ``2.0``, ``None``, ``np.pi``
+    text: str  #: a literal, e.g. ``2.0``, ``None``, ``'ij,jk->ik'``, ``(0, 1)``, or a module constant's name
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,10 @@ class Index:
     is_tuple: bool  #: written with a comma (``x[i, j]`` or ``x[i,]``)
 
 
-Atom = Union[Var, Const, Seq, Index]
+#: An argument of an equation. Besides variables and literal text, a constant may be a named
+#: constant (`Global`, ``numpy.pi``) or arithmetic on constants (an `Apply`, ``2 * np.pi``),
+#: and the passes write ``np.zeros_like(out)`` as an `Apply` too.
+Atom = Union[Var, Const, Seq, Index, "Global", "Apply"]
 
 # ------------------------------------------------------------------- expressions
 # Derivative expressions (rule bodies, adjoint and tangent values) are trees: a primitive,

@@ -59,7 +59,7 @@ from dpgen.ir import (
 )
 from dpgen.ir.expr import holes, mul, strip_unbroadcast, unbroadcast
 from dpgen.names import NameAllocator
-from dpgen.rules.expr import OPERATORS
+from dpgen.rules.syntax import OPERATORS
 from dpgen.analysis.scalars import is_scalar_constant, module_scalars, scalar_constants, shape_classes
 
 # ------------------------------------------------------------------ activity

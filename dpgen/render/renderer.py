@@ -273,6 +273,8 @@ class Renderer(JvpRendering):
     def _qualified(self, name: str) -> ast.expr:
         """``numpy.linalg.inv`` -> ``np.linalg.inv`` (the backend's alias), ``math.e`` as is."""
         parts = name.split(".")
+        if parts[0] == "builtins":  # `dtype=float`
+            return ast.Name(".".join(parts[1:]))
         node: ast.expr = ast.Name(self.backend.alias if parts[0] == "numpy" else parts[0])
         for part in parts[1:]:
             node = ast.Attribute(node, part)

@@ -8,7 +8,7 @@ cotangent expression per differentiable parameter:
 Expressions are written as Python over these names: ``g`` (the output's cotangent), ``ans``
 (the output), the signature's parameters, ``np`` (the backend's array module) and the
 helpers of the backend's ``helpers.py.j2`` (``unbroadcast``, ...). Each is parsed once,
-here, into an expression tree (`dpgen.rules.expr`; a malformed rule fails at import) whose
+here, into an expression tree (`dpgen.rules.syntax`; a malformed rule fails at import) whose
 names are holes the passes bind to atoms, so a rule never sees generated variable names.
 A parameter whose argument is a list of arrays (``np.stack``) or a ``*`` parameter
 (``np.einsum``) gets one expression that yields a cotangent per element. A rule too
@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping, Union
 
 from dpgen.ir import Atom, Const, Expr
-from dpgen.rules.expr import MalformedRule, parse
+from dpgen.rules.syntax import MalformedRule, parse
 
 
 @dataclass(frozen=True)

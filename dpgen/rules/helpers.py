@@ -7,9 +7,7 @@ cotangent they carry; masks and shapes they read carry no derivative.
 """
 
 from dpgen.rules import deflinear, defmultilinear, defvjp, nondiff
-
-
-from dpgen.rules.expr import HELPER_PREFIX  # noqa: E402,F401 (re-exported)
+from dpgen.rules.syntax import HELPER_PREFIX  # noqa: F401 (the prefix's home is the parser; re-exported)
 
 nondiff(
     "dpgen.helpers._zeros_like(x)",

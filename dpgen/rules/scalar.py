@@ -5,7 +5,7 @@ round trips); ``abs`` and the two-value ``min``/``max`` use comparisons that wor
 floats and arrays alike.
 """
 
-from dpgen.ir import Const
+from dpgen.ir import Const, Global
 from dpgen.rules import Bound, defelementwise, deflinear, expr
 
 _LOG_NATURAL = expr("1 / x", "x")
@@ -13,8 +13,8 @@ _LOG_BASE = expr("1 / (x * math.log(base))", "x", "base")
 
 
 def _log_vjp_x(bound: Bound):
-    # The base may be a variable (`math.log(x, b)`), which has no source text to compare.
-    natural = isinstance(bound["base"], Const) and bound["base"].text == "math.e"
+    # The default is the text `math.e`; a written `math.e` is the named constant.
+    natural = bound["base"] in (Const("math.e"), Global("math.e"))
     return _LOG_NATURAL if natural else _LOG_BASE
 
 
