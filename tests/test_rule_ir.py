@@ -18,7 +18,7 @@ import dpgen
 from dpgen import rules
 from dpgen.backends import NUMPY, Backend
 from dpgen.ir import Apply, Const, Global, Hole, Index, Lit, Seq, SliceAtom, Template, Var
-from dpgen.ir.expr import holes, mul, neg, strip_unbroadcast, substitute, unbroadcast
+from dpgen.ir.expr import close, holes, mul, neg, strip_unbroadcast, substitute, unbroadcast
 from dpgen.passes.forward import elementwise_tangent
 from dpgen.passes.reverse import elementwise_cotangent
 from dpgen.render.renderer import Renderer
@@ -119,6 +119,27 @@ def test_unbroadcast_moves_negation_out_and_strips():
     tree = unbroadcast(mul(G, Y), X)
     assert strip_unbroadcast(tree, "x") == mul(G, Y)
     assert strip_unbroadcast(tree, "y") == tree  # only the named operand's
+
+
+def test_close_binds_every_hole():
+    """A closed template is a self-contained tree (what later passes can consume as IR)."""
+    rows = Seq((Var("a"), Const("1.0")), True)
+    tree = parse("np.broadcast_to(g, (len(x),) + np.shape(g)) * x", {"g", "x"})
+    closed = close(Template(tree, (("g", Var("y_bar")), ("x", rows))))
+    assert holes(closed) == frozenset()
+    assert closed == Apply(
+        "numpy.multiply",
+        (
+            Apply(
+                "numpy.broadcast_to",
+                (
+                    Var("y_bar"),
+                    Apply("numpy.add", (Seq((Apply("builtins.len", (rows,)),)), Apply("numpy.shape", (Var("y_bar"),)))),
+                ),
+            ),
+            Apply("numpy.asarray", (rows,)),  # a bound list display as an operand: an array
+        ),
+    )
 
 
 def test_holes_and_substitute():

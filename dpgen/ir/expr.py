@@ -1,15 +1,18 @@
-"""Expression trees: walkers and algebraic smart constructors.
+"""Expression trees: walkers (`holes`, `substitute`, `close`) and algebraic smart constructors.
 
 The passes build derivative expressions from rule trees (`dpgen.ir.core.Apply`). The smart
 constructors here simplify as they build, so generated code reads as a person would write
 it: ``g * 1`` is ``g``, ``g * -e`` is ``-g * e``, ``g * (a / b)`` is ``g * a / b``. Each
 rewrite is exact in real arithmetic; the reassociations are the ones the rule table always
-spelled out by hand, so the generated text stays what it was.
+spelled out by hand, so the generated text stays what it was. `close` binds a template's
+holes, giving a self-contained tree (the renderer prints closed trees; a later pass can read
+them as ordinary IR).
 """
 
 from __future__ import annotations
 
 from dpgen.ir.core import Apply, Expr, Hole, Index, Lit, Seq, SliceAtom
+from dpgen.ir.reverse import Template
 
 MULTIPLY, DIVIDE, NEGATIVE = "numpy.multiply", "numpy.divide", "numpy.negative"
 UNBROADCAST = "dpgen.helpers._unbroadcast"
@@ -50,6 +53,51 @@ def substitute(node: Expr, mapping: dict[str, Expr]) -> Expr:
     if isinstance(node, SliceAtom):
         return SliceAtom(*(None if p is None else substitute(p, mapping) for p in (node.start, node.stop, node.step)))
     return node
+
+
+def close(template: Template) -> Expr:
+    """The template's tree with every hole replaced by its atom: a tree that needs no bindings.
+
+    A list display bound as an operator's operand becomes ``numpy.asarray([...])`` (``[a, b] * 2``
+    would repeat the list); a tuple written in the rule (``(len(xs),) + shape``) stays a tuple."""
+    bindings = dict(template.bindings)
+
+    def walk(node: Expr) -> Expr:
+        if isinstance(node, Hole):
+            return bindings[node.name]
+        if isinstance(node, Apply):
+            if node.op in OPERATORS and not node.kwargs:
+                args = tuple(_as_array(bindings[a.name]) if _binds_list(a, bindings) else walk(a) for a in node.args)
+            else:
+                args = tuple(walk(a) for a in node.args)
+            return Apply(node.op, args, tuple((k, walk(v)) for k, v in node.kwargs))
+        if isinstance(node, Seq):
+            return Seq(tuple(walk(i) for i in node.items), node.is_list)
+        if isinstance(node, Index):
+            return Index(tuple(walk(i) for i in node.items), node.is_tuple)
+        if isinstance(node, SliceAtom):
+            return SliceAtom(*(None if p is None else walk(p) for p in (node.start, node.stop, node.step)))
+        return node
+
+    return walk(template.expr)
+
+
+#: Primitives printed as operators (`+`, `<`, unary `-`); a list display there would not broadcast.
+OPERATORS = frozenset(
+    "numpy." + name
+    for name in (
+        "add subtract multiply divide power matmul remainder floor_divide negative "
+        "less less_equal greater greater_equal equal not_equal"
+    ).split()
+)
+
+
+def _binds_list(node: Expr, bindings: dict) -> bool:
+    return isinstance(node, Hole) and isinstance(bindings.get(node.name), Seq)
+
+
+def _as_array(seq: Seq) -> Apply:
+    return Apply("numpy.asarray", (seq,))
 
 
 def _is_number(node: object) -> bool:

@@ -57,9 +57,8 @@ from dpgen.ir import (
     VjpModule,
     ZerosAdjoint,
 )
-from dpgen.ir.expr import holes, mul, strip_unbroadcast, unbroadcast
+from dpgen.ir.expr import OPERATORS, holes, mul, strip_unbroadcast, unbroadcast
 from dpgen.names import NameAllocator
-from dpgen.rules.syntax import OPERATORS
 from dpgen.analysis.scalars import is_scalar_constant, module_scalars, scalar_constants, shape_classes
 
 # ------------------------------------------------------------------ activity

@@ -22,7 +22,6 @@ from dpgen.ir import (
     Apply,
     Expr,
     Global,
-    Hole,
     Lit,
     KeyAddAdjoint,
     ZeroIndexAdjoint,
@@ -54,6 +53,7 @@ from dpgen.ir import (
     VjpModule,
     ZerosAdjoint,
 )
+from dpgen.ir.expr import close
 from dpgen.passes.hvp import HvpFunction, HvpModule
 from dpgen.names import NameAllocator
 from dpgen.rules.helpers import HELPER_PREFIX
@@ -208,47 +208,37 @@ class Renderer(JvpRendering):
     # -------------------------------------------------------- expressions
     def template(self, template: Template) -> ast.expr:
         """A rule's tree with its holes bound, folded (``x ** (2 - 1)`` -> ``x``)."""
-        return _Fold().visit(self.expr(template.expr, dict(template.bindings)))
+        return _Fold().visit(self.expr(close(template)))
 
-    def expr(self, node: Expr, bindings: dict[str, Atom] | None = None) -> ast.expr:
-        """An expression tree as an `ast` node: infix where the primitive has an operator,
-        ``np`` spelled as the backend imports it, helpers and builtins through `ref`."""
-        bindings = bindings or {}
-        if isinstance(node, Hole):
-            return self.atom(bindings[node.name])
+    def expr(self, node: Expr) -> ast.expr:
+        """An expression tree (holes bound) as an `ast` node: infix where the primitive has an
+        operator, ``np`` spelled as the backend imports it, helpers and builtins through `ref`."""
         if isinstance(node, Lit):
             return _literal(node.value)
         if isinstance(node, Global):
             return self._qualified(node.name)
         if isinstance(node, Seq):
-            items = [self.expr(i, bindings) for i in node.items]
+            items = [self.expr(i) for i in node.items]
             return ast.List(items) if node.is_list else ast.Tuple(items)
         if isinstance(node, Index):
-            items = [self._tree_index_item(i, bindings) for i in node.items]
+            items = [self._tree_index_item(i) for i in node.items]
             return ast.Tuple(items) if node.is_tuple else items[0]
         if not isinstance(node, Apply):
             return self.atom(node)
         op, args = node.op, node.args
-
-        def operand(arg: Expr) -> ast.expr:
-            # A list display as an operand: `[da, db] * 2` would repeat the list.
-            if isinstance(arg, Hole) and isinstance(bindings.get(arg.name), Seq):
-                return self.as_array(bindings[arg.name])
-            return self.expr(arg, bindings)
-
         if not node.kwargs:
             if op in INFIX and len(args) == 2:
-                return ast.BinOp(operand(args[0]), INFIX[op](), operand(args[1]))
+                return ast.BinOp(self.expr(args[0]), INFIX[op](), self.expr(args[1]))
             if op in COMPARE and len(args) == 2:
-                return ast.Compare(operand(args[0]), [COMPARE[op]()], [operand(args[1])])
+                return ast.Compare(self.expr(args[0]), [COMPARE[op]()], [self.expr(args[1])])
             if op == "numpy.negative" and len(args) == 1:
-                return ast.UnaryOp(ast.USub(), operand(args[0]))
+                return ast.UnaryOp(ast.USub(), self.expr(args[0]))
             if op == "dpgen.getitem":
-                return ast.Subscript(self.expr(args[0], bindings), self.expr(args[1], bindings))
+                return ast.Subscript(self.expr(args[0]), self.expr(args[1]))
             if op == "dpgen.getattr":
-                return ast.Attribute(self.expr(args[0], bindings), args[1].value)
+                return ast.Attribute(self.expr(args[0]), args[1].value)
             if op == "dpgen.call":
-                return ast.Call(self.expr(args[0], bindings), [self.expr(a, bindings) for a in args[1:]], [])
+                return ast.Call(self.expr(args[0]), [self.expr(a) for a in args[1:]], [])
         if op.startswith(HELPER_PREFIX):
             name = op[len(HELPER_PREFIX) :]
             self.use_helper(name)
@@ -257,18 +247,12 @@ class Renderer(JvpRendering):
             func = ast.Name(self.ref(op[len("builtins.") :]))
         else:
             func = self._qualified(op)
-        return ast.Call(
-            func,
-            [self.expr(a, bindings) for a in args],
-            [ast.keyword(k, self.expr(v, bindings)) for k, v in node.kwargs],
-        )
+        return ast.Call(func, [self.expr(a) for a in args], [ast.keyword(k, self.expr(v)) for k, v in node.kwargs])
 
-    def _tree_index_item(self, item, bindings: dict[str, Atom]) -> ast.expr:
+    def _tree_index_item(self, item) -> ast.expr:
         if isinstance(item, SliceAtom):
-            return ast.Slice(
-                *[None if p is None else self.expr(p, bindings) for p in (item.start, item.stop, item.step)]
-            )
-        return self.expr(item, bindings)
+            return ast.Slice(*[None if p is None else self.expr(p) for p in (item.start, item.stop, item.step)])
+        return self.expr(item)
 
     def _qualified(self, name: str) -> ast.expr:
         """``numpy.linalg.inv`` -> ``np.linalg.inv`` (the backend's alias), ``math.e`` as is."""
@@ -285,10 +269,6 @@ class Renderer(JvpRendering):
             self.used_helpers.add(name)
             for called in self.helpers[name][1]:
                 self.use_helper(called)
-
-    def as_array(self, atom: Seq) -> ast.expr:
-        """``np.asarray([a, b])``: a list display where an operator needs an array."""
-        return ast.Call(ast.Attribute(ast.Name(self.backend.alias), "asarray"), [self.atom(atom)], [])
 
     def call_expr(self, op: str, args: tuple[Atom, ...], kwargs: tuple[tuple[str, Atom], ...]) -> ast.expr:
         """The forward expression of one primitive, as the source would write it."""

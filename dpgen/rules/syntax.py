@@ -15,6 +15,7 @@ import ast
 import builtins
 
 from dpgen.ir import Apply, Expr, Global, Hole, Index, Lit, Seq, SliceAtom
+from dpgen.ir.expr import OPERATORS
 
 #: The prefix of a helper primitive's qualified name in the rule table.
 HELPER_PREFIX = "dpgen.helpers."
@@ -37,8 +38,8 @@ COMPARE = {
     ast.Eq: "numpy.equal",
     ast.NotEq: "numpy.not_equal",
 }
-#: Primitives a tree spells with an operator: the rest are rendered as calls.
-OPERATORS = frozenset(BINARY.values()) | frozenset(COMPARE.values()) | {"numpy.negative"}
+# The IR's list of operator primitives (printed infix) is exactly what the parser maps operators to.
+assert OPERATORS == frozenset(BINARY.values()) | frozenset(COMPARE.values()) | {"numpy.negative"}
 _MODULES = {"np": "numpy", "math": "math"}
 
 
