@@ -16,7 +16,10 @@ import pytest
 from dpgen.errors import Span
 from dpgen.frontend.source import Source
 from dpgen.header import Options
+from dpgen import rules
 from dpgen.ir import (
+    Apply,
+    Hole,
     AddInPlace,
     AdjointStmt,
     Branch,
@@ -64,6 +67,11 @@ MODELS = sorted(
 )
 
 
+def tree(text: str):
+    """A rule expression tree, parsed as rule registration parses it (every name a hole)."""
+    return rules.expr(text, "g", "x", "pb")
+
+
 def eqn(outs, op, *args, **kwargs) -> Eqn:
     return Eqn(tuple(outs), op, tuple(args), tuple(kwargs.items()), SPAN)
 
@@ -88,8 +96,8 @@ def test_variables_in_nested_atoms_in_order_with_repeats():
     assert walk.variables(Const("np.pi")) == [] and walk.variables(None) == []
 
 
-def test_template_reads_only_the_names_its_text_uses():
-    template = Template("g * np.cos(x)", (("g", Var("h_bar")), ("x", Var("x")), ("y", Var("unused"))))
+def test_template_reads_only_the_names_its_tree_uses():
+    template = Template(tree("g * np.cos(x)"), (("g", Var("h_bar")), ("x", Var("x")), ("y", Var("unused"))))
     assert walk.template_reads(template) == {"h_bar", "x"}
 
 
@@ -178,10 +186,13 @@ def test_wrappers_stand_for_their_core_statement():
 
 
 def test_adjoint_statements():
-    g = Template("g * x", (("g", Var("y_bar")), ("x", Var("x"))))
+    g = Template(tree("g * x"), (("g", Var("y_bar")), ("x", Var("x"))))
     assert walk.reads(SetAdjoint("x_bar", g, accumulate=False)) == {"y_bar", "x"}
     assert walk.reads(SetAdjoint("x_bar", g, accumulate=True)) == {"y_bar", "x", "x_bar"}
-    unpack = UnpackAdjoints(("a_bar", None, "c_bar"), Template("pb(g)", (("pb", Var("pb")), ("g", Var("g")))))
+    unpack = UnpackAdjoints(
+        ("a_bar", None, "c_bar"),
+        Template(Apply("dpgen.call", (Hole("pb"), Hole("g"))), (("pb", Var("pb")), ("g", Var("g")))),
+    )
     assert walk.reads(unpack) == {"pb", "g"} and walk.writes(unpack) == {"a_bar", "c_bar"}
     assert walk.reads(ZerosAdjoint("x_bar", Var("x"))) == {"x"}
     assert walk.reads(CopyAdjoint("x_bar")) == {"x_bar"} == walk.writes(CopyAdjoint("x_bar"))
@@ -209,7 +220,7 @@ def test_reverse_loop_reads_and_writes_through_its_body():
 def test_tangent_statements():
     # A caller's None means zero: the statement reads the tangent parameter it may replace.
     assert walk.reads(DefaultTangent("dx", Var("x"))) == {"dx", "x"}
-    term = Template("g * np.cos(x)", (("g", Var("dx")), ("x", Var("x")), ("ans", Var("y"))))
+    term = Template(tree("g * np.cos(x)"), (("g", Var("dx")), ("x", Var("x")), ("ans", Var("y"))))
     assert walk.reads(SetTangent("dy", (term,), like=Var("y"))) == {"dx", "x", "y"}
     assert walk.writes(SetTangent("dy", (term,))) == {"dy"}
     assert walk.reads(ZeroTangent("dz", Var("z"))) == {"z"}
@@ -261,7 +272,7 @@ def test_substitute_reaches_nested_ir_values():
 
 
 def test_rename_reaches_targets_reads_and_replayed_bodies():
-    stmt = SetAdjoint("a_bar", Template("g", (("g", Seq((Var("a_bar"), Var("b_bar")))),)), accumulate=True)
+    stmt = SetAdjoint("a_bar", Template(tree("g"), (("g", Seq((Var("a_bar"), Var("b_bar")))),)), accumulate=True)
     renamed = walk.rename(stmt, "a_bar", "c_bar")
     assert renamed.target == "c_bar" and dict(renamed.value.bindings)["g"] == Seq((Var("c_bar"), Var("b_bar")))
     replay = ReverseLoop("k", ("a_bar",), Seq((Var("a_bar"),)), (AddInPlace("W_bar", "a_bar"),))

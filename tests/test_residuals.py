@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import program_grammar as grammar
+from support import program_grammar as grammar
 
 from support import check_vjp, differentiate
 from dpgen.analysis.residuals import attach, forward_names

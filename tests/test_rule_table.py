@@ -24,6 +24,7 @@ from dpgen.backends import NUMPY, helper_sources
 from dpgen.errors import SourceErrors
 from dpgen.frontend import lower
 from dpgen.header import Options
+from dpgen.ir import Apply, Seq
 from dpgen.render import renderer
 from dpgen.rules.helpers import HELPER_PREFIX
 from support import differentiate, generated_text, load
@@ -247,11 +248,19 @@ INTERNAL_HELPERS = {"_keepdims", "_tensordot_axes"}
 
 
 def _template_names(rule: rules.Rule, template: object) -> set[str]:
-    """The functions a rule's text may call: its names, less the rule's own parameters."""
-    if not isinstance(template, str):
-        return set()
-    names = {n.id for n in ast.walk(ast.parse(template, mode="eval")) if isinstance(n, ast.Name)}
-    return names - set(rule.params) - set(rule.kwonly) - {rule.varargs, "g", "ans", "t"}
+    """The helpers a rule's tree calls, by their bare names (``unbroadcast``); a builder
+    function's trees are made at application, so they are not scanned here."""
+    names: set[str] = set()
+    stack = [template]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Apply):
+            if node.op.startswith(HELPER_PREFIX):
+                names.add(node.op[len(HELPER_PREFIX) :].removeprefix("_"))
+            stack += [*node.args, *(value for _, value in node.kwargs)]
+        elif isinstance(node, (Seq, tuple)):
+            stack += list(node.items if isinstance(node, Seq) else node)
+    return names
 
 
 def _helpers_forward_output_calls() -> set[str]:

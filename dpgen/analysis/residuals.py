@@ -16,16 +16,18 @@ and backward occurrences one `VjpLoop` node again (a pass may have rewritten one
 
 from __future__ import annotations
 
-import ast
 import dataclasses
-import functools
 
 from dpgen.ir import (
+    Apply,
     Comment,
-    Const,
+    Hole,
     Index,
+    Lit,
     Seq,
     SetAdjoint,
+    SliceAtom,
+    Var,
     Template,
     UnpackAdjoints,
     VjpBranch,
@@ -35,88 +37,75 @@ from dpgen.ir import (
     VjpModule,
     ZerosAdjoint,
 )
-from dpgen.ir.walk import atom_reads, reads, writes
+from dpgen.ir.walk import reads, writes
 
-#: Functions (as rule expressions spell them: ``np.``, the IR's qualified ``numpy.``, or a
-#: helper's bare name) and the
-#: positions of their arguments they read only for shape and dtype. The helpers are the
-#: backend's (`templates/<backend>/helpers.py.j2`); each of them, for every backend, must
-#: keep to this.
+#: Functions (qualified names, as rule trees and the passes write them) and the positions of
+#: their arguments they read only for shape and dtype. The helpers are the backend's
+#: (`templates/<backend>/helpers.py.j2`); each of them, for every backend, must keep to this.
 SHAPE_ONLY_ARGUMENTS: dict[str, tuple[int, ...]] = {
-    "unbroadcast": (1,),
-    "unreduce": (1,),
-    "keepdims": (1,),
-    "split_like": (1,),
-    "zeros_like": (0,),
-    "np.zeros_like": (0,),
+    "dpgen.helpers._unbroadcast": (1,),
+    "dpgen.helpers._unreduce": (1,),
+    "dpgen.helpers._keepdims": (1,),
+    "dpgen.helpers._split_like": (1,),
+    "dpgen.helpers._zeros_like": (0,),
     "numpy.zeros_like": (0,),
-    "np.ones_like": (0,),
     "numpy.ones_like": (0,),
-    "np.empty_like": (0,),
     "numpy.empty_like": (0,),
-    "np.shape": (0,),
     "numpy.shape": (0,),
-    "np.ndim": (0,),
     "numpy.ndim": (0,),
-    "np.size": (0,),
     "numpy.size": (0,),
-    "len": (0,),
+    "builtins.len": (0,),
 }
 #: Attributes that read only an array's metadata (``x.shape``).
 SHAPE_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype"})
 
 
-@functools.lru_cache(maxsize=None)
-def _shape_only_names(text: str) -> tuple[frozenset[str], frozenset[str]]:
-    """(names read for their value, names read only for shape) in a Python expression.
+def _leaves(node: object, shape: bool, bindings: dict, found: list[tuple[str, bool]]) -> None:
+    """Append (variable, read only for its shape) for every variable `node` reads; a rule's
+    hole reads the atom `bindings` gives it. Everything under a shape-only argument position
+    (``unbroadcast(g, x)``'s `x`, a list of arrays in ``split_like``) is read for its shape."""
+    if isinstance(node, Var):
+        found.append((node.name, shape))
+    elif isinstance(node, Hole):
+        if node.name in bindings:
+            _leaves(bindings[node.name], shape, {}, found)
+    elif isinstance(node, Apply):
+        if node.op == "dpgen.getattr" and isinstance(node.args[1], Lit) and node.args[1].value in SHAPE_ATTRIBUTES:
+            _leaves(node.args[0], True, bindings, found)
+            return
+        positions = SHAPE_ONLY_ARGUMENTS.get(node.op, ())
+        for k, arg in enumerate(node.args):
+            _leaves(arg, shape or k in positions, bindings, found)
+        for _, value in node.kwargs:
+            _leaves(value, shape, bindings, found)
+    elif isinstance(node, (Seq, Index)):
+        for item in node.items:
+            _leaves(item, shape, bindings, found)
+    elif isinstance(node, SliceAtom):
+        for part in (node.start, node.stop, node.step):
+            _leaves(part, shape, bindings, found)
+    elif isinstance(node, tuple):
+        for item in node:
+            _leaves(item, shape, bindings, found)
 
-    A name in both is read for its value: one read of the array is enough to keep it.
-    """
-    tree = ast.parse(text, mode="eval")
-    shape: set[int] = set()  # ids of Name nodes in shape-only positions
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            positions = SHAPE_ONLY_ARGUMENTS.get(ast.unparse(node.func), ())
-            for k in positions:
-                if k < len(node.args):
-                    arg = node.args[k]
-                    # A list of arrays (``split_like(g, [a, b], 0)``): each item's shape.
-                    items = arg.elts if isinstance(arg, (ast.List, ast.Tuple)) else [arg]
-                    shape.update(id(item) for item in items if isinstance(item, ast.Name))
-        elif isinstance(node, ast.Attribute) and node.attr in SHAPE_ATTRIBUTES and isinstance(node.value, ast.Name):
-            shape.add(id(node.value))
-    names = [n for n in ast.walk(tree) if isinstance(n, ast.Name)]
-    values = frozenset(n.id for n in names if id(n) not in shape)
-    return values, frozenset(n.id for n in names if id(n) in shape) - values
+
+def _split(node: object, bindings: dict | None = None) -> tuple[set[str], set[str]]:
+    """(value reads, shape-only reads) of a tree or atom. A name read both ways is read for
+    its value: one read of the array is enough to keep it."""
+    found: list[tuple[str, bool]] = []
+    _leaves(node, False, bindings or {}, found)
+    values = {name for name, shape in found if not shape}
+    return values, {name for name, shape in found if shape} - values
 
 
 def _atom_reads_split(atom: object) -> tuple[set[str], set[str]]:
-    """(value reads, shape-only reads) of an atom: a constant's text may be ``np.zeros_like(out)``."""
-    if isinstance(atom, Const):
-        values, shapes = _shape_only_names(atom.text)
-        return set(values), set(shapes)
-    if isinstance(atom, (tuple, Seq, Index)):
-        values, shapes = set(), set()
-        for item in atom if isinstance(atom, tuple) else atom.items:
-            v, s = _atom_reads_split(item)
-            values |= v
-            shapes |= s
-        return values, shapes
-    return atom_reads(atom), set()
+    """(value reads, shape-only reads) of an atom (``numpy.zeros_like(out)`` reads `out`'s shape)."""
+    return _split(atom)
 
 
 def _template_split(template: Template) -> tuple[set[str], set[str]]:
     """(value reads, shape-only reads) of a rule expression, through its bindings."""
-    text_values, text_shapes = _shape_only_names(template.text)
-    values, shapes = set(), set()
-    for name, atom in template.bindings:
-        v, s = _atom_reads_split(atom)
-        if name in text_values:
-            values |= v
-            shapes |= s
-        elif name in text_shapes:
-            shapes |= v | s
-    return values, shapes
+    return _split(template.expr, dict(template.bindings))
 
 
 def _backward_reads(stmts: tuple) -> tuple[set[str], set[str], set[str]]:

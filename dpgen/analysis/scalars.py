@@ -16,13 +16,33 @@ from __future__ import annotations
 import ast
 
 from dpgen import rules
-from dpgen.ir import Branch, Call, Const, Eqn, ForEach, ForRange, Function, Index, Loop, Module, Seq, SliceAtom, Var
+from dpgen.ir import (
+    Apply,
+    Branch,
+    Call,
+    Const,
+    Eqn,
+    ForEach,
+    ForRange,
+    Function,
+    Global,
+    Index,
+    Loop,
+    Module,
+    Seq,
+    SliceAtom,
+    Var,
+)
 from dpgen.ir.walk import body_layout
 
 
 def is_scalar_constant(atom: object, constants: frozenset[str] = frozenset()) -> bool:
     """A literal number, ``None``, a named constant such as ``np.pi``, one of the module's
-    number `constants` (``DT = 0.01``), or arithmetic on those (``DT / 6``)."""
+    number `constants` (``DT = 0.01``), or arithmetic on those (``DT / 6``, ``2 * np.pi``)."""
+    if isinstance(atom, Global):  # np.pi, math.e (and np.float64, as its text always counted); not `float`
+        return not atom.name.startswith("builtins.")
+    if isinstance(atom, Apply):
+        return not atom.kwargs and all(is_scalar_constant(a, constants) for a in atom.args)
     if not isinstance(atom, Const):
         return False
     try:

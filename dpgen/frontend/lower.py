@@ -21,6 +21,7 @@ from dpgen import rules
 from dpgen.errors import DiagnosticSink, Span
 from dpgen.escape import code_text
 from dpgen.ir import (
+    Apply,
     Atom,
     Branch,
     Call,
@@ -29,6 +30,7 @@ from dpgen.ir import (
     ForEach,
     ForRange,
     Function,
+    Global,
     Index,
     Loop,
     Module,
@@ -119,27 +121,28 @@ METHODS = {m: r.name for r in rules.TABLE.values() for m in r.methods}
 VARARG_METHODS = {m for r in rules.TABLE.values() if r.method_varargs for m in r.methods}  # x.reshape(3, 4)
 ATTRIBUTES = {r.attribute: r.name for r in rules.TABLE.values() if r.attribute is not None}
 
-# Module-level constants -> the constant the IR holds: a qualified name (the renderer spells
-# ``numpy`` as the backend's alias) or a literal.
-CONSTANTS = {
-    "numpy.pi": "numpy.pi",
-    "numpy.e": "numpy.e",
-    "numpy.inf": "numpy.inf",
-    "numpy.nan": "numpy.nan",
-    "numpy.newaxis": "None",
-    "numpy.float64": "numpy.float64",
-    "numpy.float32": "numpy.float32",
-    "numpy.int64": "numpy.int64",
-    "numpy.int32": "numpy.int32",
-    "math.pi": "math.pi",
-    "math.e": "math.e",
-    "math.tau": "math.tau",
-    "math.inf": "math.inf",
-    "math.nan": "math.nan",
-    "builtins.float": "float",
-    "builtins.int": "int",
-    "builtins.bool": "bool",
-}
+#: Named constants the IR holds by qualified name (`Global`); ``np.newaxis`` is ``None``.
+CONSTANTS = frozenset(
+    {
+        "numpy.pi",
+        "numpy.e",
+        "numpy.inf",
+        "numpy.nan",
+        "numpy.newaxis",
+        "numpy.float64",
+        "numpy.float32",
+        "numpy.int64",
+        "numpy.int32",
+        "math.pi",
+        "math.e",
+        "math.tau",
+        "math.inf",
+        "math.nan",
+        "builtins.float",
+        "builtins.int",
+        "builtins.bool",
+    }
+)
 
 NONDIFFERENTIABLE_ANNOTATIONS = {"int", "bool", "str"}
 #: Primitives the renderer writes as operators (comparisons included): a call of one on a list
@@ -1053,6 +1056,8 @@ class Lowering:
                 return self.unsupported(node, "this operator")
             if isinstance(left, Const) and isinstance(right, Const):
                 return _fold(node.operator, left, right)
+            if _is_constant(left) and _is_constant(right):  # `2 * np.pi`: a constant tree, no equation
+                return Apply(op, (left, right))
             if self._is_list(left, scope) or self._is_list(right, scope):
                 # Python concatenates or repeats lists: no NumPy rule describes that. A list
                 # of constants (`[0.0] * n`) carries no derivative and is rendered as written.
@@ -1068,6 +1073,8 @@ class Lowering:
             if isinstance(node.operator, cst.Minus):
                 if isinstance(operand, Const):
                     return Const(ast.unparse(ast.UnaryOp(ast.USub(), ast.parse(operand.text, mode="eval").body)))
+                if _is_constant(operand):
+                    return Apply(NEGATIVE, (operand,))
                 return self.emit(scope, NEGATIVE, (operand,), (), target)
             if isinstance(node.operator, cst.Not):
                 return self.unsupported(node, "'not' outside an 'if' or 'while' test (use np.logical_not)")
@@ -1168,7 +1175,7 @@ class Lowering:
             return Const(self.constant_names.get(name, name))
         for qualified in self.parsed.qualified_names(node):
             if qualified in CONSTANTS:
-                return Const(CONSTANTS[qualified])
+                return _named_constant(qualified)
             if qualified in COMPLEX_NAMES:
                 return self.unsupported(node, f"'{name}': {COMPLEX}", plain=True)
         if name in self.functions:
@@ -1185,7 +1192,7 @@ class Lowering:
     def attribute(self, node: cst.Attribute, scope: _Scope, target: str) -> Atom:
         for qualified in self.parsed.qualified_names(node):
             if qualified in CONSTANTS:
-                return Const(CONSTANTS[qualified])
+                return _named_constant(qualified)
             if qualified in COMPLEX_NAMES:
                 return self.unsupported(node, f"'{self.parsed.module.code_for_node(node)}': {COMPLEX}", plain=True)
         attr = node.attr.value
@@ -1472,6 +1479,18 @@ def _fields_after_outs(stmt: Stmt) -> tuple:
     if isinstance(stmt, Eqn):
         return (stmt.op, stmt.args, stmt.kwargs, stmt.span)
     return (stmt.callee, stmt.args, stmt.kwargs, stmt.span)
+
+
+def _named_constant(qualified: str) -> Atom:
+    """``np.pi`` -> ``Global("numpy.pi")``: the IR names the value, the renderer spells it."""
+    return Const("None") if qualified == "numpy.newaxis" else Global(qualified)
+
+
+def _is_constant(atom: object) -> bool:
+    """A literal, a named constant, or arithmetic on those (``2 * np.pi``)."""
+    if isinstance(atom, (Const, Global)):
+        return True
+    return isinstance(atom, Apply) and all(_is_constant(a) for a in atom.args) and not atom.kwargs
 
 
 def _fold(operator: cst.BaseBinaryOp, left: Const, right: Const) -> Const:

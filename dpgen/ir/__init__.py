@@ -19,6 +19,11 @@ from dpgen.ir.core import (  # noqa: F401
     SliceAtom,
     Index,
     Atom,
+    Hole,
+    Lit,
+    Global,
+    Apply,
+    Expr,
     Eqn,
     Call,
     Test,
@@ -53,7 +58,6 @@ from dpgen.ir.reverse import (  # noqa: F401
 )
 
 from dpgen.ir.forward import (  # noqa: F401
-    Apply,
     SetTangent,
     ZeroTangent,
     DefaultTangent,

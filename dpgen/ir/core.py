@@ -19,9 +19,9 @@ class Var:
 
 @dataclass(frozen=True)
 class Const:
-    """A value known when the code is generated, kept as Python source text."""
+    """A literal known when the code is generated, kept as the user's source text."""
 
-    text: str  #: a literal or constant expression, e.g. ``2.0``, ``None``, ``np.pi``
+    text: str  #: a literal, e.g. ``2.0``, ``None``, ``'ij,jk->ik'``, ``(0, 1)``, or a module constant's name
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,58 @@ class Index:
     is_tuple: bool  #: written with a comma (``x[i, j]`` or ``x[i,]``)
 
 
-Atom = Union[Var, Const, Seq, Index]
+#: An argument of an equation. Besides variables and literal text, a constant may be a named
+#: constant (`Global`, ``numpy.pi``) or arithmetic on constants (an `Apply`, ``2 * np.pi``),
+#: and the passes write ``np.zeros_like(out)`` as an `Apply` too.
+Atom = Union[Var, Const, Seq, Index, "Global", "Apply"]
+
+# ------------------------------------------------------------------- expressions
+# Derivative expressions (rule bodies, adjoint and tangent values) are trees: a primitive,
+# named by its qualified name, applied to atoms, literals, qualified names, rule holes or
+# other applications. `Seq` and `Index` may hold expressions too (``(len(xs),)``, ``g[:-1]``).
+# A tree is never source text: the renderer prints it, infix where the primitive has an
+# operator. Smart constructors and walkers live in `dpgen.ir.expr`.
+
+
+@dataclass(frozen=True)
+class Hole:
+    """A name of a rule expression bound when the rule is applied: ``g`` (the cotangent),
+    ``t`` (a tangent), ``ans`` (the output), a parameter of the rule's signature, or
+    ``operands_0`` (element 0 of a list or ``*`` parameter)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Lit:
+    """A Python literal in a rule: a number, a string, True/False or None."""
+
+    value: object
+
+
+@dataclass(frozen=True)
+class Global:
+    """A module-level value by qualified name, e.g. ``numpy.pi`` or ``math.e``."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Apply:
+    """A primitive applied to expressions: ``numpy.multiply(g, numpy.cos(x))``.
+
+    `op` is a qualified name: a NumPy or ``math`` function, ``builtins.len``, a backend
+    helper (``dpgen.helpers._unbroadcast``) or one of the structural primitives
+    ``dpgen.getitem`` (``a[index]``), ``dpgen.getattr`` (``a.mT``, the name a `Lit`) and
+    ``dpgen.call`` (a bound callable applied to the other arguments: ``pullback(seed)``).
+    """
+
+    op: str
+    args: tuple["Expr", ...]
+    kwargs: tuple[tuple[str, "Expr"], ...] = ()
+
+
+Expr = Union[Var, Const, Seq, Index, Hole, Lit, Global, Apply]
 
 # ----------------------------------------------------------------------- statements
 

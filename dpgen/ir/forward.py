@@ -5,20 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
-from dpgen.ir.core import Var, Seq, Atom, Eqn, Call, Branch, Loop, Function, Module
+from dpgen.ir.core import Apply, Var, Seq, Atom, Eqn, Call, Branch, Loop, Function, Module
 from dpgen.ir.reverse import Template
 
 # ---------------------------------------------------------------- forward-mode output
-
-
-@dataclass(frozen=True)
-class Apply:
-    """A primitive applied to atoms, rendered as the source would write it: the tangent of a
-    linear primitive is the primitive itself, applied to tangents (``np.sum(dx, axis=1)``)."""
-
-    op: str
-    args: tuple[Atom, ...]
-    kwargs: tuple[tuple[str, Atom], ...]
 
 
 @dataclass(frozen=True)
@@ -26,7 +16,7 @@ class SetTangent:
     """``target = term + term + ...``: the tangent of one equation's output."""
 
     target: str
-    terms: tuple["Template | Apply", ...]
+    terms: tuple["Template | Apply", ...]  #: a rule's contribution, or the primitive applied to tangents (linear)
     like: Var | None = None  #: the output, when the terms may not cover its full (broadcast) shape
 
 

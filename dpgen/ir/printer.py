@@ -21,12 +21,11 @@ still gets a listing, if a plainer one.
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import Iterable
 
 from dpgen.ir.core import Branch, Call, Const, Eqn, ForEach, ForRange, Function, Index, Loop, Module, Seq, SliceAtom
-from dpgen.ir.core import Test, Var
-from dpgen.ir.forward import Apply, DefaultTangent, JvpBranch, JvpCall, JvpFunction, JvpLoop, JvpModule, SetTangent
+from dpgen.ir.core import Apply, Global, Hole, Lit, Test, Var
+from dpgen.ir.forward import DefaultTangent, JvpBranch, JvpCall, JvpFunction, JvpLoop, JvpModule, SetTangent
 from dpgen.ir.forward import ZeroTangent
 from dpgen.ir.reverse import AddInPlace, Comment, CopyAdjoint, IndexAddAdjoint, KeyAddAdjoint, ReverseLoop
 from dpgen.ir.reverse import SetAdjoint, Template, UnpackAdjoints, VjpBranch, VjpCall, VjpFunction, VjpLoop
@@ -56,6 +55,8 @@ def atom(value) -> str:
     if isinstance(value, SliceAtom):
         text = f"{_part(value.start)}:{_part(value.stop)}"
         return text + (f":{atom(value.step)}" if value.step is not None else "")
+    if isinstance(value, (Apply, Global, Lit)):  # an expression atom: ``numpy.zeros_like(out)``, ``numpy.pi``
+        return _expr(value, {})[0]
     return repr(value)
 
 
@@ -77,18 +78,71 @@ def _tuple(names: Iterable[str | None]) -> str:
     return f"({_names(names)},)" if len(names) == 1 else f"({_names(names)})"
 
 
-def template(value: Template) -> str:
-    """A rule's derivative expression with its names replaced by the atoms they are bound to.
+#: How the listing spells operator primitives, with Python's precedence (the generated code's
+#: spelling lives in the rules' facts, which the IR may not import).
+_BINARY = {
+    "numpy.add": ("+", 10),
+    "numpy.subtract": ("-", 10),
+    "numpy.multiply": ("*", 11),
+    "numpy.divide": ("/", 11),
+    "numpy.matmul": ("@", 11),
+    "numpy.remainder": ("%", 11),
+    "numpy.floor_divide": ("//", 11),
+    "numpy.power": ("**", 14),
+    "numpy.less": ("<", 5),
+    "numpy.less_equal": ("<=", 5),
+    "numpy.greater": (">", 5),
+    "numpy.greater_equal": (">=", 5),
+    "numpy.equal": ("==", 5),
+    "numpy.not_equal": ("!=", 5),
+}
+_UNARY, _ATOM = 12, 16
+_HELPERS = "dpgen.helpers._"
 
-    A whole-word substitution, not after a dot (``np.sum`` keeps its ``sum``): rule texts are
-    expressions over short names, so this reads like the generated code without rendering it.
-    """
-    # An index is bound inside brackets the rule writes itself (``g[index]``).
-    bindings = {name: atom(b)[1:-1] if isinstance(b, Index) else atom(b) for name, b in value.bindings}
-    if not bindings:
-        return value.text
-    pattern = re.compile(r"(?<![\w.])(" + "|".join(map(re.escape, sorted(bindings, key=len, reverse=True))) + r")\b")
-    return pattern.sub(lambda m: bindings[m[1]], value.text)
+
+def _wrap(text_and_precedence: tuple[str, int], needs: bool) -> str:
+    text, _ = text_and_precedence
+    return f"({text})" if needs else text
+
+
+def _expr(node, bindings: dict) -> tuple[str, int]:
+    """An expression tree as text with holes bound, and the precedence of its outermost operator."""
+    if isinstance(node, Hole):
+        bound = bindings.get(node.name)
+        return _expr(bound, {}) if bound is not None else (node.name, _ATOM)
+    if isinstance(node, Lit):
+        negative = isinstance(node.value, (int, float)) and node.value < 0
+        return repr(node.value), _UNARY if negative else _ATOM
+    if isinstance(node, Global):
+        return node.name, _ATOM
+    if isinstance(node, Apply):
+        args = [_expr(a, bindings) for a in node.args]
+        if node.op in _BINARY and len(args) == 2 and not node.kwargs:
+            symbol, p = _BINARY[node.op]
+            (_, lp), (_, rp) = args
+            right_assoc = symbol == "**"
+            left = _wrap(args[0], lp < p or (lp == p and (right_assoc or p == 5)))
+            right = _wrap(args[1], rp < p or (rp == p and not right_assoc))
+            return f"{left} {symbol} {right}", p
+        if node.op == "numpy.negative" and len(args) == 1 and not node.kwargs:
+            return "-" + _wrap(args[0], args[0][1] < _UNARY), _UNARY
+        if node.op == "dpgen.getitem":
+            return f"{_wrap(args[0], args[0][1] < _ATOM)}[{args[1][0]}]", _ATOM
+        if node.op == "dpgen.getattr":
+            return f"{_wrap(args[0], args[0][1] < _ATOM)}.{node.args[1].value}", _ATOM
+        keywords = [f"{k}={_expr(v, bindings)[0]}" for k, v in node.kwargs]
+        if node.op == "dpgen.call":
+            return f"{_wrap(args[0], args[0][1] < _ATOM)}({', '.join([a[0] for a in args[1:]] + keywords)})", _ATOM
+        name = node.op[len(_HELPERS) :] if node.op.startswith(_HELPERS) else node.op
+        return f"{name}({', '.join([a[0] for a in args] + keywords)})", _ATOM
+    if isinstance(node, Index):  # bound inside brackets the rule writes itself (``g[index]``)
+        return atom(node)[1:-1], _ATOM
+    return atom(node), _ATOM
+
+
+def template(value: Template) -> str:
+    """A derivative expression with its holes replaced by the atoms they are bound to."""
+    return _expr(value.expr, dict(value.bindings))[0]
 
 
 def _term(value) -> str:

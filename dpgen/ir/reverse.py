@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
-from dpgen.ir.core import Var, Const, Seq, Index, Atom, Eqn, Call, Branch, Loop, Function, Module
+from dpgen.ir.core import Expr, Var, Const, Seq, Index, Atom, Eqn, Call, Branch, Loop, Function, Module
 
 # ---------------------------------------------------------------- reverse-mode output
 
@@ -62,10 +62,10 @@ class VjpLoop:
 
 @dataclass(frozen=True)
 class Template:
-    """A derivative expression from the rule table with its names bound to atoms."""
+    """A derivative expression from the rule table with its holes bound to atoms."""
 
-    text: str  #: Python expression over the names in `bindings`, ``np`` and helper names
-    bindings: tuple[tuple[str, Atom], ...]  #: template name -> atom
+    expr: "Expr"  #: a tree (see `dpgen.ir.core.Apply`) whose `Hole` names are bound in `bindings`
+    bindings: tuple[tuple[str, Atom], ...]  #: hole name -> atom
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from dpgen.ir.core import (
     Atom,
     Branch,
     Call,
-    Const,
+    Apply,
     Eqn,
     ForEach,
     ForRange,
@@ -53,7 +53,7 @@ from dpgen.ir.reverse import (
     ZeroIndexAdjoint,
     ZerosAdjoint,
 )
-from dpgen.ir.template_text import template_names
+from dpgen.ir.expr import holes
 
 T = TypeVar("T")
 
@@ -93,12 +93,14 @@ def variables(atom: object) -> list[str]:
         return [n for part in (atom.start, atom.stop, atom.step) for n in variables(part)]
     if isinstance(atom, tuple):
         return [n for item in atom for n in variables(item)]
+    if isinstance(atom, Apply):  # an expression atom such as ``numpy.zeros_like(out)``
+        return variables(atom.args) + [n for _, value in atom.kwargs for n in variables(value)]
     return []
 
 
 def template_reads(template: Template) -> set[str]:
-    """Variables a template reads: those bound to the names its text uses."""
-    names = template_names(template.text)
+    """Variables a template reads: those bound to the holes its tree uses."""
+    names = holes(template.expr)
     return {n for name, atom in template.bindings if name in names for n in variables(atom)}
 
 
@@ -321,20 +323,6 @@ def backward_writes(stmt: object) -> frozenset[str]:
     return writes(stmt)
 
 
-def atom_reads(atom: object) -> set[str]:
-    """Variables an atom (or tuple of atoms) reads, including names inside a constant's text
-    (``numpy.zeros_like(out)``); rule-ir replaces such text constants with IR nodes."""
-    if isinstance(atom, Const):
-        return set(template_names(atom.text))
-    if isinstance(atom, (Seq, Index)):
-        return {n for item in atom.items for n in atom_reads(item)}
-    if isinstance(atom, SliceAtom):
-        return {n for part in (atom.start, atom.stop, atom.step) for n in atom_reads(part)}
-    if isinstance(atom, tuple):
-        return {n for item in atom for n in atom_reads(item)}
-    return set(variables(atom))
-
-
 def outs(stmt: object) -> tuple[str, ...]:
     """The source values a statement binds: a core statement's outputs, or those of the one a
     reverse- or forward-mode node stands for (without pullbacks or tangents)."""
@@ -367,7 +355,7 @@ def rename(stmt, old: str, new: str):
         return Var(new) if atom == Var(old) else atom
 
     if isinstance(stmt, (SetAdjoint, UnpackAdjoints)):
-        value = Template(stmt.value.text, tuple((k, swap(v)) for k, v in stmt.value.bindings))
+        value = Template(stmt.value.expr, tuple((k, swap(v)) for k, v in stmt.value.bindings))
         if isinstance(stmt, SetAdjoint):
             return dataclasses.replace(stmt, target=new if stmt.target == old else stmt.target, value=value)
         return UnpackAdjoints(tuple(new if t == old else t for t in stmt.targets), value)

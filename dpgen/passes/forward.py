@@ -26,7 +26,10 @@ from dpgen.ir import (
     Const,
     DefaultTangent,
     Eqn,
+    Expr,
+    ForEach,
     Function,
+    Hole,
     JvpBranch,
     JvpCall,
     JvpFunction,
@@ -44,7 +47,7 @@ from dpgen.ir import (
 from dpgen.names import NameAllocator
 from dpgen.analysis.activity import active_parameters
 from dpgen.analysis.scalars import is_scalar_constant, scalar_variables
-from dpgen.ir.template_text import template_names, without_unbroadcast
+from dpgen.ir.expr import holes, mul, substitute
 from dpgen.ir.walk import bind_call, body_layout, loop_arguments, reads, variables, writes
 
 
@@ -225,16 +228,16 @@ class _Forward:
             referenced = set()
             for p in with_tangent:
                 template = rule.vjp[p]
-                text = without_unbroadcast(template(bound) if callable(template) else template, p)
-                terms.append(Template(text, tuple({**bindings, "g": tan.atom(bound[p])}.items())))
-                referenced |= template_names(text) | {p}
+                tree = elementwise_tangent(template(bound) if callable(template) else template)
+                terms.append(Template(tree, tuple({**bindings, "t": tan.atom(bound[p])}.items())))
+                referenced |= holes(tree) | {p}
             if "ans" not in referenced and not self._covers(rule, bound, referenced, tan):
                 like = Var(out)
         elif rule.jvp_kind == "explicit":
             for p in with_tangent:
                 template = rule.jvp[p]
-                text = template(bound) if callable(template) else template
-                terms.append(Template(text, tuple({**bindings, "t": tan.atom(bound[p])}.items())))
+                tree = template(bound) if callable(template) else template
+                terms.append(Template(tree, tuple({**bindings, "t": tan.atom(bound[p])}.items())))
         elif rule.jvp_kind == "linear":
             swap = {p: self._dense_param(bound[p], tan) for p in rule.vjp}
             terms.append(Apply(eqn.op, *_substituted(rule, eqn, swap)))
@@ -309,6 +312,15 @@ class _Forward:
                 tangents.append(Var(dcarried[k - layout.carried.start]) if carried else tan.dense(feed))
         flag = tan.names.fresh("broke") if loop.breaks else ""
         tan.stmts.append(JvpLoop(loop, tuple(rows), dcarried, dinit, tuple(tangents), flag))
+
+
+def elementwise_tangent(derivative: Expr) -> Expr:
+    """``t * d``: a parameter's contribution to the output's tangent, for the local derivative
+    ``d`` of an elementwise rule (the one place forward mode applies a tangent to one). A rule
+    that reads ``g`` is a cotangent linear in ``g``: the tangent takes its place."""
+    if "g" in holes(derivative):
+        return substitute(derivative, {"g": Hole("t")})
+    return mul(Hole("t"), derivative)
 
 
 def _substituted(rule: rules.Rule, eqn: Eqn, swap: dict[str, object]) -> tuple[tuple, tuple]:

@@ -16,7 +16,6 @@ with another (a pass-through like ``unbroadcast`` can return its input) is copie
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 from dataclasses import dataclass, field
 
@@ -27,6 +26,7 @@ from dpgen.ir import (
     ZeroIndexAdjoint,
     AddInPlace,
     AdjointStmt,
+    Apply,
     Branch,
     Loop,
     ReverseLoop,
@@ -38,9 +38,12 @@ from dpgen.ir import (
     Const,
     CopyAdjoint,
     Eqn,
+    Expr,
     Function,
+    Hole,
     Index,
     IndexAddAdjoint,
+    Lit,
     Module,
     Seq,
     SetAdjoint,
@@ -52,11 +55,12 @@ from dpgen.ir import (
     VjpModule,
     ZerosAdjoint,
 )
+from dpgen.ir.expr import OPERATORS, holes, mul, strip_unbroadcast, unbroadcast
 from dpgen.names import NameAllocator
 from dpgen.analysis import activity, residuals
 from dpgen.analysis.activity import active_parameters, dict_variables
 from dpgen.analysis.scalars import is_scalar_constant, module_scalars, scalar_constants, shape_classes
-from dpgen.ir import template_text, walk
+from dpgen.ir import walk
 
 # ------------------------------------------------------------------- pullback
 
@@ -107,7 +111,7 @@ class _Adjoints:
         for var, target in vars_and_targets:
             self.zero_entries.pop(var, None)
             if target is not None and target != self.bar[var]:
-                self.stmts.append(self._accumulate(var, Template("part", (("part", Var(target)),))))
+                self.stmts.append(self._accumulate(var, Template(Hole("part"), (("part", Var(target)),))))
                 self.owned.add(var)
 
 
@@ -247,11 +251,11 @@ class _Reverse:
             value = bound[param]
             if isinstance(value, Var):
                 if value.name in adj.active:
-                    text = template(bound) if callable(template) else template
+                    tree = _cotangent(rule, bound, param)
                     same_shape = value.name in adj.shapes and adj.shapes[value.name] == adj.shapes.get(out)
                     if same_shape or self._no_broadcast(rule, bound, param, adj):
-                        text = template_text.without_unbroadcast(text, param)
-                    adj.contribute(value.name, self._reuse_forward(text, bindings))
+                        tree = strip_unbroadcast(tree, param)
+                    adj.contribute(value.name, self._reuse_forward(tree, bindings))
                 continue
             if not isinstance(value, (tuple, Seq)):
                 continue  # a constant: no adjoint
@@ -269,10 +273,9 @@ class _Reverse:
                                 part, Template(template.build(bound, k), tuple(bindings.items())), accumulate=False
                             )
                         )
-                        self._unpack(item.items, Template("g", (("g", Var(part)),)), out, adj)
+                        self._unpack(item.items, Template(Hole("g"), (("g", Var(part)),)), out, adj)
             else:
-                text = template(bound) if callable(template) else template
-                self._unpack(items, Template(text, tuple(bindings.items())), out, adj)
+                self._unpack(items, Template(_cotangent(rule, bound, param), tuple(bindings.items())), out, adj)
 
     def _unpack(self, items: tuple, value: Template, out: str, adj: _Adjoints) -> None:
         """``a_bar, b_bar = value``: one cotangent per item of a list display. A nested display
@@ -290,38 +293,33 @@ class _Reverse:
         adj.stmts.append(UnpackAdjoints(tuple(targets), value))
         adj.add_parts([(v.name, t) for v, t in zip(items, targets) if isinstance(v, Var)])
         for item, part in nested:
-            self._unpack(item.items, Template("g", (("g", Var(part)),)), out, adj)
+            self._unpack(item.items, Template(Hole("g"), (("g", Var(part)),)), out, adj)
 
-    def _reuse_forward(self, text: str, bindings: dict[str, Atom]) -> Template:
+    def _reuse_forward(self, tree: Expr, bindings: dict[str, Atom]) -> Template:
         """The rule's expression, reading ``np.cos(x)`` from the forward sweep when it computed
-        exactly that: the pullback holds the value instead of computing it again."""
+        exactly that: the pullback holds the value instead of computing it again. Only calls
+        of a ``numpy`` or ``math`` function on bound names count (not operators)."""
         computed = self.computed
         reused: dict[str, Atom] = {}
 
-        class Reuse(ast.NodeTransformer):
-            def visit_Call(self, node: ast.Call) -> ast.AST:
-                node = self.generic_visit(node)
-                func = node.func
-                if node.keywords or not (
-                    isinstance(func, ast.Attribute)
-                    and isinstance(func.value, ast.Name)
-                    and func.value.id in ("np", "math")
-                ):
-                    return node
-                if not all(isinstance(a, ast.Name) and isinstance(bindings.get(a.id), (Var, Const)) for a in node.args):
-                    return node
-                op = f"{'numpy' if func.value.id == 'np' else 'math'}.{func.attr}"
-                out = computed.get((op, tuple(bindings[a.id] for a in node.args)))
-                if out is None:
-                    return node
-                name = f"forward_{len(reused)}"
-                reused[name] = Var(out)
-                return ast.Name(name)
+        def reuse(node: Expr) -> Expr:
+            if not isinstance(node, Apply):
+                return node
+            node = Apply(node.op, tuple(reuse(a) for a in node.args), tuple((k, reuse(v)) for k, v in node.kwargs))
+            module, _, _ = node.op.partition(".")
+            if node.kwargs or node.op in OPERATORS or module not in ("numpy", "math") or node.op.count(".") != 1:
+                return node
+            if not all(isinstance(a, Hole) and isinstance(bindings.get(a.name), (Var, Const)) for a in node.args):
+                return node
+            out = computed.get((node.op, tuple(bindings[a.name] for a in node.args)))
+            if out is None:
+                return node
+            name = f"forward_{len(reused)}"
+            reused[name] = Var(out)
+            return Hole(name)
 
-        tree = Reuse().visit(ast.parse(text, mode="eval"))
-        if reused:
-            text = ast.unparse(tree)
-        return Template(text, tuple(bindings.items()) + tuple(reused.items()))
+        tree = reuse(tree)
+        return Template(tree, tuple(bindings.items()) + tuple(reused.items()))
 
     def _no_broadcast(self, rule: rules.Rule, bound: rules.Bound, param: str, adj: _Adjoints) -> bool:
         """Whether the output provably has `param`'s shape: every other operand is a
@@ -371,8 +369,10 @@ class _Reverse:
         if isinstance(value, Var) and value.name in adj.active:
             bindings = (("g", g), ("index", index), ("value", value))
             # A slice of g is a view: copy it when the slot is about to be zeroed in place.
-            text = "unbroadcast(numpy.copy(g[index]), value)" if in_place else "unbroadcast(g[index], value)"
-            adj.contribute(value.name, Template(text, bindings))
+            read = Apply("dpgen.getitem", (Hole("g"), Hole("index")))
+            if in_place:
+                read = Apply("numpy.copy", (read,))
+            adj.contribute(value.name, Template(unbroadcast(read, Hole("value")), bindings))
         if not base_active:
             return
         if in_place:
@@ -390,7 +390,7 @@ class _Reverse:
             seed: Atom = Var(adj.bar[call.outs[0]])
         else:
             # A tuple result: outputs without an adjoint get a zero cotangent.
-            seed = Seq(tuple(Var(adj.bar[o]) if o in adj.bar else Const(f"numpy.zeros_like({o})") for o in call.outs))
+            seed = Seq(tuple(Var(adj.bar[o]) if o in adj.bar else _zeros_like(o) for o in call.outs))
         bound = walk.bind_call(call, callee)
         targets = []
         pairs = []
@@ -402,9 +402,7 @@ class _Reverse:
                 targets.append(target)
             else:
                 targets.append(None)
-        adj.stmts.append(
-            UnpackAdjoints(tuple(targets), Template("pullback(seed)", (("pullback", Var(pullback)), ("seed", seed))))
-        )
+        adj.stmts.append(UnpackAdjoints(tuple(targets), _pullback_call(pullback, seed)))
         adj.add_parts(pairs)
 
     def _seed(self, outs: tuple[str, ...], callee: str, adj: "_Adjoints") -> Seq:
@@ -415,7 +413,7 @@ class _Reverse:
             if out in adj.bar:
                 items.append(Var(adj.bar[out]))
             elif k in varied:
-                items.append(Const(f"numpy.zeros_like({out})"))
+                items.append(_zeros_like(out))
             else:
                 items.append(Const("None"))
         return Seq(tuple(items))
@@ -430,9 +428,7 @@ class _Reverse:
                 pairs.append((atom.name, targets[-1]))
             else:
                 targets.append(None)
-        adj.stmts.append(
-            UnpackAdjoints(tuple(targets), Template("pullback(seed)", (("pullback", Var(pullback)), ("seed", seed))))
-        )
+        adj.stmts.append(UnpackAdjoints(tuple(targets), _pullback_call(pullback, seed)))
         adj.add_parts(pairs)
 
     def loop(self, node: VjpLoop, adj: "_Adjoints") -> None:
@@ -464,7 +460,7 @@ class _Reverse:
             part = adj.names.fresh(f"{param.name}_bar" if k < n_targets else f"{feed.name}_bar_part")
             targets.append(part)
             if k < n_targets:  # an iterated element: add into its row of the sequence
-                position = Const(f"-1 - {index}") if loop.over.reverse else Var(index)
+                position = Apply("numpy.subtract", (Lit(-1), Var(index))) if loop.over.reverse else Var(index)
                 per_step.append(IndexAddAdjoint(adj.bar[feed.name], Index((position,), False), part, may_repeat=False))
             else:
                 per_step.append(AddInPlace(adj.bar[feed.name], part, is_dict=feed.name in adj.dicts))
@@ -478,7 +474,7 @@ class _Reverse:
                 and start.name in adj.active
                 and body.params[n_targets + loop.carried.index(out)].name in active
             ):
-                adj.contribute(start.name, Template("g", (("g", Var(adj.bar[out])),)))
+                adj.contribute(start.name, Template(Hole("g"), (("g", Var(adj.bar[out])),)))
 
     def _keys(self, var: str) -> set[str]:
         """Constant keys the current function reads from dict `var`."""
@@ -536,6 +532,40 @@ def _seed_targets(result: Seq, adj: "_Adjoints", parts: list) -> tuple:
         else:
             targets.append(None)
     return tuple(targets)
+
+
+def _cotangent(rule: rules.Rule, bound: rules.Bound, param: str) -> Expr:
+    """The rule's cotangent tree for `param`, over the holes ``g``, ``ans`` and the parameters."""
+    template = rule.vjp[param]
+    tree = template(bound) if callable(template) else template
+    if rule.jvp_kind == "elementwise":
+        return elementwise_cotangent(rule, param, tree)
+    return tree
+
+
+def elementwise_cotangent(rule: rules.Rule, param: str, derivative: Expr) -> Expr:
+    """``unbroadcast(g * d, x)`` for the local derivative ``d`` of an elementwise rule.
+
+    The one place reverse mode applies a cotangent to a derivative (a complex pass makes it
+    ``g * conj(d)``). A rule that reads ``g`` itself already is the cotangent (``np.where``).
+    ``math`` functions and the two-value ``max``/``min`` take scalars (an array's truth value
+    is an error there), which nothing broadcasts."""
+    value = derivative if "g" in holes(derivative) else mul(Hole("g"), derivative)
+    if rule.name.startswith("math.") or rule.name in ("builtins.max", "builtins.min"):
+        return value
+    return unbroadcast(value, Hole(param))
+
+
+def _zeros_like(name: str) -> Apply:
+    """``np.zeros_like(name)``: the cotangent of an output nothing reads."""
+    return Apply("numpy.zeros_like", (Var(name),))
+
+
+def _pullback_call(pullback: str, seed: Atom) -> Template:
+    """``pullback(seed)``: a stored pullback applied to its output cotangents."""
+    return Template(
+        Apply("dpgen.call", (Hole("pullback"), Hole("seed"))), (("pullback", Var(pullback)), ("seed", seed))
+    )
 
 
 def reverse(module: Module, sink: DiagnosticSink) -> VjpModule:

@@ -12,6 +12,7 @@ import dataclasses
 from dpgen.ir import (
     Comment,
     ForEach,
+    Hole,
     VjpLoop,
     SetAdjoint,
     Var,
@@ -44,7 +45,7 @@ def _propagate_copies(fn: VjpFunction) -> VjpFunction:
         for n in found:
             uses[current.get(n, n)] -= 1  # now: uses by statements after this one
         stmt = rename_all(stmt, {n: current[n] for n in found if current.get(n, n) != n})
-        if isinstance(stmt, SetAdjoint) and not stmt.accumulate and stmt.value.text == "g":
+        if isinstance(stmt, SetAdjoint) and not stmt.accumulate and stmt.value.expr == Hole("g"):
             source = dict(stmt.value.bindings)["g"]
             if isinstance(source, Var) and not uses.get(source.name) and source.name not in cotangents:
                 target = stmt.target

@@ -11,7 +11,6 @@ module template lays the lines out and `format` (black) does the final layout.
 from __future__ import annotations
 
 import ast
-import builtins
 import copy
 import functools
 import re
@@ -20,6 +19,10 @@ from dpgen import rules
 from dpgen.backends import Backend, environment, helper_sources, statements, template_name
 from dpgen.escape import comment_text, docstring_text
 from dpgen.ir import (
+    Apply,
+    Expr,
+    Global,
+    Lit,
     KeyAddAdjoint,
     ZeroIndexAdjoint,
     AddInPlace,
@@ -49,6 +52,7 @@ from dpgen.ir import (
     VjpModule,
     ZerosAdjoint,
 )
+from dpgen.ir.expr import close
 from dpgen.ir.hvp import HvpFunction, HvpModule
 from dpgen.names import NameAllocator
 from dpgen.rules.helpers import HELPER_PREFIX
@@ -129,8 +133,17 @@ def _is_number(node: ast.AST, value: object = None) -> bool:
     return ok and (value is None or node.value == value)
 
 
+def _literal(value: object) -> ast.expr:
+    """A literal as the parser read it: a negative number is a negation (``2 ** -1`` stays right)."""
+    if type(value) in (int, float) and value < 0:
+        return ast.UnaryOp(ast.USub(), ast.Constant(-value))
+    return ast.Constant(value)
+
+
 @functools.lru_cache(maxsize=None)
 def _parse(text: str) -> ast.expr:
+    """A front-end constant's source text (``2.0``, ``np.pi``): atoms from the user's module
+    still carry their text; rule expressions never reach here."""
     return ast.parse(text, mode="eval").body
 
 
@@ -164,6 +177,8 @@ class Renderer(JvpRendering):
         if isinstance(atom, Index):
             items = [self._index_item(i, in_subscript=True) for i in atom.items]
             return ast.Tuple(items) if atom.is_tuple else items[0]
+        if isinstance(atom, (Apply, Lit, Global)):  # a tree the passes made, e.g. np.zeros_like(out)
+            return self.expr(atom)
         raise TypeError(atom)
 
     def _index_item(self, item: Atom | SliceAtom, in_subscript: bool) -> ast.expr:
@@ -193,47 +208,68 @@ class Renderer(JvpRendering):
 
     # -------------------------------------------------------- expressions
     def template(self, template: Template) -> ast.expr:
-        bindings = dict(template.bindings)
-        renderer = self
+        """A rule's tree with its holes bound, folded (``x ** (2 - 1)`` -> ``x``)."""
+        return _Fold().visit(self.expr(close(template)))
 
-        class _Substitute(ast.NodeTransformer):
-            def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
-                # A list display as an operand: `[da, db] * 2` would repeat the list.
-                for side in ("left", "right"):
-                    operand = getattr(node, side)
-                    if isinstance(operand, ast.Name) and isinstance(bindings.get(operand.id), Seq):
-                        setattr(node, side, renderer.as_array(bindings[operand.id]))
-                return self.generic_visit(node)
+    def expr(self, node: Expr) -> ast.expr:
+        """An expression tree (holes bound) as an `ast` node: infix where the primitive has an
+        operator, ``np`` spelled as the backend imports it, helpers and builtins through `ref`."""
+        if isinstance(node, Lit):
+            return _literal(node.value)
+        if isinstance(node, Global):
+            return self._qualified(node.name)
+        if isinstance(node, Seq):
+            items = [self.expr(i) for i in node.items]
+            return ast.List(items) if node.is_list else ast.Tuple(items)
+        if isinstance(node, Index):
+            items = [self._tree_index_item(i) for i in node.items]
+            return ast.Tuple(items) if node.is_tuple else items[0]
+        if not isinstance(node, Apply):
+            return self.atom(node)
+        op, args = node.op, node.args
+        if not node.kwargs:
+            if op in INFIX and len(args) == 2:
+                return ast.BinOp(self.expr(args[0]), INFIX[op](), self.expr(args[1]))
+            if op in COMPARE and len(args) == 2:
+                return ast.Compare(self.expr(args[0]), [COMPARE[op]()], [self.expr(args[1])])
+            if op == "numpy.negative" and len(args) == 1:
+                return ast.UnaryOp(ast.USub(), self.expr(args[0]))
+            if op == "dpgen.getitem":
+                return ast.Subscript(self.expr(args[0]), self.expr(args[1]))
+            if op == "dpgen.getattr":
+                return ast.Attribute(self.expr(args[0]), args[1].value)
+            if op == "dpgen.call":
+                return ast.Call(self.expr(args[0]), [self.expr(a) for a in args[1:]], [])
+        if op.startswith(HELPER_PREFIX):
+            name = op[len(HELPER_PREFIX) :]
+            self.use_helper(name)
+            func: ast.expr = ast.Name(self.ref(name))
+        elif op.startswith("builtins."):  # `len`, `sum` in a rule: a parameter may hide them
+            func = ast.Name(self.ref(op[len("builtins.") :]))
+        else:
+            func = self._qualified(op)
+        return ast.Call(func, [self.expr(a) for a in args], [ast.keyword(k, self.expr(v)) for k, v in node.kwargs])
 
-            def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.expr:
-                if isinstance(node.operand, ast.Name) and isinstance(bindings.get(node.operand.id), Seq):
-                    node.operand = renderer.as_array(bindings[node.operand.id])
-                return self.generic_visit(node)
+    def _tree_index_item(self, item) -> ast.expr:
+        if isinstance(item, SliceAtom):
+            return ast.Slice(*[None if p is None else self.expr(p) for p in (item.start, item.stop, item.step)])
+        return self.expr(item)
 
-            def visit_Name(self, node: ast.Name) -> ast.expr:
-                if node.id in bindings:
-                    return renderer.atom(bindings[node.id])
-                if node.id in ("np", "numpy"):  # rule text's `np`; a pass's qualified `numpy.copy`
-                    return ast.Name(renderer.backend.alias)
-                if f"_{node.id}" in renderer.helpers:
-                    renderer.use_helper(f"_{node.id}")
-                    return ast.Name(renderer.ref(f"_{node.id}"))
-                if hasattr(builtins, node.id):  # `len`, `sum` in a rule: a parameter may hide them
-                    return ast.Name(renderer.ref(node.id))
-                return node
-
-        tree = _Substitute().visit(copy.deepcopy(_parse(template.text)))
-        return _Fold().visit(tree)
+    def _qualified(self, name: str) -> ast.expr:
+        """``numpy.linalg.inv`` -> ``np.linalg.inv`` (the backend's alias), ``math.e`` as is."""
+        parts = name.split(".")
+        if parts[0] == "builtins":  # `dtype=float`
+            return ast.Name(".".join(parts[1:]))
+        node: ast.expr = ast.Name(self.backend.alias if parts[0] == "numpy" else parts[0])
+        for part in parts[1:]:
+            node = ast.Attribute(node, part)
+        return node
 
     def use_helper(self, name: str) -> None:
         if name not in self.used_helpers:
             self.used_helpers.add(name)
             for called in self.helpers[name][1]:
                 self.use_helper(called)
-
-    def as_array(self, atom: Seq) -> ast.expr:
-        """``np.asarray([a, b])``: a list display where an operator needs an array."""
-        return ast.Call(ast.Attribute(ast.Name(self.backend.alias), "asarray"), [self.atom(atom)], [])
 
     def call_expr(self, op: str, args: tuple[Atom, ...], kwargs: tuple[tuple[str, Atom], ...]) -> ast.expr:
         """The forward expression of one primitive, as the source would write it."""

@@ -3,21 +3,25 @@
 A rule is declared with the primitive's signature, as NumPy spells it, and one
 cotangent expression per differentiable parameter:
 
-    defvjp("numpy.sin(x)", x="g * np.cos(x)")
+    defvjp("numpy.linalg.inv(a)", a="-ans.mT @ g @ ans.mT", jvp={"a": "-ans @ t @ ans"})
 
-Expressions are Python over these names: ``g`` (the output's cotangent), ``ans`` (the
-output), the signature's parameters, ``np`` (the backend's array module) and the helpers
-of the backend's ``helpers.py.j2`` (``unbroadcast``, ...). The renderer substitutes atoms
-for the names, so a rule never sees generated variable names. A parameter whose argument
-is a list of arrays (``np.stack``) or a ``*`` parameter (``np.einsum``) gets one expression
-that yields a cotangent per element. A rule too structural for one expression is a small
-function of the bound arguments that returns the expression text (see ``einsum``).
+Expressions are written as Python over these names: ``g`` (the output's cotangent), ``ans``
+(the output), the signature's parameters, ``np`` (the backend's array module) and the
+helpers of the backend's ``helpers.py.j2`` (``unbroadcast``, ...). Each is parsed once,
+here, into an expression tree (`dpgen.rules.syntax`; a malformed rule fails at import) whose
+names are holes the passes bind to atoms, so a rule never sees generated variable names.
+A parameter whose argument is a list of arrays (``np.stack``) or a ``*`` parameter
+(``np.einsum``) gets one expression that yields a cotangent per element. A rule too
+structural for one expression is a small function of the bound arguments that returns a
+tree, built from trees parsed at import or with `dpgen.ir` nodes (see ``einsum``).
 
 Forward mode (JVPs) reads the same table. Most primitives need no second rule:
 
-- ``defelementwise``: the Jacobian is diagonal, so the cotangent expression with ``g``
-  replaced by a parameter's tangent is that parameter's contribution to the output's
-  tangent (``g * np.cos(x)`` -> ``dx * np.cos(x)``); ``unbroadcast`` is dropped.
+- ``defelementwise``: the Jacobian is diagonal, so a rule states each parameter's LOCAL
+  derivative (``numpy.sin(x)``: ``np.cos(x)``). The reverse pass builds the cotangent
+  ``unbroadcast(g * d, x)`` and the forward pass the contribution ``t * d``, each in one
+  function. Where a product would not be exact (``np.where``), the expression may read
+  ``g`` itself: it is then the cotangent, linear in ``g``, and the tangent replaces ``g``.
 - ``deflinear``: linear in its differentiable parameters jointly (``np.sum``, reshape,
   indexing): the tangent is the primitive applied to the tangents.
 - ``defmultilinear``: linear in each one separately (``np.matmul``, ``np.einsum``): the
@@ -42,20 +46,22 @@ import ast
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Union
 
-from dpgen.ir import Atom, Const
+from dpgen.ir import Atom, Const, Expr
+from dpgen.rules.syntax import MalformedRule, parse
 
 
 @dataclass(frozen=True)
 class PerElement:
-    """For a list or ``*`` parameter: a function (bound, k) -> the cotangent of element k."""
+    """For a list or ``*`` parameter: a function (bound, k) -> the cotangent tree of element k."""
 
-    build: Callable[["Bound", int], str]
+    build: Callable[["Bound", int], Expr]
 
 
-#: A cotangent expression, or a function of the bound arguments that builds one, or, for a
-#: list parameter, an expression that yields one cotangent per element (unpacked) or a
-#: `PerElement` builder.
-VjpTemplate = Union[str, Callable[["Bound"], str], PerElement]
+#: A cotangent tree (for elementwise rules: the local derivative), or a function of the
+#: bound arguments that builds one, or, for a list parameter, a tree that yields one
+#: cotangent per element (unpacked) or a `PerElement` builder. Declared as text or trees;
+#: stored as trees.
+VjpTemplate = Union[Expr, Callable[["Bound"], Expr], PerElement]
 
 #: Bump when a rule's output changes, so headers tell which rules produced a file.
 RULES_VERSION = "4"
@@ -82,9 +88,9 @@ class Rule:
     defaults: Mapping[str, str]  #: default values (source text) of optional parameters
     varargs: str | None  #: name of a ``*`` parameter, bound to a tuple of atoms
     kwonly: tuple[str, ...]  #: keyword-only parameters (after ``*``), all with defaults
-    vjp: Mapping[str, VjpTemplate] = field(default_factory=dict)  #: param -> cotangent
+    vjp: Mapping[str, VjpTemplate] = field(default_factory=dict)  #: param -> cotangent (elementwise: derivative)
     kind: str = "explicit"  #: one of `KINDS`: how forward mode derives the JVP (module docstring)
-    jvp: Mapping[str, Union[str, Callable[["Bound"], str]]] = field(
+    jvp: Mapping[str, Union[Expr, Callable[["Bound"], Expr]]] = field(
         default_factory=dict
     )  #: explicit: param -> contribution
     #: Shape-elementwise: the output has the broadcast shape of the arguments (a scalar when
@@ -242,8 +248,11 @@ def defvjp(
         assert key in fields["params"] or key == fields["varargs"], f"{fields['name']}: no parameter {key}"
     if _kind == "explicit":
         assert set(jvp or {}) == set(vjp), f"{fields['name']}: jvp and vjp must name the same parameters"
+    names = set(fields["params"]) | {fields["varargs"]} - {None} | set(fields["kwonly"]) | {"ans"}
+    vjp = {k: _tree(v, names | {"g"}) for k, v in vjp.items()}
+    jvp = {k: _tree(v, names | {"t"}) for k, v in (jvp or {}).items()}
     defaults = _FAMILY_DEFAULTS[_kind]
-    _register(Rule(**fields, vjp=vjp, kind=_kind, jvp=dict(jvp or {}), **_facts(fields["name"], stated, **defaults)))
+    _register(Rule(**fields, vjp=vjp, kind=_kind, jvp=jvp, **_facts(fields["name"], stated, **defaults)))
 
 
 #: What a family's rules are unless they say otherwise: an elementwise rule is pointwise and
@@ -257,8 +266,22 @@ _FAMILY_DEFAULTS: dict[str, dict[str, object]] = {
 }
 
 
+def _tree(template: object, holes: set[str]) -> object:
+    """Rule text -> its tree, now (a malformed rule fails at import); builders stay functions."""
+    if isinstance(template, str):
+        return parse(template, holes)
+    if callable(template) or isinstance(template, PerElement):
+        return template
+    raise MalformedRule(f"a rule expression must be text or a function, not {template!r}")
+
+
+def expr(text: str, *holes: str) -> Expr:
+    """A tree for a rule function to use, parsed at import: ``_C = expr("np.reshape(g, np.shape(a))", "g", "a")``."""
+    return parse(text, set(holes))
+
+
 def defelementwise(signature: str, **vjp: VjpTemplate) -> None:
-    """A primitive with a diagonal Jacobian: its JVP is read off the cotangent expressions."""
+    """A primitive with a diagonal Jacobian, given each parameter's local derivative."""
     defvjp(signature, _kind="elementwise", **vjp)
 
 

@@ -9,9 +9,7 @@ backend has a rule here except ``_check_real`` (a statement, dropped when read b
 """
 
 from dpgen.rules import deflinear, defmultilinear, defvjp, nondiff
-
-#: The prefix of a helper primitive's qualified name in the rule table.
-HELPER_PREFIX = "dpgen.helpers."
+from dpgen.rules.syntax import HELPER_PREFIX  # noqa: F401 (the prefix's home is the parser; re-exported)
 
 nondiff(
     "dpgen.helpers._zeros_like(x)",

@@ -6,10 +6,13 @@ transpose depends on the operands' ranks, which are only known at run time.
 each operand's cotangent is another einsum, so the output reads like the source.
 """
 
-from dpgen.rules import Bound, PerElement, RuleError, deflinear, defmultilinear, defvjp
+from dpgen.ir import Apply, Hole, Lit
+from dpgen.rules import Bound, PerElement, RuleError, deflinear, defmultilinear, defvjp, expr
+
+_TRACE = expr("trace_vjp(g, a, offset)", "g", "a", "offset")
 
 
-def _einsum_operand_vjp(bound: Bound, k: int) -> str:
+def _einsum_operand_vjp(bound: Bound, k: int):
     """The cotangent of operand `k` of an einsum with explicit output subscripts."""
     subscripts = bound.constant("subscripts")
     if not isinstance(subscripts, str) or "->" not in subscripts:
@@ -29,18 +32,18 @@ def _einsum_operand_vjp(bound: Bound, k: int) -> str:
         raise RuleError(f"np.einsum() subscripts name {len(inputs)} operands, the call passes {operands}")
     others = [j for j in range(len(inputs)) if j != k]
     terms = [out] + [inputs[j] for j in others]
-    args = ["g"] + [f"operands_{j}" for j in others]
+    args = [Hole("g")] + [Hole(f"operands_{j}") for j in others]
     if set(inputs[k]) - set("".join(terms)):
         # An index summed away only in operand k: broadcast back over it with ones.
         terms.append(inputs[k])
-        args.append(f"np.ones_like(operands_{k})")
-    return f"np.einsum({','.join(terms) + '->' + inputs[k]!r}, {', '.join(args)})"
+        args.append(Apply("numpy.ones_like", (Hole(f"operands_{k}"),)))
+    return Apply("numpy.einsum", (Lit(",".join(terms) + "->" + inputs[k]), *args))
 
 
-def _trace_vjp(bound: Bound) -> str:
+def _trace_vjp(bound: Bound):
     if (bound.constant("axis1"), bound.constant("axis2")) != (0, 1):
         raise RuleError("np.trace() is differentiated for axis1=0, axis2=1 only")
-    return "trace_vjp(g, a, offset)"
+    return _TRACE
 
 
 defmultilinear("numpy.matmul(x1, x2)", x1="matmul_vjp_lhs(g, x1, x2)", x2="matmul_vjp_rhs(g, x1, x2)", infix="@")

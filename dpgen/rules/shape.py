@@ -6,39 +6,46 @@ inverse rearrangement of ``g``. Indexing
 so the rule here only declares it.
 """
 
-from dpgen.rules import Bound, RuleError, alias, deflinear
+from dpgen.ir import Apply, Hole, Lit, Seq
+from dpgen.rules import Bound, RuleError, alias, deflinear, expr
+
+_TRANSPOSE = expr("np.transpose(g)", "g")
+_RESHAPE_C = expr("np.reshape(g, np.shape(a))", "g", "a")
+_RESHAPE_F = expr("np.reshape(g, np.shape(a), order='F')", "g", "a")
+_UNSTACK = expr("g", "g")
+_UNSTACK_AXIS = expr("np.moveaxis(g, axis, 0)", "g", "axis")
 
 
-def _transpose_vjp(bound: Bound) -> str:
+def _transpose_vjp(bound: Bound):
     axes = bound.constant("axes")
     if axes is None:
-        return "np.transpose(g)"
+        return _TRANSPOSE
     # The inverse permutation, computed now; axes may be negative (`(-1, 0, 1)`), so
     # normalize them first: argsort of the raw values would be a different permutation.
     ndim = len(axes)
     inverse = tuple(sorted(range(ndim), key=lambda i: axes[i] % ndim))
-    return f"np.transpose(g, {inverse!r})"
+    return Apply("numpy.transpose", (Hole("g"), Seq(tuple(Lit(i) for i in inverse))))
 
 
-def _reshape_vjp(bound: Bound) -> str:
+def _reshape_vjp(bound: Bound):
     # Undo the reshape in the order it read `a`: with order='F', a C-order reshape back
     # would scramble the entries.
     order = bound.constant("order")
     if order == "C":
-        return "np.reshape(g, np.shape(a))"
+        return _RESHAPE_C
     if order == "F":
-        return "np.reshape(g, np.shape(a), order='F')"
+        return _RESHAPE_F
     raise RuleError(f"{bound.rule.short_name}(order={order!r}) is not supported (use 'C' or 'F')")
 
 
-def _stack_vjp(bound: Bound) -> str:
+def _stack_vjp(bound: Bound):
     # Unpacking an array walks its first axis, so stacking along axis 0 needs no moveaxis.
     try:
         if bound.constant("axis") == 0:
-            return "g"
+            return _UNSTACK
     except RuleError:
         pass  # a variable axis: move it to the front at run time
-    return "np.moveaxis(g, axis, 0)"
+    return _UNSTACK_AXIS
 
 
 # Rearrangements return views where NumPy can: writing into the result writes into `a`.
