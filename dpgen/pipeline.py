@@ -4,7 +4,7 @@ r"""The whole compiler in one place, top to bottom:
                              \-> forward --/
 
 `--mode` picks the passes: reverse (f_vjp, f_grad), forward (f_jvp), hvp (f_hvp: the
-forward-mode module read back and differentiated in reverse, see `dpgen.passes.hvp`), or several.
+forward pass's IR made core IR and differentiated in reverse, see `dpgen.passes.hvp`), or several.
 
 Each stage is a module with one job. Errors are collected per stage and raised as one
 `SourceErrors`, so a file with several problems reports all of them in one run.
@@ -124,11 +124,7 @@ def _generate(source: Source, options: Options) -> Stages:
     backend = BACKENDS[options.backend]
     hessian = None
     if "hvp" in modes:  # reverse over forward: the forward-mode module, differentiated again
-        inner = jvp or prune(forward(lowered, sink))
-        inner_header = Header(
-            source.name, __version__, RULES_VERSION, Options("forward", options.backend), source.sha256
-        )
-        hessian = hvp(lowered, inner, render(lowered, None, inner, backend, inner_header.render()), source.path)
+        hessian = hvp(lowered, jvp or prune(forward(lowered, sink)), sink)
     _refuse_clashing_names(lowered, vjp, jvp, hessian, sink)
     header = Header(source.name, __version__, RULES_VERSION, Options(",".join(modes), options.backend), source.sha256)
     text = format_code(render(lowered, vjp, jvp, backend, header.render(), hessian))

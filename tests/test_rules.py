@@ -397,6 +397,9 @@ LINALG_CASES += [
     case("trace-explicit-axes", "np.trace(x, 0, 0, 1)", x=normal(3, 3)),
     case("trace-3d", "np.trace(x)", x=normal(3, 3, 2)),
     case("trace-3d-offset", "np.trace(x, offset=1)", x=normal(3, 4, 2)),
+    # The last two axes: a batch of matrices, as det's forward rule writes it (--mode hvp).
+    case("trace-last-axes", "np.trace(x, axis1=-2, axis2=-1)", x=normal(2, 3, 3)),
+    case("trace-last-axes-offset", "np.trace(x, 1, -2, -1)", x=normal(2, 3, 4)),
     case("norm-vector", "np.linalg.norm(x)", x=normal(4)),
     case("norm-matrix-frobenius", "np.linalg.norm(x)", x=normal(2, 3)),
     case("norm-fro", "np.linalg.norm(x, 'fro')", x=normal(2, 3)),
@@ -620,6 +623,7 @@ def helper_case(id: str, body: str, *, nondiff=(), **args: Gen) -> HelperCase:
 HELPER_CASES = [
     helper_case("helper-broadcast_like", "_broadcast_like(x, y)", nondiff=("y",), x=normal(3), y=normal(2, 3)),
     helper_case("helper-unbroadcast", "_unbroadcast(x, y)", nondiff=("y",), x=normal(2, 3), y=normal(3)),
+    helper_case("helper-default_tangent", "_default_tangent(x, y)", nondiff=("y",), x=normal(3), y=normal(3)),
     helper_case("helper-unreduce", "_unreduce(x, y, 1, False)", nondiff=("y",), x=normal(2), y=normal(2, 3)),
     helper_case(
         "helper-unreduce-keepdims", "_unreduce(x, y, None, True)", nondiff=("y",), x=normal(1, 1), y=normal(2, 3)

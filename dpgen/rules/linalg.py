@@ -38,8 +38,11 @@ def _einsum_operand_vjp(bound: Bound, k: int) -> str:
 
 
 def _trace_vjp(bound: Bound) -> str:
-    if (bound.constant("axis1"), bound.constant("axis2")) != (0, 1):
-        raise RuleError("np.trace() is differentiated for axis1=0, axis2=1 only")
+    axes = (bound.constant("axis1"), bound.constant("axis2"))
+    if axes == (-2, -1):  # a batch of matrices, as det's forward rule writes it
+        return "trace_last_vjp(g, a, offset)"
+    if axes != (0, 1):
+        raise RuleError("np.trace() is differentiated for axis1=0, axis2=1 or axis1=-2, axis2=-1 only")
     return "trace_vjp(g, a, offset)"
 
 
