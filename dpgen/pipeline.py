@@ -12,6 +12,7 @@ Each stage is a module with one job. Errors are collected per stage and raised a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from dpgen import __version__
@@ -55,15 +56,38 @@ class Stages:
 
 
 def _refuse_reverse_output(source: Source, sink: DiagnosticSink) -> None:
-    """dpgen's reverse-mode output is not read back yet (its pullbacks are closures): say what works."""
+    """dpgen's reverse-mode output is not differentiated again yet: say where and what is missing.
+
+    What is missing is the closure: `f_vjp` returns `f_pullback`, a function defined inside it
+    that reads `f_vjp`'s variables, and the front end lowers module-level functions only. The
+    error points at the first such ``def`` and names the two ways to second derivatives."""
     header = read_header(source.text)
-    if header is not None and "reverse" in (parse_modes(header.options.mode) or ()):
-        sink.error(
-            Span(1, 1),
-            "this is dpgen's reverse-mode output, whose pullbacks are closures that dpgen does not read back yet; "
-            "for second derivatives use --mode hvp, or differentiate the --mode forward output",
-        )
-        sink.raise_if_any()
+    if header is None or "reverse" not in (parse_modes(header.options.mode) or ()):
+        return
+    where, closure, outer = Span(1, 1), None, None
+    enclosing = None
+    for number, line in enumerate(source.text.split("\n"), start=1):
+        found = _DEF.match(line)
+        if found and not found[1]:
+            enclosing = found[2]
+        elif found and enclosing:
+            where, closure, outer = Span(number, len(found[1]) + 1), found[2], enclosing
+            break
+    what = (
+        f"its pullback '{closure}' is a closure (a function defined inside '{outer}' that reads its variables)"
+        if closure
+        else "its pullbacks are closures (functions defined inside the f_vjp functions)"
+    )
+    sink.error(
+        where,
+        f"this is dpgen's reverse-mode output: {what}, and dpgen differentiates module-level functions "
+        f"only, so reverse over reverse is not available yet; for second derivatives run --mode hvp on "
+        f"{header.source}, or run dpgen diff on its --mode forward output",
+    )
+    sink.raise_if_any()
+
+
+_DEF = re.compile(r"^(\s*)def (\w+)\(")
 
 
 def _refuse_clashing_names(lowered: Module, vjp, jvp, hessian, sink: DiagnosticSink) -> None:

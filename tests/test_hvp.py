@@ -221,5 +221,11 @@ def test_reverse_mode_output_is_refused_with_a_pointer_to_forward_mode(tmp_path)
         [sys.executable, "-m", "dpgen", "diff", "model_grad.py"], cwd=tmp_path, capture_output=True, text=True
     )
     assert result.returncode == 4
-    assert "model_grad.py:1:1: error: this is dpgen's reverse-mode output" in result.stderr
-    assert "--mode hvp" in result.stderr
+    # Located at the first closure, saying what is missing and what works instead.
+    lines = (tmp_path / "model_grad.py").read_text().splitlines()
+    line = next(n for n, text in enumerate(lines, start=1) if text.startswith("    def f_pullback("))
+    assert f"model_grad.py:{line}:5: error: this is dpgen's reverse-mode output" in result.stderr
+    assert "its pullback 'f_pullback' is a closure (a function defined inside 'f_vjp'" in result.stderr
+    assert "reverse over reverse is not available yet" in result.stderr
+    assert "--mode hvp on model.py" in result.stderr
+    assert "--mode forward output" in result.stderr

@@ -525,6 +525,7 @@ SCALAR_CASES = [
     case("math.pow", "math.pow(x, y)", x=positive(), y=normal()),
     case("math.pow-const", "math.pow(x, 3.0)", x=normal()),
     case("math.fabs", "math.fabs(x)", x=nonzero()),
+    case("math.copysign", "math.copysign(x, y)", nondiff=("y",), x=nonzero(), y=nonzero()),
     case("math.hypot", "math.hypot(x, y)", x=normal(), y=normal()),
     case("math.chain", "math.exp(math.sin(x) * y) + math.sqrt(x * x + 1.0)", x=normal(), y=normal()),
     case("math.pi-constant", "math.sin(math.pi * x) + np.pi * x", x=normal()),

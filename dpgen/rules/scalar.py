@@ -35,6 +35,9 @@ defelementwise("math.log10(x)", x="g / (x * math.log(10))")
 defelementwise("math.sqrt(x)", x="g / (2 * ans)")
 defelementwise("math.pow(x, y)", x="g * y * x ** (y - 1)", y="g * ans * math.log(x)")
 defelementwise("math.fabs(x)", x="g * math.copysign(1.0, x) * (x != 0)")
+# |x| with y's sign; y only picks the sign, so its derivative is zero wherever it exists.
+# (fabs's rule calls it: a second derivative through fabs needs this rule.)
+defelementwise("math.copysign(x, y)", x="g * math.copysign(1.0, x) * math.copysign(1.0, y)")
 
 defelementwise("builtins.abs(x)", x="g * np.sign(x)")
 defelementwise("builtins.pow(base, exp)", base="g * exp * base ** (exp - 1)", exp="g * ans * np.log(base)")
