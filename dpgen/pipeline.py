@@ -22,9 +22,9 @@ from dpgen.errors import DiagnosticSink, InputError, Span
 from dpgen.frontend.fence import fence
 from dpgen.render.format import format_code
 from dpgen.header import Header, Options, read_header
-from dpgen.passes.hvp import HvpModule, hvp
+from dpgen.passes.hvp import hvp
 from dpgen.passes.forward import forward, prune
-from dpgen.ir import JvpModule, Module, VjpModule
+from dpgen.ir import HvpModule, JvpModule, Module, VjpModule
 from dpgen.frontend.lower import lower
 from dpgen.frontend.own_helpers import own_helpers
 from dpgen.passes.reverse import reverse

@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 
 import test_control_flow as flow
-from dpgen.errors import SourceErrors
 from dpgen.header import Options
 from support import generated_text, load
 from test_forward import assert_close, difference, inner, random_tangent, shifted
@@ -148,6 +147,30 @@ def test_hvp_through_det():
     for _ in range(3):
         A, B = (np.eye(3) + 0.3 * rng.normal(size=(3, 3)) for _ in range(2))
         _check_hvp(generated, "f", [A, B], rng)
+
+
+def test_hvp_through_module_functions_called_in_tests():
+    """A call in an ``if``/``while`` test is evaluated through the callee's jvp, value only."""
+    source = """
+    import numpy as np
+
+    def g(x):
+        return np.sum(x**2)
+
+    def f(x):
+        y = x
+        k = 0
+        while g(y) > 0.5 and k < 10:
+            y = y * 0.9 + np.sin(y) * 0.01
+            k = k + 1
+        if g(x) > 1.0:
+            y = y * 2.0
+        return np.sum(y**3)
+    """
+    generated = load(generated_text(textwrap.dedent(source), options=BOTH))
+    rng = np.random.default_rng(6)
+    for scale in (0.2, 1.0):
+        _check_hvp(generated, "f", [scale * rng.normal(size=4)], rng)
 
 
 def test_hvp_cites_the_users_lines_and_stays_small():

@@ -8,7 +8,7 @@ so a pullback can read any forward value by name without a tape in straight-line
 The reverse and forward passes add their own statement nodes (`reverse`, `forward`). All classes
 are frozen: a pass returns a new IR value, it never edits the one it was given.
 
-The nodes live in `core`, `reverse` and `forward`; this package re-exports them.
+The nodes live in `core`, `reverse`, `forward` and `hvp`; this package re-exports them.
 """
 
 from dpgen.ir.core import (  # noqa: F401
@@ -63,3 +63,5 @@ from dpgen.ir.forward import (  # noqa: F401
     JvpFunction,
     JvpModule,
 )
+
+from dpgen.ir.hvp import HvpFunction, HvpModule  # noqa: F401

@@ -14,31 +14,11 @@ while the reverse pass's pullbacks are closures over a tape.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from dpgen.errors import DiagnosticSink
-from dpgen.ir import DefaultTangent, Function, JvpFunction, JvpModule, Module, Seq, VjpModule
+from dpgen.ir import DefaultTangent, HvpFunction, HvpModule, JvpFunction, JvpModule, Module, Seq
 from dpgen.passes.reverse import reverse
 from dpgen.passes.simplify import simplify
 from dpgen.passes.unjvp import unjvp
-
-
-@dataclass(frozen=True)
-class HvpFunction:
-    """``f_hvp(primals..., directions...)``: calls the vjp of `f_jvp` with the seed (0, 1)."""
-
-    source: Function
-    name: str  #: ``f_hvp``
-    vjp_name: str  #: ``f_jvp_vjp``
-    differentiable: tuple[bool, ...]  #: per parameter: whether the Hessian has a row for it
-
-
-@dataclass(frozen=True)
-class HvpModule:
-    """The reverse-mode module of the forward-mode module, plus one `f_hvp` per scalar function."""
-
-    inner: VjpModule
-    functions: tuple[HvpFunction, ...]
 
 
 def hvp(module: Module, jvp: JvpModule, sink: DiagnosticSink) -> HvpModule:

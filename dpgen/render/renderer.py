@@ -35,6 +35,8 @@ from dpgen.ir import (
     Const,
     CopyAdjoint,
     Eqn,
+    HvpFunction,
+    HvpModule,
     Index,
     IndexAddAdjoint,
     JvpModule,
@@ -50,7 +52,6 @@ from dpgen.ir import (
     VjpModule,
     ZerosAdjoint,
 )
-from dpgen.passes.hvp import HvpFunction, HvpModule
 from dpgen.names import NameAllocator
 from dpgen.rules.helpers import HELPER_PREFIX
 from dpgen.render.forward import JvpRendering

@@ -1,0 +1,26 @@
+"""Hessian-vector-product IR: the reverse-mode module of the JVPs, plus one `f_hvp` entry per function."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dpgen.ir.core import Function
+from dpgen.ir.reverse import VjpModule
+
+
+@dataclass(frozen=True)
+class HvpFunction:
+    """``f_hvp(primals..., directions...)``: calls the vjp of `f_jvp` with the seed (0, 1)."""
+
+    source: Function
+    name: str  #: ``f_hvp``
+    vjp_name: str  #: ``f_jvp_vjp``
+    differentiable: tuple[bool, ...]  #: per parameter: whether the Hessian has a row for it
+
+
+@dataclass(frozen=True)
+class HvpModule:
+    """The reverse-mode module of the forward-mode module, plus one `f_hvp` per scalar function."""
+
+    inner: VjpModule
+    functions: tuple[HvpFunction, ...]
