@@ -200,6 +200,9 @@ class _Unjvp:
 
     def fold(self, tree: Apply, cur: _Function) -> Tree:
         """Constant patterns rule templates produce once substituted: ``2 - 1``, ``x ** 1``, ``1 * x``."""
+        # Bottom up: ``x ** (2 - 1)`` folds its exponent first, then the power.
+        args = tuple(self.fold(a, cur) if isinstance(a, Apply) else a for a in tree.args)
+        tree = Apply(tree.op, args, tree.kwargs)
         if len(tree.args) != 2 or tree.kwargs:
             return tree
         left, right = (self.atom(a, cur) if not isinstance(a, Apply) else a for a in tree.args)

@@ -145,8 +145,7 @@ def loss_jvp_vjp(x, y, W1, b1, W2, b2, dx, dy, dW1, db1, dW2, db2):
     dout_sub = dpred - dy_2
     out_pow = out_sub**2
     dout_pow_mul = dout_sub * 2
-    dout_pow_pow = out_sub**1
-    dout_pow = dout_pow_mul * dout_pow_pow
+    dout_pow = dout_pow_mul * out_sub
     out = np.mean(out_pow)
     dout = np.mean(dout_pow)
 
@@ -159,9 +158,8 @@ def loss_jvp_vjp(x, y, W1, b1, W2, b2, dx, dy, dW1, db1, dW2, db2):
         out_pow_bar = _unreduce(out_bar_2, out_pow, None, False) * (
             np.size(out) / np.size(out_pow)
         )
-        dout_pow_mul_bar = _unbroadcast(dout_pow_bar * dout_pow_pow, dout_pow_mul)
-        dout_pow_pow_bar = _unbroadcast(dout_pow_bar * dout_pow_mul, dout_pow_pow)
-        out_sub_bar = dout_pow_pow_bar * out_sub**0
+        dout_pow_mul_bar = _unbroadcast(dout_pow_bar * out_sub, dout_pow_mul)
+        out_sub_bar = _unbroadcast(dout_pow_bar * dout_pow_mul, out_sub)
         dout_sub_bar = dout_pow_mul_bar * 2
         out_sub_bar = out_sub_bar + out_pow_bar * 2 * out_sub
         dpred_bar = _unbroadcast(dout_sub_bar, dpred)

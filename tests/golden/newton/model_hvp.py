@@ -77,8 +77,7 @@ def _cube_root_line9_while_jvp_vjp(step, x, dstep, dx, a, tol, da):
     dstep_sub = dstep_pow - da
     step_pow_2 = x**2
     dstep_pow_2_mul = dx * 2
-    dstep_pow_2_pow = x**1
-    dstep_pow_2 = dstep_pow_2_mul * dstep_pow_2_pow
+    dstep_pow_2 = dstep_pow_2_mul * x
     step_mul = 3 * step_pow_2
     dstep_mul = dstep_pow_2 * 3
     step_2 = step_sub / step_mul
@@ -115,13 +114,8 @@ def _cube_root_line9_while_jvp_vjp(step, x, dstep, dx, a, tol, da):
         step_mul_bar += _unbroadcast(-step_2_bar * step_2 / step_mul, step_mul)
         dstep_pow_2_bar = dstep_mul_bar * 3
         step_pow_2_bar = step_mul_bar * 3
-        dstep_pow_2_mul_bar = _unbroadcast(
-            dstep_pow_2_bar * dstep_pow_2_pow, dstep_pow_2_mul
-        )
-        dstep_pow_2_pow_bar = _unbroadcast(
-            dstep_pow_2_bar * dstep_pow_2_mul, dstep_pow_2_pow
-        )
-        x_bar = x_bar + dstep_pow_2_pow_bar * x**0
+        dstep_pow_2_mul_bar = _unbroadcast(dstep_pow_2_bar * x, dstep_pow_2_mul)
+        x_bar = x_bar + _unbroadcast(dstep_pow_2_bar * dstep_pow_2_mul, x)
         dx_bar = dx_bar + dstep_pow_2_mul_bar * 2
         x_bar += step_pow_2_bar * 2 * x
         dstep_pow_bar = _unbroadcast(dstep_sub_bar, dstep_pow)
@@ -166,8 +160,7 @@ def _loss_line17_then_jvp_vjp(w, r, dw, dr):
     """The true arm of the 'if' at line 17, and its pullback."""
     out_pow = r**2
     dout_pow_mul = dr * 2
-    dout_pow_pow = r**1
-    dout_pow = dout_pow_mul * dout_pow_pow
+    dout_pow = dout_pow_mul * r
     out_mul = w * out_pow
     dout_mul_mul = dw * out_pow
     dout_mul_mul_2 = dout_pow * w
@@ -188,9 +181,8 @@ def _loss_line17_then_jvp_vjp(w, r, dw, dr):
         out_pow_bar = _unbroadcast(dout_mul_mul_bar * dw, out_pow)
         w_bar = w_bar + _unbroadcast(out_mul_bar * out_pow, w)
         out_pow_bar = out_pow_bar + _unbroadcast(out_mul_bar * w, out_pow)
-        dout_pow_mul_bar = _unbroadcast(dout_pow_bar * dout_pow_pow, dout_pow_mul)
-        dout_pow_pow_bar = _unbroadcast(dout_pow_bar * dout_pow_mul, dout_pow_pow)
-        r_bar = dout_pow_pow_bar * r**0
+        dout_pow_mul_bar = _unbroadcast(dout_pow_bar * r, dout_pow_mul)
+        r_bar = _unbroadcast(dout_pow_bar * dout_pow_mul, r)
         dr_bar = dout_pow_mul_bar * 2
         r_bar = r_bar + out_pow_bar * 2 * r
         return (w_bar, r_bar, dw_bar, dr_bar)

@@ -174,8 +174,7 @@ def _rnn_loss_line8_for_jvp_vjp(
     dloss_sub = dloss_matmul - dy
     loss_pow = loss_sub**2
     dloss_pow_mul = dloss_sub * 2
-    dloss_pow_pow = loss_sub**1
-    dloss_pow = dloss_pow_mul * dloss_pow_pow
+    dloss_pow = dloss_pow_mul * loss_sub
     loss_mean = np.mean(loss_pow)
     dloss_mean = np.mean(dloss_pow)
     loss_2 = loss + loss_mean
@@ -194,9 +193,8 @@ def _rnn_loss_line8_for_jvp_vjp(
         loss_pow_bar = _unreduce(loss_mean_bar, loss_pow, None, False) * (
             np.size(loss_mean) / np.size(loss_pow)
         )
-        dloss_pow_mul_bar = _unbroadcast(dloss_pow_bar * dloss_pow_pow, dloss_pow_mul)
-        dloss_pow_pow_bar = _unbroadcast(dloss_pow_bar * dloss_pow_mul, dloss_pow_pow)
-        loss_sub_bar = dloss_pow_pow_bar * loss_sub**0
+        dloss_pow_mul_bar = _unbroadcast(dloss_pow_bar * loss_sub, dloss_pow_mul)
+        loss_sub_bar = _unbroadcast(dloss_pow_bar * dloss_pow_mul, loss_sub)
         dloss_sub_bar = dloss_pow_mul_bar * 2
         loss_sub_bar = loss_sub_bar + loss_pow_bar * 2 * loss_sub
         dloss_matmul_bar = _unbroadcast(dloss_sub_bar, dloss_matmul)
