@@ -80,6 +80,8 @@ _COMPARE = {
     ast.NotEq: "numpy.not_equal",
 }
 _MODULES = {"np": "numpy", "math": "math"}
+#: Primitives the renderer spells as Python operators.
+_OPERATORS = frozenset(_BINOPS.values()) | {"numpy.negative"}
 
 #: A tree: an atom, or an application of a primitive to trees.
 Tree = object
@@ -221,7 +223,16 @@ class _Unjvp:
             raise rules.RuleError(f"--mode hvp needs a rule for {tree.op}, which the forward rule calls")
         args = tuple(self.operand(a, hint, cur) for a in tree.args)
         kwargs = tuple((k, self.operand(v, hint, cur)) for k, v in tree.kwargs)
+        if tree.op in _OPERATORS:
+            # An operator spells the primitive (`a * b`): a list display operand would be Python
+            # list arithmetic (`[da, 0.0] * [x, 2.0]`), so it becomes an array first.
+            args = tuple(self.as_array(a, hint, cur) if isinstance(a, Seq) else a for a in args)
         cur.body.append(Eqn((out,), rules.canonical(tree.op), args, kwargs, cur.span))
+
+    def as_array(self, display: Seq, hint: str, cur: _Function) -> Var:
+        out = cur.names.fresh(f"{hint}_asarray")
+        cur.body.append(Eqn((out,), "numpy.asarray", (display,), (), cur.span))
+        return Var(out)
 
     def bind(self, target: str, tree: Tree, cur: _Function) -> None:
         """``target = tree``; a tree that is an atom renames the target instead of copying it."""
