@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dpgen.ir.core import Function
+from dpgen.ir.core import Function, Module
 from dpgen.ir.reverse import VjpModule
 
 
@@ -24,3 +24,4 @@ class HvpModule:
 
     inner: VjpModule
     functions: tuple[HvpFunction, ...]
+    tangents: Module | None = None  #: the forward IR as core IR, which `inner` differentiates (for --dump-after)

@@ -35,7 +35,7 @@ def hvp(module: Module, jvp: JvpModule, sink: DiagnosticSink) -> HvpModule:
         fn = by_name[f.name]
         has_tangent = tuple(p.name in _tangent_params(fn) for p in f.params)
         functions.append(HvpFunction(f, f"{f.name}_hvp", f"{f.name}_jvp_vjp", has_tangent))
-    return HvpModule(inner, tuple(functions))
+    return HvpModule(inner, tuple(functions), tangents)
 
 
 def _tangent_params(fn: JvpFunction) -> set[str]:
