@@ -4,7 +4,7 @@ r"""The whole compiler in one place, top to bottom:
                              \-> forward -> prune -> hvp --/
 
 `--mode` picks the passes: reverse (f_vjp, f_grad), forward (f_jvp), hvp (f_hvp: the
-forward-mode module read back and differentiated in reverse, see `dpgen.passes.hvp`), or several.
+forward pass's IR made core IR and differentiated in reverse, see `dpgen.passes.hvp`), or several.
 
 The stages that produce IR are listed once, in `STAGES`: `--dump-after STAGE` prints the IR of
 any of them (`ir_after`), and `Stages.after` keeps all of them for tests.
@@ -15,6 +15,7 @@ Each stage is a module with one job. Errors are collected per stage and raised a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from dpgen import __version__
@@ -24,9 +25,9 @@ from dpgen.errors import DiagnosticSink, InputError, Span
 from dpgen.frontend.fence import fence
 from dpgen.render.format import format_code
 from dpgen.header import Header, Options, read_header
-from dpgen.passes.hvp import HvpModule, hvp
+from dpgen.passes.hvp import hvp
 from dpgen.passes.forward import forward, prune
-from dpgen.ir import JvpModule, Module, VjpModule
+from dpgen.ir import HvpModule, JvpModule, Module, VjpModule
 from dpgen.frontend.lower import lower
 from dpgen.frontend.own_helpers import own_helpers
 from dpgen.passes.reverse import reverse
@@ -97,15 +98,38 @@ class _Recorder:
 
 
 def _refuse_reverse_output(source: Source, sink: DiagnosticSink) -> None:
-    """dpgen's reverse-mode output is not read back yet (its pullbacks are closures): say what works."""
+    """dpgen's reverse-mode output is not differentiated again yet: say where and what is missing.
+
+    What is missing is the closure: `f_vjp` returns `f_pullback`, a function defined inside it
+    that reads `f_vjp`'s variables, and the front end lowers module-level functions only. The
+    error points at the first such ``def`` and names the two ways to second derivatives."""
     header = read_header(source.text)
-    if header is not None and "reverse" in (parse_modes(header.options.mode) or ()):
-        sink.error(
-            Span(1, 1),
-            "this is dpgen's reverse-mode output, whose pullbacks are closures that dpgen does not read back yet; "
-            "for second derivatives use --mode hvp, or differentiate the --mode forward output",
-        )
-        sink.raise_if_any()
+    if header is None or "reverse" not in (parse_modes(header.options.mode) or ()):
+        return
+    where, closure, outer = Span(1, 1), None, None
+    enclosing = None
+    for number, line in enumerate(source.text.split("\n"), start=1):
+        found = _DEF.match(line)
+        if found and not found[1]:
+            enclosing = found[2]
+        elif found and enclosing:
+            where, closure, outer = Span(number, len(found[1]) + 1), found[2], enclosing
+            break
+    what = (
+        f"its pullback '{closure}' is a closure (a function defined inside '{outer}' that reads its variables)"
+        if closure
+        else "its pullbacks are closures (functions defined inside the f_vjp functions)"
+    )
+    sink.error(
+        where,
+        f"this is dpgen's reverse-mode output: {what}, and dpgen differentiates module-level functions "
+        f"only, so reverse over reverse is not available yet; for second derivatives run --mode hvp on "
+        f"{header.source}, or run dpgen diff on its --mode forward output",
+    )
+    sink.raise_if_any()
+
+
+_DEF = re.compile(r"^(\s*)def (\w+)\(")
 
 
 def _refuse_clashing_names(lowered: Module, vjp, jvp, hessian, sink: DiagnosticSink) -> None:
@@ -193,11 +217,7 @@ def _generate(source: Source, options: Options, record: _Recorder) -> Stages:
     backend = BACKENDS[options.backend]
     hessian = None
     if "hvp" in modes:  # reverse over forward: the forward-mode module, differentiated again
-        # The forward-mode text is read back by the front end, which reads NumPy: it is spelled
-        # for NumPy whatever the backend; only the final module is spelled for `backend`.
-        inner_header = Header(source.name, __version__, RULES_VERSION, Options("forward", "numpy"), source.sha256)
-        jvp_text = render(lowered, None, tangents, NUMPY, inner_header.render())
-        hessian = record("hvp", hvp(lowered, tangents, jvp_text, source.path))
+        hessian = record("hvp", hvp(lowered, tangents, sink))
     _refuse_clashing_names(lowered, vjp, jvp, hessian, sink)
     header = Header(source.name, __version__, RULES_VERSION, Options(",".join(modes), options.backend), source.sha256)
     text = format_code(render(lowered, vjp, jvp, backend, header.render(), hessian))

@@ -8,6 +8,7 @@ generated gradient, and for symmetry ``<u, H v> == <v, H u>``.
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 import sys
 import textwrap
@@ -16,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dpgen.errors import SourceErrors
 from dpgen.header import Options
 from support import check_hvp, generated_text, inner, load
 from support import flow_cases as flow
@@ -82,23 +82,10 @@ SCALAR_CASES = [c for c in flow.CASES[::4]]
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.id, marks=c.marks) for c in SCALAR_CASES])
 def test_hvp_matches_gradient_differences_and_is_symmetric(case):
+    # Every construct forward and reverse mode take, HVP takes too (calls returning tuples
+    # included): the passes compose in the IR, so no construct is lost in a round trip.
     source = flow.HEADER + textwrap.dedent(case.source)
-    try:
-        generated = load(generated_text(source, options=BOTH))
-    except SourceErrors as exc:
-        # The known gap (README): a call to a function returning a tuple unpacks
-        # `(a, b), (da, db) = g_jvp(...)`, which the front end does not read back yet. It must
-        # be this clean error, never a crash.
-        assert "--mode hvp cannot differentiate the forward-mode code of this statement again" in str(exc)
-        assert "assigning to this target is not supported yet" in str(exc)
-        # Located at the call in the user's source, not at 1:1.
-        (diagnostic,) = exc.diagnostics
-        line = source.splitlines()[diagnostic.span.line - 1]
-        assert "(" in line and "=" in line, line
-        assert "return" in source and any(
-            line.strip().startswith("return") and "," in line for line in source.splitlines()
-        )
-        return
+    generated = load(generated_text(source, options=BOTH))
     rng = np.random.default_rng(11)
     for args in case.args(rng):
         vjp = getattr(generated, f"{case.entry}_vjp")
@@ -106,6 +93,83 @@ def test_hvp_matches_gradient_differences_and_is_symmetric(case):
         if np.ndim(out) != 0 or isinstance(out, tuple):
             continue
         check_hvp(getattr(generated, f"{case.entry}_hvp"), vjp, args, rng)
+
+
+def _check_entry(generated, entry: str, args: list, rng, **tolerances) -> None:
+    """`entry_hvp` with the one checker (support.check_hvp), for a real-scalar entry."""
+    check_hvp(getattr(generated, f"{entry}_hvp"), getattr(generated, f"{entry}_vjp"), args, rng, **tolerances)
+
+
+# ------------------------------------------------- through tuples, det; citations and size
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_hvp_through_calls_returning_tuples_the_ode_benchmark():
+    """The `ode` workload: RK4 steps call `field` and `rk4_step`, which return pairs of floats."""
+    source = (ROOT / "benchmarks" / "workloads" / "ode" / "model.py").read_text()
+    generated = load(generated_text(source, options=BOTH))
+    rng = np.random.default_rng(3)
+    for steps in (1, 7):
+        params = [float(p) for p in np.array([1.1, 0.4, 0.4, 0.1]) * (1 + 0.1 * rng.normal(size=4))]
+        _check_entry(generated, "loss", [*params, steps], rng, rtol=1e-5, atol=1e-8)
+
+
+def test_hvp_through_det():
+    """det's forward rule writes ``np.trace(..., axis1=-2, axis2=-1)``, which reverse mode now takes."""
+    source = """
+    import numpy as np
+
+    def f(A, B):
+        return np.linalg.det(A @ B) + np.sum(np.linalg.det(np.stack([A, B])) ** 2)
+    """
+    generated = load(generated_text(textwrap.dedent(source), options=BOTH))
+    rng = np.random.default_rng(4)
+    for _ in range(3):
+        A, B = (np.eye(3) + 0.3 * rng.normal(size=(3, 3)) for _ in range(2))
+        _check_entry(generated, "f", [A, B], rng)
+
+
+def test_hvp_through_module_functions_called_in_tests():
+    """A call in an ``if``/``while`` test is evaluated through the callee's jvp, value only."""
+    source = """
+    import numpy as np
+
+    def g(x):
+        return np.sum(x**2)
+
+    def f(x):
+        y = x
+        k = 0
+        while g(y) > 0.5 and k < 10:
+            y = y * 0.9 + np.sin(y) * 0.01
+            k = k + 1
+        if g(x) > 1.0:
+            y = y * 2.0
+        return np.sum(y**3)
+    """
+    generated = load(generated_text(textwrap.dedent(source), options=BOTH))
+    rng = np.random.default_rng(6)
+    for scale in (0.2, 1.0):
+        _check_entry(generated, "f", [scale * rng.normal(size=4)], rng)
+
+
+def test_hvp_cites_the_users_lines_and_stays_small():
+    """Comments cite model.py (never a model_jvp.py that does not exist), and an HVP module is
+    at most 3x the gradient module (it was 4-6x when the forward output was read back as text)."""
+    folders = [ROOT / "examples" / "mlp"] + sorted(
+        p for p in (ROOT / "benchmarks" / "workloads").iterdir() if (p / "model.py").exists()
+    )
+    for folder in folders:
+        source = (folder / "model.py").read_text()
+        hessian = generated_text(source, options=Options(mode="hvp"))
+        gradient = generated_text(source)
+        assert "model_jvp" not in hessian
+        cited = {int(line) for line in re.findall(r"# model\.py:(\d+):", hessian)}
+        lines = source.splitlines()
+        assert cited and all(lines[n - 1].strip() for n in cited), folder.name
+        ratio = len(hessian.splitlines()) / len(gradient.splitlines())
+        assert ratio <= 3, f"{folder.name}: the HVP module is {ratio:.1f}x the gradient module"
 
 
 # ------------------------------------------------------- dpgen on its own output
@@ -161,5 +225,11 @@ def test_reverse_mode_output_is_refused_with_a_pointer_to_forward_mode(tmp_path)
         [sys.executable, "-m", "dpgen", "diff", "model_grad.py"], cwd=tmp_path, capture_output=True, text=True
     )
     assert result.returncode == 4
-    assert "model_grad.py:1:1: error: this is dpgen's reverse-mode output" in result.stderr
-    assert "--mode hvp" in result.stderr
+    # Located at the first closure, saying what is missing and what works instead.
+    lines = (tmp_path / "model_grad.py").read_text().splitlines()
+    line = next(n for n, text in enumerate(lines, start=1) if text.startswith("    def f_pullback("))
+    assert f"model_grad.py:{line}:5: error: this is dpgen's reverse-mode output" in result.stderr
+    assert "its pullback 'f_pullback' is a closure (a function defined inside 'f_vjp'" in result.stderr
+    assert "reverse over reverse is not available yet" in result.stderr
+    assert "--mode hvp on model.py" in result.stderr
+    assert "--mode forward output" in result.stderr

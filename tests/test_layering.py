@@ -23,11 +23,6 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "dpgen"
 
-# The one known exception, with the branch that removes it. `--mode hvp` renders the forward-mode
-# module and reads it back through the front end; branch hvp-ir composes the passes in the IR
-# instead, and the lead deletes this entry when merging it (`test_allowed_exceptions_still_occur`
-# fails once the import is gone, as a reminder).
-ALLOWED_UNTIL_HVP_IR_MERGES = frozenset({("dpgen.passes.hvp", "dpgen.frontend")})
 
 # (layer, layers it must not import, why). Prefixes are relative to the package name.
 FORBIDDEN = (
@@ -168,15 +163,7 @@ def layering_problems(package_dir: Path, allowed: frozenset = frozenset()) -> li
 
 
 def test_dpgen_layering():
-    assert layering_problems(PACKAGE, ALLOWED_UNTIL_HVP_IR_MERGES) == []
-
-
-def test_allowed_exceptions_still_occur():
-    """An allow-list entry whose import is gone must go too, or it would hide the next violation."""
-    mods = modules(PACKAGE)
-    for importer, prefix in ALLOWED_UNTIL_HVP_IR_MERGES:
-        names = imported_names(mods[importer], importer)
-        assert any(_within(n, prefix) for n in names), f"{importer} no longer imports {prefix}: delete the entry"
+    assert layering_problems(PACKAGE, frozenset()) == []  # no exceptions: --mode hvp composes in the IR
 
 
 def test_checker_reads_the_real_package():

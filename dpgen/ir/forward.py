@@ -79,6 +79,8 @@ class JvpFunction:
     body: tuple[JvpStmt, ...]
     result: Atom  #: the primal result
     dresult: Atom  #: its tangent (a Seq of the returned positions for internal functions)
+    #: per source parameter, its tangent parameter (None where it takes none); for `dpgen.passes.unjvp`
+    param_tangents: tuple[str | None, ...] = ()
 
 
 @dataclass(frozen=True)

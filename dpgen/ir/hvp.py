@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dpgen.ir.core import Function
+from dpgen.ir.core import Function, Module
 from dpgen.ir.reverse import VjpModule
 
 
@@ -28,3 +28,4 @@ class HvpModule:
 
     inner: VjpModule
     functions: tuple[HvpFunction, ...]
+    tangents: Module | None = None  #: the forward IR as core IR, which `inner` differentiates (for --dump-after)

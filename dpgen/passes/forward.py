@@ -205,7 +205,13 @@ class _Forward:
             dresult = Const("None")
         else:
             dresult = tan.dense(f.result)
-        self.generated.append(JvpFunction(f, f"{f.name}_jvp", tangent_params, tuple(tan.stmts), f.result, dresult))
+        if f.internal:
+            param_tangents = tuple(tan.of[p.name] if p.name in tparams else None for p in f.params)
+        else:
+            param_tangents = tangent_params
+        self.generated.append(
+            JvpFunction(f, f"{f.name}_jvp", tangent_params, tuple(tan.stmts), f.result, dresult, param_tangents)
+        )
 
     def eqn(self, eqn: Eqn, tan: _Tangents) -> None:
         rule = rules.lookup(eqn.op)

@@ -37,6 +37,8 @@ from dpgen.ir import (
     Const,
     CopyAdjoint,
     Eqn,
+    HvpFunction,
+    HvpModule,
     Index,
     IndexAddAdjoint,
     JvpModule,

@@ -19,6 +19,8 @@ nondiff(
 # Parameters are renamed where the helper's own names (g, ans, t) are a rule's reserved
 # names; generated code calls helpers positionally, so only the order matters.
 deflinear("dpgen.helpers._broadcast_like(tangent, like)", tangent="unbroadcast(g, tangent)")
+# --mode hvp: a public f_jvp's None tangent (no direction) is zeros; the identity on a given one.
+deflinear("dpgen.helpers._default_tangent(tangent, like)", tangent="g")
 deflinear("dpgen.helpers._unbroadcast(cotangent, x)", cotangent="np.broadcast_to(g, np.shape(cotangent))")
 deflinear("dpgen.helpers._unreduce(cotangent, x, axis, keepdims)", cotangent="np.sum(g, axis=axis, keepdims=keepdims)")
 deflinear(

@@ -10,6 +10,7 @@ from dpgen.ir import Apply, Hole, Lit
 from dpgen.rules import Bound, PerElement, RuleError, deflinear, defmultilinear, defvjp, expr
 
 _TRACE = expr("trace_vjp(g, a, offset)", "g", "a", "offset")
+_TRACE_LAST = expr("trace_last_vjp(g, a, offset)", "g", "a", "offset")
 
 
 def _einsum_operand_vjp(bound: Bound, k: int):
@@ -41,8 +42,11 @@ def _einsum_operand_vjp(bound: Bound, k: int):
 
 
 def _trace_vjp(bound: Bound):
-    if (bound.constant("axis1"), bound.constant("axis2")) != (0, 1):
-        raise RuleError("np.trace() is differentiated for axis1=0, axis2=1 only")
+    axes = (bound.constant("axis1"), bound.constant("axis2"))
+    if axes == (-2, -1):  # a batch of matrices, as det's forward rule writes it
+        return _TRACE_LAST
+    if axes != (0, 1):
+        raise RuleError("np.trace() is differentiated for axis1=0, axis2=1 or axis1=-2, axis2=-1 only")
     return _TRACE
 
 

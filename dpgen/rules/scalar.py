@@ -38,6 +38,9 @@ defelementwise("math.log10(x)", x="1 / (x * math.log(10))")
 defelementwise("math.sqrt(x)", x="1 / (2 * ans)")
 defelementwise("math.pow(x, y)", x="y * x ** (y - 1)", y="ans * math.log(x)")
 defelementwise("math.fabs(x)", x="math.copysign(1.0, x) * (x != 0)", holomorphic=False)
+# |x| with y's sign; y only picks the sign, so its derivative is zero wherever it exists.
+# (fabs's rule calls it: a second derivative through fabs needs this rule.)
+defelementwise("math.copysign(x, y)", x="math.copysign(1.0, x) * math.copysign(1.0, y)", holomorphic=False)
 
 defelementwise("builtins.abs(x)", x="np.sign(x)", holomorphic=False)
 defelementwise("builtins.pow(base, exp)", base="exp * base ** (exp - 1)", exp="ans * np.log(base)")

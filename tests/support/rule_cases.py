@@ -383,6 +383,9 @@ LINALG_CASES += [
     case("trace-explicit-axes", "np.trace(x, 0, 0, 1)", x=normal(3, 3)),
     case("trace-3d", "np.trace(x)", x=normal(3, 3, 2)),
     case("trace-3d-offset", "np.trace(x, offset=1)", x=normal(3, 4, 2)),
+    # The last two axes: a batch of matrices, as det's forward rule writes it (--mode hvp).
+    case("trace-last-axes", "np.trace(x, axis1=-2, axis2=-1)", x=normal(2, 3, 3)),
+    case("trace-last-axes-offset", "np.trace(x, 1, -2, -1)", x=normal(2, 3, 4)),
     case("norm-vector", "np.linalg.norm(x)", x=normal(4)),
     case("norm-matrix-frobenius", "np.linalg.norm(x)", x=normal(2, 3)),
     case("norm-fro", "np.linalg.norm(x, 'fro')", x=normal(2, 3)),
@@ -508,6 +511,7 @@ SCALAR_CASES = [
     case("math.pow", "math.pow(x, y)", x=positive(), y=normal()),
     case("math.pow-const", "math.pow(x, 3.0)", x=normal()),
     case("math.fabs", "math.fabs(x)", x=nonzero()),
+    case("math.copysign", "math.copysign(x, y)", nondiff=("y",), x=nonzero(), y=nonzero()),
     case("math.hypot", "math.hypot(x, y)", x=normal(), y=normal()),
     case("math.chain", "math.exp(math.sin(x) * y) + math.sqrt(x * x + 1.0)", x=normal(), y=normal()),
     case("math.pi-constant", "math.sin(math.pi * x) + np.pi * x", x=normal()),
@@ -606,6 +610,7 @@ def helper_case(id: str, body: str, *, nondiff=(), **args: Gen) -> HelperCase:
 HELPER_CASES = [
     helper_case("helper-broadcast_like", "_broadcast_like(x, y)", nondiff=("y",), x=normal(3), y=normal(2, 3)),
     helper_case("helper-unbroadcast", "_unbroadcast(x, y)", nondiff=("y",), x=normal(2, 3), y=normal(3)),
+    helper_case("helper-default_tangent", "_default_tangent(x, y)", nondiff=("y",), x=normal(3), y=normal(3)),
     helper_case("helper-unreduce", "_unreduce(x, y, 1, False)", nondiff=("y",), x=normal(2), y=normal(2, 3)),
     helper_case(
         "helper-unreduce-keepdims", "_unreduce(x, y, None, True)", nondiff=("y",), x=normal(1, 1), y=normal(2, 3)

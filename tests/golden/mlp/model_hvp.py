@@ -44,26 +44,11 @@ def predict_jvp_vjp(x, W1, b1, W2, b2, dx, dW1, db1, dW2, db2):
         dW2=dW2,
         db2=db2,
     )
-    if dx is None:
-        (dx_2,), branch_pullback = _predict_jvp_line16_then_vjp(dx, x)
-    else:
-        (dx_2,), branch_pullback = _predict_jvp_line16_else_vjp(dx, x)
-    if dW1 is None:
-        (dW1_2,), branch_pullback_2 = _predict_jvp_line18_then_vjp(dW1, W1)
-    else:
-        (dW1_2,), branch_pullback_2 = _predict_jvp_line18_else_vjp(dW1, W1)
-    if db1 is None:
-        (db1_2,), branch_pullback_3 = _predict_jvp_line20_then_vjp(db1, b1)
-    else:
-        (db1_2,), branch_pullback_3 = _predict_jvp_line20_else_vjp(db1, b1)
-    if dW2 is None:
-        (dW2_2,), branch_pullback_4 = _predict_jvp_line22_then_vjp(dW2, W2)
-    else:
-        (dW2_2,), branch_pullback_4 = _predict_jvp_line22_else_vjp(dW2, W2)
-    if db2 is None:
-        (db2_2,), branch_pullback_5 = _predict_jvp_line24_then_vjp(db2, b2)
-    else:
-        (db2_2,), branch_pullback_5 = _predict_jvp_line24_else_vjp(db2, b2)
+    dx_2 = _default_tangent(dx, x)
+    dW1_2 = _default_tangent(dW1, W1)
+    db1_2 = _default_tangent(db1, b1)
+    dW2_2 = _default_tangent(dW2, W2)
+    db2_2 = _default_tangent(db2, b2)
     h_matmul = x @ W1
     dh_matmul_matmul = dx_2 @ W1
     dh_matmul_matmul_2 = x @ dW1_2
@@ -83,179 +68,51 @@ def predict_jvp_vjp(x, W1, b1, W2, b2, dx, dW1, db1, dW2, db2):
 
     def predict_jvp_pullback(out_bar):
         out_bar_2, dout_bar = out_bar
-        # model_jvp.py:35: dout = dout_matmul + db2
+        # model.py:8: return h @ W2 + b2
         dout_matmul_bar = _unbroadcast(dout_bar, dout_matmul)
         db2_2_bar = _unbroadcast(dout_bar, db2_2)
-        # model_jvp.py:34: out = out_matmul + b2
         out_matmul_bar = _unbroadcast(out_bar_2, out_matmul)
         b2_bar = _unbroadcast(out_bar_2, b2)
-        # model_jvp.py:33: dout_matmul = dh @ W2 + h @ dW2
         dout_matmul_matmul_bar = _unbroadcast(dout_matmul_bar, dout_matmul_matmul)
         dout_matmul_matmul_2_bar = _unbroadcast(dout_matmul_bar, dout_matmul_matmul_2)
         h_bar = _matmul_vjp_lhs(dout_matmul_matmul_2_bar, h, dW2_2)
         dW2_2_bar = _matmul_vjp_rhs(dout_matmul_matmul_2_bar, h, dW2_2)
         dh_bar = _matmul_vjp_lhs(dout_matmul_matmul_bar, dh, W2)
         W2_bar = _matmul_vjp_rhs(dout_matmul_matmul_bar, dh, W2)
-        # model_jvp.py:32: out_matmul = h @ W2
         h_bar = h_bar + _matmul_vjp_lhs(out_matmul_bar, h, W2)
         W2_bar = W2_bar + _matmul_vjp_rhs(out_matmul_bar, h, W2)
-        # model_jvp.py:31: dh = dh_add * (1 - h ** 2)
+        # model.py:7: h = np.tanh(x @ W1 + b1)
         dh_add_bar = _unbroadcast(dh_bar * dh_sub, dh_add)
         dh_sub_bar = _unbroadcast(dh_bar * dh_add, dh_sub)
         dh_pow_bar = -dh_sub_bar
         h_bar += dh_pow_bar * 2 * h
-        # model_jvp.py:30: h = np.tanh(h_add)
         h_add_bar = h_bar * (1 - h**2)
-        # model_jvp.py:29: dh_add = dh_matmul + db1
         dh_matmul_bar = _unbroadcast(dh_add_bar, dh_matmul)
         db1_2_bar = _unbroadcast(dh_add_bar, db1_2)
-        # model_jvp.py:28: h_add = h_matmul + b1
         h_matmul_bar = _unbroadcast(h_add_bar, h_matmul)
         b1_bar = _unbroadcast(h_add_bar, b1)
-        # model_jvp.py:27: dh_matmul = dx @ W1 + x @ dW1
         dh_matmul_matmul_bar = _unbroadcast(dh_matmul_bar, dh_matmul_matmul)
         dh_matmul_matmul_2_bar = _unbroadcast(dh_matmul_bar, dh_matmul_matmul_2)
         x_bar = _matmul_vjp_lhs(dh_matmul_matmul_2_bar, x, dW1_2)
         dW1_2_bar = _matmul_vjp_rhs(dh_matmul_matmul_2_bar, x, dW1_2)
         dx_2_bar = _matmul_vjp_lhs(dh_matmul_matmul_bar, dx_2, W1)
         W1_bar = _matmul_vjp_rhs(dh_matmul_matmul_bar, dx_2, W1)
-        # model_jvp.py:26: h_matmul = x @ W1
         x_bar = x_bar + _matmul_vjp_lhs(h_matmul_bar, x, W1)
         W1_bar = W1_bar + _matmul_vjp_rhs(h_matmul_bar, x, W1)
-        # model_jvp.py:24: if db2 is None:
-        db2_bar, _ = branch_pullback_5((db2_2_bar,))
-        # model_jvp.py:22: if dW2 is None:
-        dW2_bar, _ = branch_pullback_4((dW2_2_bar,))
-        # model_jvp.py:20: if db1 is None:
-        db1_bar, _ = branch_pullback_3((db1_2_bar,))
-        # model_jvp.py:18: if dW1 is None:
-        dW1_bar, _ = branch_pullback_2((dW1_2_bar,))
-        # model_jvp.py:16: if dx is None:
-        dx_bar, _ = branch_pullback((dx_2_bar,))
         return (
             x_bar,
             W1_bar,
             b1_bar,
             W2_bar,
             b2_bar,
-            dx_bar,
-            dW1_bar,
-            db1_bar,
-            dW2_bar,
-            db2_bar,
+            dx_2_bar,
+            dW1_2_bar,
+            db1_2_bar,
+            dW2_2_bar,
+            db2_2_bar,
         )
 
     return (out, dout), predict_jvp_pullback
-
-
-def _predict_jvp_line16_then_vjp(dx, x):
-    """The true arm of the 'if' at line 16, and its pullback."""
-    dx_2 = _zero_tangent(x)
-
-    def _predict_jvp_line16_then_pullback(out_bar):
-        (_,) = out_bar
-        dx_bar = _zeros_like(dx)
-        return (dx_bar, None)
-
-    return (dx_2,), _predict_jvp_line16_then_pullback
-
-
-def _predict_jvp_line16_else_vjp(dx, x):
-    """The false arm of the 'if' at line 16, and its pullback."""
-
-    def _predict_jvp_line16_else_pullback(out_bar):
-        (dx_bar,) = out_bar
-        return (dx_bar, None)
-
-    return (dx,), _predict_jvp_line16_else_pullback
-
-
-def _predict_jvp_line18_then_vjp(dW1, W1):
-    """The true arm of the 'if' at line 18, and its pullback."""
-    dW1_2 = _zero_tangent(W1)
-
-    def _predict_jvp_line18_then_pullback(out_bar):
-        (_,) = out_bar
-        dW1_bar = _zeros_like(dW1)
-        return (dW1_bar, None)
-
-    return (dW1_2,), _predict_jvp_line18_then_pullback
-
-
-def _predict_jvp_line18_else_vjp(dW1, W1):
-    """The false arm of the 'if' at line 18, and its pullback."""
-
-    def _predict_jvp_line18_else_pullback(out_bar):
-        (dW1_bar,) = out_bar
-        return (dW1_bar, None)
-
-    return (dW1,), _predict_jvp_line18_else_pullback
-
-
-def _predict_jvp_line20_then_vjp(db1, b1):
-    """The true arm of the 'if' at line 20, and its pullback."""
-    db1_2 = _zero_tangent(b1)
-
-    def _predict_jvp_line20_then_pullback(out_bar):
-        (_,) = out_bar
-        db1_bar = _zeros_like(db1)
-        return (db1_bar, None)
-
-    return (db1_2,), _predict_jvp_line20_then_pullback
-
-
-def _predict_jvp_line20_else_vjp(db1, b1):
-    """The false arm of the 'if' at line 20, and its pullback."""
-
-    def _predict_jvp_line20_else_pullback(out_bar):
-        (db1_bar,) = out_bar
-        return (db1_bar, None)
-
-    return (db1,), _predict_jvp_line20_else_pullback
-
-
-def _predict_jvp_line22_then_vjp(dW2, W2):
-    """The true arm of the 'if' at line 22, and its pullback."""
-    dW2_2 = _zero_tangent(W2)
-
-    def _predict_jvp_line22_then_pullback(out_bar):
-        (_,) = out_bar
-        dW2_bar = _zeros_like(dW2)
-        return (dW2_bar, None)
-
-    return (dW2_2,), _predict_jvp_line22_then_pullback
-
-
-def _predict_jvp_line22_else_vjp(dW2, W2):
-    """The false arm of the 'if' at line 22, and its pullback."""
-
-    def _predict_jvp_line22_else_pullback(out_bar):
-        (dW2_bar,) = out_bar
-        return (dW2_bar, None)
-
-    return (dW2,), _predict_jvp_line22_else_pullback
-
-
-def _predict_jvp_line24_then_vjp(db2, b2):
-    """The true arm of the 'if' at line 24, and its pullback."""
-    db2_2 = _zero_tangent(b2)
-
-    def _predict_jvp_line24_then_pullback(out_bar):
-        (_,) = out_bar
-        db2_bar = _zeros_like(db2)
-        return (db2_bar, None)
-
-    return (db2_2,), _predict_jvp_line24_then_pullback
-
-
-def _predict_jvp_line24_else_vjp(db2, b2):
-    """The false arm of the 'if' at line 24, and its pullback."""
-
-    def _predict_jvp_line24_else_pullback(out_bar):
-        (db2_bar,) = out_bar
-        return (db2_bar, None)
-
-    return (db2,), _predict_jvp_line24_else_pullback
 
 
 def loss_jvp_vjp(x, y, W1, b1, W2, b2, dx, dy, dW1, db1, dW2, db2):
@@ -275,30 +132,12 @@ def loss_jvp_vjp(x, y, W1, b1, W2, b2, dx, dy, dW1, db1, dW2, db2):
         dW2=dW2,
         db2=db2,
     )
-    if dx is None:
-        (dx_2,), branch_pullback = _loss_jvp_line42_then_vjp(dx, x)
-    else:
-        (dx_2,), branch_pullback = _loss_jvp_line42_else_vjp(dx, x)
-    if dy is None:
-        (dy_2,), branch_pullback_2 = _loss_jvp_line44_then_vjp(dy, y)
-    else:
-        (dy_2,), branch_pullback_2 = _loss_jvp_line44_else_vjp(dy, y)
-    if dW1 is None:
-        (dW1_2,), branch_pullback_3 = _loss_jvp_line46_then_vjp(dW1, W1)
-    else:
-        (dW1_2,), branch_pullback_3 = _loss_jvp_line46_else_vjp(dW1, W1)
-    if db1 is None:
-        (db1_2,), branch_pullback_4 = _loss_jvp_line48_then_vjp(db1, b1)
-    else:
-        (db1_2,), branch_pullback_4 = _loss_jvp_line48_else_vjp(db1, b1)
-    if dW2 is None:
-        (dW2_2,), branch_pullback_5 = _loss_jvp_line50_then_vjp(dW2, W2)
-    else:
-        (dW2_2,), branch_pullback_5 = _loss_jvp_line50_else_vjp(dW2, W2)
-    if db2 is None:
-        (db2_2,), branch_pullback_6 = _loss_jvp_line52_then_vjp(db2, b2)
-    else:
-        (db2_2,), branch_pullback_6 = _loss_jvp_line52_else_vjp(db2, b2)
+    dx_2 = _default_tangent(dx, x)
+    dy_2 = _default_tangent(dy, y)
+    dW1_2 = _default_tangent(dW1, W1)
+    db1_2 = _default_tangent(db1, b1)
+    dW2_2 = _default_tangent(dW2, W2)
+    db2_2 = _default_tangent(db2, b2)
     (pred, dpred), predict_jvp_pullback = predict_jvp_vjp(
         x, W1, b1, W2, b2, dx=dx_2, dW1=dW1_2, db1=db1_2, dW2=dW2_2, db2=db2_2
     )
@@ -312,27 +151,22 @@ def loss_jvp_vjp(x, y, W1, b1, W2, b2, dx, dy, dW1, db1, dW2, db2):
 
     def loss_jvp_pullback(out_bar):
         out_bar_2, dout_bar = out_bar
-        # model_jvp.py:60: dout = np.mean(dout_pow)
+        # model.py:13: return np.mean((pred - y) ** 2)
         dout_pow_bar = _unreduce(dout_bar, dout_pow, None, False) * (
             np.size(dout) / np.size(dout_pow)
         )
-        # model_jvp.py:59: out = np.mean(out_pow)
         out_pow_bar = _unreduce(out_bar_2, out_pow, None, False) * (
             np.size(out) / np.size(out_pow)
         )
-        # model_jvp.py:58: dout_pow = dout_sub * 2 * out_sub
         dout_pow_mul_bar = _unbroadcast(dout_pow_bar * out_sub, dout_pow_mul)
         out_sub_bar = _unbroadcast(dout_pow_bar * dout_pow_mul, out_sub)
         dout_sub_bar = dout_pow_mul_bar * 2
-        # model_jvp.py:57: out_pow = out_sub ** 2
         out_sub_bar = out_sub_bar + out_pow_bar * 2 * out_sub
-        # model_jvp.py:56: dout_sub = dpred - dy
         dpred_bar = _unbroadcast(dout_sub_bar, dpred)
         dy_2_bar = -_unbroadcast(dout_sub_bar, dy_2)
-        # model_jvp.py:55: out_sub = pred - y
         pred_bar = _unbroadcast(out_sub_bar, pred)
         y_bar = -_unbroadcast(out_sub_bar, y)
-        # model_jvp.py:54
+        # model.py:12: pred = predict(x, W1, b1, W2, b2)
         (
             x_bar,
             W1_bar,
@@ -345,18 +179,6 @@ def loss_jvp_vjp(x, y, W1, b1, W2, b2, dx, dy, dW1, db1, dW2, db2):
             dW2_2_bar,
             db2_2_bar,
         ) = predict_jvp_pullback((pred_bar, dpred_bar))
-        # model_jvp.py:52: if db2 is None:
-        db2_bar, _ = branch_pullback_6((db2_2_bar,))
-        # model_jvp.py:50: if dW2 is None:
-        dW2_bar, _ = branch_pullback_5((dW2_2_bar,))
-        # model_jvp.py:48: if db1 is None:
-        db1_bar, _ = branch_pullback_4((db1_2_bar,))
-        # model_jvp.py:46: if dW1 is None:
-        dW1_bar, _ = branch_pullback_3((dW1_2_bar,))
-        # model_jvp.py:44: if dy is None:
-        dy_bar, _ = branch_pullback_2((dy_2_bar,))
-        # model_jvp.py:42: if dx is None:
-        dx_bar, _ = branch_pullback((dx_2_bar,))
         return (
             x_bar,
             y_bar,
@@ -364,147 +186,15 @@ def loss_jvp_vjp(x, y, W1, b1, W2, b2, dx, dy, dW1, db1, dW2, db2):
             b1_bar,
             W2_bar,
             b2_bar,
-            dx_bar,
-            dy_bar,
-            dW1_bar,
-            db1_bar,
-            dW2_bar,
-            db2_bar,
+            dx_2_bar,
+            dy_2_bar,
+            dW1_2_bar,
+            db1_2_bar,
+            dW2_2_bar,
+            db2_2_bar,
         )
 
     return (out, dout), loss_jvp_pullback
-
-
-def _loss_jvp_line42_then_vjp(dx, x):
-    """The true arm of the 'if' at line 42, and its pullback."""
-    dx_2 = _zero_tangent(x)
-
-    def _loss_jvp_line42_then_pullback(out_bar):
-        (_,) = out_bar
-        dx_bar = _zeros_like(dx)
-        return (dx_bar, None)
-
-    return (dx_2,), _loss_jvp_line42_then_pullback
-
-
-def _loss_jvp_line42_else_vjp(dx, x):
-    """The false arm of the 'if' at line 42, and its pullback."""
-
-    def _loss_jvp_line42_else_pullback(out_bar):
-        (dx_bar,) = out_bar
-        return (dx_bar, None)
-
-    return (dx,), _loss_jvp_line42_else_pullback
-
-
-def _loss_jvp_line44_then_vjp(dy, y):
-    """The true arm of the 'if' at line 44, and its pullback."""
-    dy_2 = _zero_tangent(y)
-
-    def _loss_jvp_line44_then_pullback(out_bar):
-        (_,) = out_bar
-        dy_bar = _zeros_like(dy)
-        return (dy_bar, None)
-
-    return (dy_2,), _loss_jvp_line44_then_pullback
-
-
-def _loss_jvp_line44_else_vjp(dy, y):
-    """The false arm of the 'if' at line 44, and its pullback."""
-
-    def _loss_jvp_line44_else_pullback(out_bar):
-        (dy_bar,) = out_bar
-        return (dy_bar, None)
-
-    return (dy,), _loss_jvp_line44_else_pullback
-
-
-def _loss_jvp_line46_then_vjp(dW1, W1):
-    """The true arm of the 'if' at line 46, and its pullback."""
-    dW1_2 = _zero_tangent(W1)
-
-    def _loss_jvp_line46_then_pullback(out_bar):
-        (_,) = out_bar
-        dW1_bar = _zeros_like(dW1)
-        return (dW1_bar, None)
-
-    return (dW1_2,), _loss_jvp_line46_then_pullback
-
-
-def _loss_jvp_line46_else_vjp(dW1, W1):
-    """The false arm of the 'if' at line 46, and its pullback."""
-
-    def _loss_jvp_line46_else_pullback(out_bar):
-        (dW1_bar,) = out_bar
-        return (dW1_bar, None)
-
-    return (dW1,), _loss_jvp_line46_else_pullback
-
-
-def _loss_jvp_line48_then_vjp(db1, b1):
-    """The true arm of the 'if' at line 48, and its pullback."""
-    db1_2 = _zero_tangent(b1)
-
-    def _loss_jvp_line48_then_pullback(out_bar):
-        (_,) = out_bar
-        db1_bar = _zeros_like(db1)
-        return (db1_bar, None)
-
-    return (db1_2,), _loss_jvp_line48_then_pullback
-
-
-def _loss_jvp_line48_else_vjp(db1, b1):
-    """The false arm of the 'if' at line 48, and its pullback."""
-
-    def _loss_jvp_line48_else_pullback(out_bar):
-        (db1_bar,) = out_bar
-        return (db1_bar, None)
-
-    return (db1,), _loss_jvp_line48_else_pullback
-
-
-def _loss_jvp_line50_then_vjp(dW2, W2):
-    """The true arm of the 'if' at line 50, and its pullback."""
-    dW2_2 = _zero_tangent(W2)
-
-    def _loss_jvp_line50_then_pullback(out_bar):
-        (_,) = out_bar
-        dW2_bar = _zeros_like(dW2)
-        return (dW2_bar, None)
-
-    return (dW2_2,), _loss_jvp_line50_then_pullback
-
-
-def _loss_jvp_line50_else_vjp(dW2, W2):
-    """The false arm of the 'if' at line 50, and its pullback."""
-
-    def _loss_jvp_line50_else_pullback(out_bar):
-        (dW2_bar,) = out_bar
-        return (dW2_bar, None)
-
-    return (dW2,), _loss_jvp_line50_else_pullback
-
-
-def _loss_jvp_line52_then_vjp(db2, b2):
-    """The true arm of the 'if' at line 52, and its pullback."""
-    db2_2 = _zero_tangent(b2)
-
-    def _loss_jvp_line52_then_pullback(out_bar):
-        (_,) = out_bar
-        db2_bar = _zeros_like(db2)
-        return (db2_bar, None)
-
-    return (db2_2,), _loss_jvp_line52_then_pullback
-
-
-def _loss_jvp_line52_else_vjp(db2, b2):
-    """The false arm of the 'if' at line 52, and its pullback."""
-
-    def _loss_jvp_line52_else_pullback(out_bar):
-        (db2_bar,) = out_bar
-        return (db2_bar, None)
-
-    return (db2,), _loss_jvp_line52_else_pullback
 
 
 # Helpers used by the derivatives above.
@@ -604,3 +294,8 @@ def _zero_tangent(x):
     if isinstance(x, (list, tuple)):
         return type(x)(_zero_tangent(item) for item in x)
     return _zeros_like(x)
+
+
+def _default_tangent(t, x):
+    """A caller's None tangent (no direction for `x`) as zeros shaped like `x`."""
+    return _zero_tangent(x) if t is None else t

@@ -30,104 +30,45 @@ def loss_hvp(a, w, va, vw):
 def cube_root_jvp_vjp(a, tol=1e-12, da=None, dtol=None):
     """cube_root_jvp and its pullback."""
     _check_real("cube_root_jvp_vjp", a=a, tol=tol, da=da, dtol=dtol)
-    if da is None:
-        (da_2,), branch_pullback = _cube_root_jvp_line16_then_vjp(da, a)
-    else:
-        (da_2,), branch_pullback = _cube_root_jvp_line16_else_vjp(da, a)
+    da_2 = _default_tangent(da, a)
     x = np.maximum(a, 1.0)
     dx_greater = a > 1.0
     dx_equal = a == 1.0
     dx_mul = 0.5 * dx_equal
     dx_add = dx_greater + dx_mul
     dx = da_2 * dx_add
-    step_2 = 1.0
-    x_2 = x
-    dstep_2 = 0.0
-    dx_2 = dx
+    step = 1.0
+    dstep = 0.0
     loop_pullbacks = []
-    while np.max(np.abs(step_2)) > tol:
-        (step_2, x_2, dstep_2, dx_2), step_pullback = _cube_root_jvp_line24_while_vjp(
-            step_2, x_2, dstep_2, dx_2, a, tol, da_2
+    while np.max(np.abs(step)) > tol:
+        (step, x, dstep, dx), step_pullback = _cube_root_line9_while_jvp_vjp(
+            step, x, dstep, dx, a, tol, da_2
         )
         loop_pullbacks.append(step_pullback)
 
     def cube_root_jvp_pullback(out_bar):
-        x_2_bar, dx_2_bar = out_bar
-        # model_jvp.py:24: while np.max(np.abs(step_2)) > tol:
-        step_2_bar = _zeros_like(step_2)
-        dstep_2_bar = _zeros_like(dstep_2)
+        x_bar, dx_bar = out_bar
+        # model.py:9: while np.max(np.abs(step)) > tol:
+        step_bar = _zeros_like(step)
+        dstep_bar = _zeros_like(dstep)
         a_bar = _zeros_like(a)
         da_2_bar = _zeros_like(da_2)
-        for step in reversed(range(len(loop_pullbacks))):
-            step_2_bar, x_2_bar, dstep_2_bar, dx_2_bar, a_bar_part, _, da_2_bar_part = (
-                loop_pullbacks[step]((step_2_bar, x_2_bar, dstep_2_bar, dx_2_bar))
+        for step_3 in reversed(range(len(loop_pullbacks))):
+            step_bar, x_bar, dstep_bar, dx_bar, a_bar_part, _, da_2_bar_part = (
+                loop_pullbacks[step_3]((step_bar, x_bar, dstep_bar, dx_bar))
             )
             a_bar += a_bar_part
             da_2_bar += da_2_bar_part
-        # model_jvp.py:19: dx = da * ((a > 1.0) + 0.5 * (a == 1.0))
-        da_2_bar += _unbroadcast(dx_2_bar * dx_add, da_2)
-        # model_jvp.py:18: x = np.maximum(a, 1.0)
-        a_bar += x_2_bar * ((a > 1.0) + 0.5 * (a == 1.0))
-        # model_jvp.py:16: if da is None:
-        da_bar, _ = branch_pullback((da_2_bar,))
-        return (a_bar, None, da_bar, None)
+        # model.py:7: x = np.maximum(a, 1.0)
+        da_2_bar += _unbroadcast(dx_bar * dx_add, da_2)
+        a_bar += x_bar * ((a > 1.0) + 0.5 * (a == 1.0))
+        return (a_bar, None, da_2_bar, None)
 
-    return (x_2, dx_2), cube_root_jvp_pullback
+    return (x, dx), cube_root_jvp_pullback
 
 
-def _cube_root_jvp_line16_then_vjp(da, a):
-    """The true arm of the 'if' at line 16, and its pullback."""
-    da_2 = _zero_tangent(a)
-
-    def _cube_root_jvp_line16_then_pullback(out_bar):
-        (_,) = out_bar
-        da_bar = _zeros_like(da)
-        return (da_bar, None)
-
-    return (da_2,), _cube_root_jvp_line16_then_pullback
-
-
-def _cube_root_jvp_line16_else_vjp(da, a):
-    """The false arm of the 'if' at line 16, and its pullback."""
-
-    def _cube_root_jvp_line16_else_pullback(out_bar):
-        (da_bar,) = out_bar
-        return (da_bar, None)
-
-    return (da,), _cube_root_jvp_line16_else_pullback
-
-
-def _cube_root_jvp_line24_while_vjp(step_2, x_2, dstep_2, dx_2, a, tol, da):
-    """One iteration of the 'while' loop at line 24, and its pullback."""
-    (step_2_2, x_2_2, dstep_2_2, dx_2_2), _cube_root_line9_while_jvp_pullback = (
-        _cube_root_line9_while_jvp_vjp(step_2, x_2, a, tol, dstep_2, dx_2, da)
-    )
-
-    def _cube_root_jvp_line24_while_pullback(out_bar):
-        step_2_2_bar, x_2_2_bar, dstep_2_2_bar, dx_2_2_bar = out_bar
-        # model_jvp.py:25
-        _, x_2_bar, a_bar, _, _, dx_2_bar, da_bar = _cube_root_line9_while_jvp_pullback(
-            (step_2_2_bar, x_2_2_bar, dstep_2_2_bar, dx_2_2_bar)
-        )
-        step_2_bar = _zeros_like(step_2)
-        dstep_2_bar = _zeros_like(dstep_2)
-        return (step_2_bar, x_2_bar, dstep_2_bar, dx_2_bar, a_bar, None, da_bar)
-
-    return (step_2_2, x_2_2, dstep_2_2, dx_2_2), _cube_root_jvp_line24_while_pullback
-
-
-def _cube_root_line9_while_jvp_vjp(step, x, a, tol, dstep, dx, da):
-    """_cube_root_line9_while_jvp and its pullback."""
-    _check_real(
-        "_cube_root_line9_while_jvp_vjp",
-        step=step,
-        x=x,
-        a=a,
-        tol=tol,
-        dstep=dstep,
-        dx=dx,
-        da=da,
-    )
+def _cube_root_line9_while_jvp_vjp(step, x, dstep, dx, a, tol, da):
+    """One iteration of the 'while' loop at line 9, and its pullback."""
     step_pow = x**3
     dstep_pow_mul = dx * 3
     dstep_pow_pow = x**2
@@ -150,13 +91,12 @@ def _cube_root_line9_while_jvp_vjp(step, x, a, tol, dstep, dx, da):
 
     def _cube_root_line9_while_jvp_pullback(out_bar):
         step_2_bar, x_2_bar, dstep_2_bar, dx_2_bar = out_bar
-        # model_jvp.py:42: dx_2 = dx - dstep_2
+        # model.py:11: x = x - step
         dx_bar = _unbroadcast(dx_2_bar, dx)
         dstep_2_bar = dstep_2_bar + -_unbroadcast(dx_2_bar, dstep_2)
-        # model_jvp.py:41: x_2 = x - step_2
         x_bar = _unbroadcast(x_2_bar, x)
         step_2_bar = step_2_bar + -_unbroadcast(x_2_bar, step_2)
-        # model_jvp.py:40
+        # model.py:10: step = (x**3 - a) / (3 * x**2)
         dstep_2_div_bar = _unbroadcast(dstep_2_bar, dstep_2_div)
         dstep_2_div_2_bar = _unbroadcast(dstep_2_bar, dstep_2_div_2)
         dstep_2_mul_bar = _unbroadcast(dstep_2_div_2_bar / step_mul, dstep_2_mul)
@@ -170,33 +110,26 @@ def _cube_root_line9_while_jvp_vjp(step, x, a, tol, dstep, dx, da):
         step_mul_bar = step_mul_bar + _unbroadcast(
             -dstep_2_div_bar * dstep_2_div / step_mul, step_mul
         )
-        # model_jvp.py:39: step_2 = step_sub / step_mul
         step_sub_bar = _unbroadcast(step_2_bar / step_mul, step_sub)
         step_mul_bar += _unbroadcast(-step_2_bar * step_2 / step_mul, step_mul)
-        # model_jvp.py:38: dstep_mul = dstep_pow_2 * 3
         dstep_pow_2_bar = dstep_mul_bar * 3
-        # model_jvp.py:37: step_mul = 3 * step_pow_2
         step_pow_2_bar = step_mul_bar * 3
-        # model_jvp.py:36: dstep_pow_2 = dx * 2 * x
         dstep_pow_2_mul_bar = _unbroadcast(dstep_pow_2_bar * x, dstep_pow_2_mul)
         x_bar = x_bar + _unbroadcast(dstep_pow_2_bar * dstep_pow_2_mul, x)
         dx_bar = dx_bar + dstep_pow_2_mul_bar * 2
-        # model_jvp.py:35: step_pow_2 = x ** 2
         x_bar += step_pow_2_bar * 2 * x
-        # model_jvp.py:34: dstep_sub = dstep_pow - da
         dstep_pow_bar = _unbroadcast(dstep_sub_bar, dstep_pow)
         da_bar = -_unbroadcast(dstep_sub_bar, da)
-        # model_jvp.py:33: step_sub = step_pow - a
         step_pow_bar = _unbroadcast(step_sub_bar, step_pow)
         a_bar = -_unbroadcast(step_sub_bar, a)
-        # model_jvp.py:32: dstep_pow = dx * 3 * x ** 2
         dstep_pow_mul_bar = _unbroadcast(dstep_pow_bar * dstep_pow_pow, dstep_pow_mul)
         dstep_pow_pow_bar = _unbroadcast(dstep_pow_bar * dstep_pow_mul, dstep_pow_pow)
         x_bar += dstep_pow_pow_bar * 2 * x
         dx_bar += dstep_pow_mul_bar * 3
-        # model_jvp.py:31: step_pow = x ** 3
         x_bar += step_pow_bar * 3 * x**2
-        return (None, x_bar, a_bar, None, None, dx_bar, da_bar)
+        step_bar = _zeros_like(step)
+        dstep_bar = _zeros_like(dstep)
+        return (step_bar, x_bar, dstep_bar, dx_bar, a_bar, None, da_bar)
 
     return (step_2, x_2, dstep_2, dx_2), _cube_root_line9_while_jvp_pullback
 
@@ -204,116 +137,27 @@ def _cube_root_line9_while_jvp_vjp(step, x, a, tol, dstep, dx, da):
 def loss_jvp_vjp(a, w, da, dw):
     """loss_jvp and its pullback."""
     _check_real("loss_jvp_vjp", a=a, w=w, da=da, dw=dw)
-    if da is None:
-        (da_2,), branch_pullback = _loss_jvp_line49_then_vjp(da, a)
-    else:
-        (da_2,), branch_pullback = _loss_jvp_line49_else_vjp(da, a)
-    if dw is None:
-        (dw_2,), branch_pullback_2 = _loss_jvp_line51_then_vjp(dw, w)
-    else:
-        (dw_2,), branch_pullback_2 = _loss_jvp_line51_else_vjp(dw, w)
+    da_2 = _default_tangent(da, a)
+    dw_2 = _default_tangent(dw, w)
     (r, dr), cube_root_jvp_pullback = cube_root_jvp_vjp(a, da=da_2, dtol=None)
     if np.sum(r) > 2.0:
-        (out, dout), branch_pullback_3 = _loss_jvp_line54_then_vjp(w, r, dw_2, dr)
+        (out, dout), branch_pullback = _loss_line17_then_jvp_vjp(w, r, dw_2, dr)
     else:
-        (out, dout), branch_pullback_3 = _loss_jvp_line54_else_vjp(w, r, dw_2, dr)
+        (out, dout), branch_pullback = _loss_line17_else_jvp_vjp(w, r, dw_2, dr)
 
     def loss_jvp_pullback(out_bar):
         out_bar_2, dout_bar = out_bar
-        # model_jvp.py:54: if np.sum(r) > 2.0:
-        w_bar, r_bar, dw_2_bar, dr_bar = branch_pullback_3((out_bar_2, dout_bar))
-        # model_jvp.py:53: r, dr = cube_root_jvp(a, da=da, dtol=None)
+        # model.py:17: if np.sum(r) > 2.0:
+        w_bar, r_bar, dw_2_bar, dr_bar = branch_pullback((out_bar_2, dout_bar))
+        # model.py:16: r = cube_root(a)
         a_bar, _, da_2_bar, _ = cube_root_jvp_pullback((r_bar, dr_bar))
-        # model_jvp.py:51: if dw is None:
-        dw_bar, _ = branch_pullback_2((dw_2_bar,))
-        # model_jvp.py:49: if da is None:
-        da_bar, _ = branch_pullback((da_2_bar,))
-        return (a_bar, w_bar, da_bar, dw_bar)
+        return (a_bar, w_bar, da_2_bar, dw_2_bar)
 
     return (out, dout), loss_jvp_pullback
 
 
-def _loss_jvp_line49_then_vjp(da, a):
-    """The true arm of the 'if' at line 49, and its pullback."""
-    da_2 = _zero_tangent(a)
-
-    def _loss_jvp_line49_then_pullback(out_bar):
-        (_,) = out_bar
-        da_bar = _zeros_like(da)
-        return (da_bar, None)
-
-    return (da_2,), _loss_jvp_line49_then_pullback
-
-
-def _loss_jvp_line49_else_vjp(da, a):
-    """The false arm of the 'if' at line 49, and its pullback."""
-
-    def _loss_jvp_line49_else_pullback(out_bar):
-        (da_bar,) = out_bar
-        return (da_bar, None)
-
-    return (da,), _loss_jvp_line49_else_pullback
-
-
-def _loss_jvp_line51_then_vjp(dw, w):
-    """The true arm of the 'if' at line 51, and its pullback."""
-    dw_2 = _zero_tangent(w)
-
-    def _loss_jvp_line51_then_pullback(out_bar):
-        (_,) = out_bar
-        dw_bar = _zeros_like(dw)
-        return (dw_bar, None)
-
-    return (dw_2,), _loss_jvp_line51_then_pullback
-
-
-def _loss_jvp_line51_else_vjp(dw, w):
-    """The false arm of the 'if' at line 51, and its pullback."""
-
-    def _loss_jvp_line51_else_pullback(out_bar):
-        (dw_bar,) = out_bar
-        return (dw_bar, None)
-
-    return (dw,), _loss_jvp_line51_else_pullback
-
-
-def _loss_jvp_line54_then_vjp(w, r, dw, dr):
-    """The true arm of the 'if' at line 54, and its pullback."""
-    (out, dout), _loss_line17_then_jvp_pullback = _loss_line17_then_jvp_vjp(
-        w, r, dw, dr
-    )
-
-    def _loss_jvp_line54_then_pullback(out_bar):
-        out_bar_2, dout_bar = out_bar
-        # model_jvp.py:55: out, dout = _loss_line17_then_jvp(w, r, dw, dr)
-        w_bar, r_bar, dw_bar, dr_bar = _loss_line17_then_jvp_pullback(
-            (out_bar_2, dout_bar)
-        )
-        return (w_bar, r_bar, dw_bar, dr_bar)
-
-    return (out, dout), _loss_jvp_line54_then_pullback
-
-
-def _loss_jvp_line54_else_vjp(w, r, dw, dr):
-    """The false arm of the 'if' at line 54, and its pullback."""
-    (out, dout), _loss_line17_else_jvp_pullback = _loss_line17_else_jvp_vjp(
-        w, r, dw, dr
-    )
-
-    def _loss_jvp_line54_else_pullback(out_bar):
-        out_bar_2, dout_bar = out_bar
-        # model_jvp.py:57: out, dout = _loss_line17_else_jvp(w, r, dw, dr)
-        w_bar, r_bar, dw_bar, dr_bar = _loss_line17_else_jvp_pullback(
-            (out_bar_2, dout_bar)
-        )
-        return (w_bar, r_bar, dw_bar, dr_bar)
-
-    return (out, dout), _loss_jvp_line54_else_pullback
-
-
 def _loss_line17_then_jvp_vjp(w, r, dw, dr):
-    """_loss_line17_then_jvp and its pullback."""
-    _check_real("_loss_line17_then_jvp_vjp", w=w, r=r, dw=dw, dr=dr)
+    """The true arm of the 'if' at line 17, and its pullback."""
     out_pow = r**2
     dout_pow_mul = dr * 2
     dout_pow = dout_pow_mul * r
@@ -326,25 +170,20 @@ def _loss_line17_then_jvp_vjp(w, r, dw, dr):
 
     def _loss_line17_then_jvp_pullback(out_bar):
         out_bar_2, dout_bar = out_bar
-        # model_jvp.py:68: dout = np.sum(dout_mul)
+        # model.py:18: return np.sum(w * r**2)
         dout_mul_bar = _unreduce(dout_bar, dout_mul, None, False)
-        # model_jvp.py:67: out = np.sum(out_mul)
         out_mul_bar = _unreduce(out_bar_2, out_mul, None, False)
-        # model_jvp.py:66: dout_mul = dw * out_pow + dout_pow * w
         dout_mul_mul_bar = _unbroadcast(dout_mul_bar, dout_mul_mul)
         dout_mul_mul_2_bar = _unbroadcast(dout_mul_bar, dout_mul_mul_2)
         dout_pow_bar = _unbroadcast(dout_mul_mul_2_bar * w, dout_pow)
         w_bar = _unbroadcast(dout_mul_mul_2_bar * dout_pow, w)
         dw_bar = _unbroadcast(dout_mul_mul_bar * out_pow, dw)
         out_pow_bar = _unbroadcast(dout_mul_mul_bar * dw, out_pow)
-        # model_jvp.py:65: out_mul = w * out_pow
         w_bar = w_bar + _unbroadcast(out_mul_bar * out_pow, w)
         out_pow_bar = out_pow_bar + _unbroadcast(out_mul_bar * w, out_pow)
-        # model_jvp.py:64: dout_pow = dr * 2 * r
         dout_pow_mul_bar = _unbroadcast(dout_pow_bar * r, dout_pow_mul)
         r_bar = _unbroadcast(dout_pow_bar * dout_pow_mul, r)
         dr_bar = dout_pow_mul_bar * 2
-        # model_jvp.py:63: out_pow = r ** 2
         r_bar = r_bar + out_pow_bar * 2 * r
         return (w_bar, r_bar, dw_bar, dr_bar)
 
@@ -352,8 +191,7 @@ def _loss_line17_then_jvp_vjp(w, r, dw, dr):
 
 
 def _loss_line17_else_jvp_vjp(w, r, dw, dr):
-    """_loss_line17_else_jvp and its pullback."""
-    _check_real("_loss_line17_else_jvp_vjp", w=w, r=r, dw=dw, dr=dr)
+    """The false arm of the 'if' at line 17, and its pullback."""
     out_mul = w * r
     dout_mul_mul = dw * r
     dout_mul_mul_2 = dr * w
@@ -363,18 +201,15 @@ def _loss_line17_else_jvp_vjp(w, r, dw, dr):
 
     def _loss_line17_else_jvp_pullback(out_bar):
         out_bar_2, dout_bar = out_bar
-        # model_jvp.py:77: dout = np.sum(dout_mul)
+        # model.py:19: return np.sum(w * r)
         dout_mul_bar = _unreduce(dout_bar, dout_mul, None, False)
-        # model_jvp.py:76: out = np.sum(out_mul)
         out_mul_bar = _unreduce(out_bar_2, out_mul, None, False)
-        # model_jvp.py:75: dout_mul = dw * r + dr * w
         dout_mul_mul_bar = _unbroadcast(dout_mul_bar, dout_mul_mul)
         dout_mul_mul_2_bar = _unbroadcast(dout_mul_bar, dout_mul_mul_2)
         dr_bar = _unbroadcast(dout_mul_mul_2_bar * w, dr)
         w_bar = _unbroadcast(dout_mul_mul_2_bar * dr, w)
         dw_bar = _unbroadcast(dout_mul_mul_bar * r, dw)
         r_bar = _unbroadcast(dout_mul_mul_bar * dw, r)
-        # model_jvp.py:74: out_mul = w * r
         w_bar = w_bar + _unbroadcast(out_mul_bar * r, w)
         r_bar = r_bar + _unbroadcast(out_mul_bar * w, r)
         return (w_bar, r_bar, dw_bar, dr_bar)
@@ -453,3 +288,8 @@ def _zero_tangent(x):
     if isinstance(x, (list, tuple)):
         return type(x)(_zero_tangent(item) for item in x)
     return _zeros_like(x)
+
+
+def _default_tangent(t, x):
+    """A caller's None tangent (no direction for `x`) as zeros shaped like `x`."""
+    return _zero_tangent(x) if t is None else t

@@ -40,49 +40,27 @@ def rnn_loss_jvp_vjp(xs, h, Wx, Wh, b, w_out, ys, dxs, dh, dWx, dWh, db, dw_out,
         dw_out=dw_out,
         dys=dys,
     )
-    if dxs is None:
-        (dxs_2,), branch_pullback = _rnn_loss_jvp_line16_then_vjp(dxs, xs)
-    else:
-        (dxs_2,), branch_pullback = _rnn_loss_jvp_line16_else_vjp(dxs, xs)
-    if dh is None:
-        (dh_3,), branch_pullback_2 = _rnn_loss_jvp_line18_then_vjp(dh, h)
-    else:
-        (dh_3,), branch_pullback_2 = _rnn_loss_jvp_line18_else_vjp(dh, h)
-    if dWx is None:
-        (dWx_2,), branch_pullback_3 = _rnn_loss_jvp_line20_then_vjp(dWx, Wx)
-    else:
-        (dWx_2,), branch_pullback_3 = _rnn_loss_jvp_line20_else_vjp(dWx, Wx)
-    if dWh is None:
-        (dWh_2,), branch_pullback_4 = _rnn_loss_jvp_line22_then_vjp(dWh, Wh)
-    else:
-        (dWh_2,), branch_pullback_4 = _rnn_loss_jvp_line22_else_vjp(dWh, Wh)
-    if db is None:
-        (db_2,), branch_pullback_5 = _rnn_loss_jvp_line24_then_vjp(db, b)
-    else:
-        (db_2,), branch_pullback_5 = _rnn_loss_jvp_line24_else_vjp(db, b)
-    if dw_out is None:
-        (dw_out_2,), branch_pullback_6 = _rnn_loss_jvp_line26_then_vjp(dw_out, w_out)
-    else:
-        (dw_out_2,), branch_pullback_6 = _rnn_loss_jvp_line26_else_vjp(dw_out, w_out)
-    if dys is None:
-        (dys_2,), branch_pullback_7 = _rnn_loss_jvp_line28_then_vjp(dys, ys)
-    else:
-        (dys_2,), branch_pullback_7 = _rnn_loss_jvp_line28_else_vjp(dys, ys)
-    h_2 = h
-    loss_2 = 0.0
+    dxs_2 = _default_tangent(dxs, xs)
+    dh_3 = _default_tangent(dh, h)
+    dWx_2 = _default_tangent(dWx, Wx)
+    dWh_2 = _default_tangent(dWh, Wh)
+    db_2 = _default_tangent(db, b)
+    dw_out_2 = _default_tangent(dw_out, w_out)
+    dys_2 = _default_tangent(dys, ys)
+    loss = 0.0
     dh_2 = dh_3
-    dloss_2 = 0.0
+    dloss = 0.0
     loop_pullbacks = []
     for x, y, dx, dy in zip(xs, ys, dxs_2, dys_2):
-        (h_2, loss_2, dh_2, dloss_2), step_pullback = _rnn_loss_jvp_line34_for_vjp(
+        (h, loss, dh_2, dloss), step_pullback = _rnn_loss_line8_for_jvp_vjp(
             x,
             y,
             dx,
             dy,
-            h_2,
-            loss_2,
+            h,
+            loss,
             dh_2,
-            dloss_2,
+            dloss,
             Wx,
             Wh,
             b,
@@ -94,17 +72,16 @@ def rnn_loss_jvp_vjp(xs, h, Wx, Wh, b, w_out, ys, dxs, dh, dWx, dWh, db, dw_out,
         )
         loop_pullbacks.append(step_pullback)
     out_len = len(xs)
-    out = loss_2 / out_len
-    dout = dloss_2 / out_len
+    out = loss / out_len
+    dout = dloss / out_len
 
     def rnn_loss_jvp_pullback(out_bar):
         out_bar_2, dout_bar = out_bar
-        # model_jvp.py:38: dout = dloss_2 / out_len
-        dloss_2_bar = dout_bar / out_len
-        # model_jvp.py:37: out = loss_2 / out_len
-        loss_2_bar = out_bar_2 / out_len
-        # model_jvp.py:34: for x, y, dx, dy in zip(xs, ys, dxs, dys):
-        h_2_bar = _zeros_like(h_2)
+        # model.py:11: return loss / len(xs)
+        dloss_bar = dout_bar / out_len
+        loss_bar = out_bar_2 / out_len
+        # model.py:8: for x, y in zip(xs, ys):
+        h_bar = _zeros_like(h)
         dh_2_bar = _zeros_like(dh_2)
         xs_bar = _zeros_like(xs)
         ys_bar = _zeros_like(ys)
@@ -124,10 +101,10 @@ def rnn_loss_jvp_vjp(xs, h, Wx, Wh, b, w_out, ys, dxs, dh, dWx, dWh, db, dw_out,
                 y_bar,
                 dx_bar,
                 dy_bar,
-                h_2_bar,
-                loss_2_bar,
+                h_bar,
+                loss_bar,
                 dh_2_bar,
-                dloss_2_bar,
+                dloss_bar,
                 Wx_bar_part,
                 Wh_bar_part,
                 b_bar_part,
@@ -136,7 +113,7 @@ def rnn_loss_jvp_vjp(xs, h, Wx, Wh, b, w_out, ys, dxs, dh, dWx, dWh, db, dw_out,
                 dWh_2_bar_part,
                 db_2_bar_part,
                 dw_out_2_bar_part,
-            ) = loop_pullbacks[step]((h_2_bar, loss_2_bar, dh_2_bar, dloss_2_bar))
+            ) = loop_pullbacks[step]((h_bar, loss_bar, dh_2_bar, dloss_bar))
             xs_bar[step] += x_bar
             ys_bar[step] += y_bar
             dxs_2_bar[step] += dx_bar
@@ -149,287 +126,30 @@ def rnn_loss_jvp_vjp(xs, h, Wx, Wh, b, w_out, ys, dxs, dh, dWx, dWh, db, dw_out,
             dWh_2_bar += dWh_2_bar_part
             db_2_bar += db_2_bar_part
             dw_out_2_bar += dw_out_2_bar_part
-        # model_jvp.py:28: if dys is None:
-        dys_bar, _ = branch_pullback_7((dys_2_bar,))
-        # model_jvp.py:26: if dw_out is None:
-        dw_out_bar, _ = branch_pullback_6((dw_out_2_bar,))
-        # model_jvp.py:24: if db is None:
-        db_bar, _ = branch_pullback_5((db_2_bar,))
-        # model_jvp.py:22: if dWh is None:
-        dWh_bar, _ = branch_pullback_4((dWh_2_bar,))
-        # model_jvp.py:20: if dWx is None:
-        dWx_bar, _ = branch_pullback_3((dWx_2_bar,))
-        # model_jvp.py:18: if dh is None:
-        dh_bar, _ = branch_pullback_2((dh_2_bar,))
-        # model_jvp.py:16: if dxs is None:
-        dxs_bar, _ = branch_pullback((dxs_2_bar,))
         return (
             xs_bar,
-            h_2_bar,
+            h_bar,
             Wx_bar,
             Wh_bar,
             b_bar,
             w_out_bar,
             ys_bar,
-            dxs_bar,
-            dh_bar,
-            dWx_bar,
-            dWh_bar,
-            db_bar,
-            dw_out_bar,
-            dys_bar,
+            dxs_2_bar,
+            dh_2_bar,
+            dWx_2_bar,
+            dWh_2_bar,
+            db_2_bar,
+            dw_out_2_bar,
+            dys_2_bar,
         )
 
     return (out, dout), rnn_loss_jvp_pullback
 
 
-def _rnn_loss_jvp_line16_then_vjp(dxs, xs):
-    """The true arm of the 'if' at line 16, and its pullback."""
-    dxs_2 = _zero_tangent(xs)
-
-    def _rnn_loss_jvp_line16_then_pullback(out_bar):
-        (_,) = out_bar
-        dxs_bar = _zeros_like(dxs)
-        return (dxs_bar, None)
-
-    return (dxs_2,), _rnn_loss_jvp_line16_then_pullback
-
-
-def _rnn_loss_jvp_line16_else_vjp(dxs, xs):
-    """The false arm of the 'if' at line 16, and its pullback."""
-
-    def _rnn_loss_jvp_line16_else_pullback(out_bar):
-        (dxs_bar,) = out_bar
-        return (dxs_bar, None)
-
-    return (dxs,), _rnn_loss_jvp_line16_else_pullback
-
-
-def _rnn_loss_jvp_line18_then_vjp(dh, h):
-    """The true arm of the 'if' at line 18, and its pullback."""
-    dh_3 = _zero_tangent(h)
-
-    def _rnn_loss_jvp_line18_then_pullback(out_bar):
-        (_,) = out_bar
-        dh_bar = _zeros_like(dh)
-        return (dh_bar, None)
-
-    return (dh_3,), _rnn_loss_jvp_line18_then_pullback
-
-
-def _rnn_loss_jvp_line18_else_vjp(dh, h):
-    """The false arm of the 'if' at line 18, and its pullback."""
-
-    def _rnn_loss_jvp_line18_else_pullback(out_bar):
-        (dh_bar,) = out_bar
-        return (dh_bar, None)
-
-    return (dh,), _rnn_loss_jvp_line18_else_pullback
-
-
-def _rnn_loss_jvp_line20_then_vjp(dWx, Wx):
-    """The true arm of the 'if' at line 20, and its pullback."""
-    dWx_2 = _zero_tangent(Wx)
-
-    def _rnn_loss_jvp_line20_then_pullback(out_bar):
-        (_,) = out_bar
-        dWx_bar = _zeros_like(dWx)
-        return (dWx_bar, None)
-
-    return (dWx_2,), _rnn_loss_jvp_line20_then_pullback
-
-
-def _rnn_loss_jvp_line20_else_vjp(dWx, Wx):
-    """The false arm of the 'if' at line 20, and its pullback."""
-
-    def _rnn_loss_jvp_line20_else_pullback(out_bar):
-        (dWx_bar,) = out_bar
-        return (dWx_bar, None)
-
-    return (dWx,), _rnn_loss_jvp_line20_else_pullback
-
-
-def _rnn_loss_jvp_line22_then_vjp(dWh, Wh):
-    """The true arm of the 'if' at line 22, and its pullback."""
-    dWh_2 = _zero_tangent(Wh)
-
-    def _rnn_loss_jvp_line22_then_pullback(out_bar):
-        (_,) = out_bar
-        dWh_bar = _zeros_like(dWh)
-        return (dWh_bar, None)
-
-    return (dWh_2,), _rnn_loss_jvp_line22_then_pullback
-
-
-def _rnn_loss_jvp_line22_else_vjp(dWh, Wh):
-    """The false arm of the 'if' at line 22, and its pullback."""
-
-    def _rnn_loss_jvp_line22_else_pullback(out_bar):
-        (dWh_bar,) = out_bar
-        return (dWh_bar, None)
-
-    return (dWh,), _rnn_loss_jvp_line22_else_pullback
-
-
-def _rnn_loss_jvp_line24_then_vjp(db, b):
-    """The true arm of the 'if' at line 24, and its pullback."""
-    db_2 = _zero_tangent(b)
-
-    def _rnn_loss_jvp_line24_then_pullback(out_bar):
-        (_,) = out_bar
-        db_bar = _zeros_like(db)
-        return (db_bar, None)
-
-    return (db_2,), _rnn_loss_jvp_line24_then_pullback
-
-
-def _rnn_loss_jvp_line24_else_vjp(db, b):
-    """The false arm of the 'if' at line 24, and its pullback."""
-
-    def _rnn_loss_jvp_line24_else_pullback(out_bar):
-        (db_bar,) = out_bar
-        return (db_bar, None)
-
-    return (db,), _rnn_loss_jvp_line24_else_pullback
-
-
-def _rnn_loss_jvp_line26_then_vjp(dw_out, w_out):
-    """The true arm of the 'if' at line 26, and its pullback."""
-    dw_out_2 = _zero_tangent(w_out)
-
-    def _rnn_loss_jvp_line26_then_pullback(out_bar):
-        (_,) = out_bar
-        dw_out_bar = _zeros_like(dw_out)
-        return (dw_out_bar, None)
-
-    return (dw_out_2,), _rnn_loss_jvp_line26_then_pullback
-
-
-def _rnn_loss_jvp_line26_else_vjp(dw_out, w_out):
-    """The false arm of the 'if' at line 26, and its pullback."""
-
-    def _rnn_loss_jvp_line26_else_pullback(out_bar):
-        (dw_out_bar,) = out_bar
-        return (dw_out_bar, None)
-
-    return (dw_out,), _rnn_loss_jvp_line26_else_pullback
-
-
-def _rnn_loss_jvp_line28_then_vjp(dys, ys):
-    """The true arm of the 'if' at line 28, and its pullback."""
-    dys_2 = _zero_tangent(ys)
-
-    def _rnn_loss_jvp_line28_then_pullback(out_bar):
-        (_,) = out_bar
-        dys_bar = _zeros_like(dys)
-        return (dys_bar, None)
-
-    return (dys_2,), _rnn_loss_jvp_line28_then_pullback
-
-
-def _rnn_loss_jvp_line28_else_vjp(dys, ys):
-    """The false arm of the 'if' at line 28, and its pullback."""
-
-    def _rnn_loss_jvp_line28_else_pullback(out_bar):
-        (dys_bar,) = out_bar
-        return (dys_bar, None)
-
-    return (dys,), _rnn_loss_jvp_line28_else_pullback
-
-
-def _rnn_loss_jvp_line34_for_vjp(
-    x, y, dx, dy, h_2, loss_2, dh_2, dloss_2, Wx, Wh, b, w_out, dWx, dWh, db, dw_out
-):
-    """One iteration of the 'for' loop at line 34, and its pullback."""
-    (h_2_2, loss_2_2, dh_2_2, dloss_2_2), _rnn_loss_line8_for_jvp_pullback = (
-        _rnn_loss_line8_for_jvp_vjp(
-            x,
-            y,
-            h_2,
-            loss_2,
-            Wx,
-            Wh,
-            b,
-            w_out,
-            dx,
-            dy,
-            dh_2,
-            dloss_2,
-            dWx,
-            dWh,
-            db,
-            dw_out,
-        )
-    )
-
-    def _rnn_loss_jvp_line34_for_pullback(out_bar):
-        h_2_2_bar, loss_2_2_bar, dh_2_2_bar, dloss_2_2_bar = out_bar
-        # model_jvp.py:35
-        (
-            x_bar,
-            y_bar,
-            h_2_bar,
-            loss_2_bar,
-            Wx_bar,
-            Wh_bar,
-            b_bar,
-            w_out_bar,
-            dx_bar,
-            dy_bar,
-            dh_2_bar,
-            dloss_2_bar,
-            dWx_bar,
-            dWh_bar,
-            db_bar,
-            dw_out_bar,
-        ) = _rnn_loss_line8_for_jvp_pullback(
-            (h_2_2_bar, loss_2_2_bar, dh_2_2_bar, dloss_2_2_bar)
-        )
-        return (
-            x_bar,
-            y_bar,
-            dx_bar,
-            dy_bar,
-            h_2_bar,
-            loss_2_bar,
-            dh_2_bar,
-            dloss_2_bar,
-            Wx_bar,
-            Wh_bar,
-            b_bar,
-            w_out_bar,
-            dWx_bar,
-            dWh_bar,
-            db_bar,
-            dw_out_bar,
-        )
-
-    return (h_2_2, loss_2_2, dh_2_2, dloss_2_2), _rnn_loss_jvp_line34_for_pullback
-
-
 def _rnn_loss_line8_for_jvp_vjp(
-    x, y, h, loss, Wx, Wh, b, w_out, dx, dy, dh, dloss, dWx, dWh, db, dw_out
+    x, y, dx, dy, h, loss, dh, dloss, Wx, Wh, b, w_out, dWx, dWh, db, dw_out
 ):
-    """_rnn_loss_line8_for_jvp and its pullback."""
-    _check_real(
-        "_rnn_loss_line8_for_jvp_vjp",
-        x=x,
-        y=y,
-        h=h,
-        loss=loss,
-        Wx=Wx,
-        Wh=Wh,
-        b=b,
-        w_out=w_out,
-        dx=dx,
-        dy=dy,
-        dh=dh,
-        dloss=dloss,
-        dWx=dWx,
-        dWh=dWh,
-        db=db,
-        dw_out=dw_out,
-    )
+    """One iteration of the 'for' loop at line 8, and its pullback."""
     h_matmul = x @ Wx
     dh_matmul_matmul = dx @ Wx
     dh_matmul_matmul_2 = x @ dWx
@@ -462,33 +182,25 @@ def _rnn_loss_line8_for_jvp_vjp(
 
     def _rnn_loss_line8_for_jvp_pullback(out_bar):
         h_2_bar, loss_2_bar, dh_2_bar, dloss_2_bar = out_bar
-        # model_jvp.py:63: dloss_2 = dloss + dloss_mean
+        # model.py:10: loss = loss + np.mean((h @ w_out - y) ** 2)
         dloss_bar = dloss_2_bar
         dloss_mean_bar = _unbroadcast(dloss_2_bar, dloss_mean)
-        # model_jvp.py:62: loss_2 = loss + loss_mean
         loss_bar = loss_2_bar
         loss_mean_bar = _unbroadcast(loss_2_bar, loss_mean)
-        # model_jvp.py:61: dloss_mean = np.mean(dloss_pow)
         dloss_pow_bar = _unreduce(dloss_mean_bar, dloss_pow, None, False) * (
             np.size(dloss_mean) / np.size(dloss_pow)
         )
-        # model_jvp.py:60: loss_mean = np.mean(loss_pow)
         loss_pow_bar = _unreduce(loss_mean_bar, loss_pow, None, False) * (
             np.size(loss_mean) / np.size(loss_pow)
         )
-        # model_jvp.py:59: dloss_pow = dloss_sub * 2 * loss_sub
         dloss_pow_mul_bar = _unbroadcast(dloss_pow_bar * loss_sub, dloss_pow_mul)
         loss_sub_bar = _unbroadcast(dloss_pow_bar * dloss_pow_mul, loss_sub)
         dloss_sub_bar = dloss_pow_mul_bar * 2
-        # model_jvp.py:58: loss_pow = loss_sub ** 2
         loss_sub_bar = loss_sub_bar + loss_pow_bar * 2 * loss_sub
-        # model_jvp.py:57: dloss_sub = dloss_matmul - dy
         dloss_matmul_bar = _unbroadcast(dloss_sub_bar, dloss_matmul)
         dy_bar = -_unbroadcast(dloss_sub_bar, dy)
-        # model_jvp.py:56: loss_sub = loss_matmul - y
         loss_matmul_bar = _unbroadcast(loss_sub_bar, loss_matmul)
         y_bar = -_unbroadcast(loss_sub_bar, y)
-        # model_jvp.py:55: dloss_matmul = dh_2 @ w_out + h_2 @ dw_out
         dloss_matmul_matmul_bar = _unbroadcast(dloss_matmul_bar, dloss_matmul_matmul)
         dloss_matmul_matmul_2_bar = _unbroadcast(
             dloss_matmul_bar, dloss_matmul_matmul_2
@@ -497,61 +209,51 @@ def _rnn_loss_line8_for_jvp_vjp(
         dw_out_bar = _matmul_vjp_rhs(dloss_matmul_matmul_2_bar, h_2, dw_out)
         dh_2_bar = dh_2_bar + _matmul_vjp_lhs(dloss_matmul_matmul_bar, dh_2, w_out)
         w_out_bar = _matmul_vjp_rhs(dloss_matmul_matmul_bar, dh_2, w_out)
-        # model_jvp.py:54: loss_matmul = h_2 @ w_out
         h_2_bar += _matmul_vjp_lhs(loss_matmul_bar, h_2, w_out)
         w_out_bar = w_out_bar + _matmul_vjp_rhs(loss_matmul_bar, h_2, w_out)
-        # model_jvp.py:53: dh_2 = dh_add_2 * (1 - h_2 ** 2)
+        # model.py:9: h = np.tanh(x @ Wx + h @ Wh + b)
         dh_add_2_bar = _unbroadcast(dh_2_bar * dh_2_sub, dh_add_2)
         dh_2_sub_bar = _unbroadcast(dh_2_bar * dh_add_2, dh_2_sub)
         dh_2_pow_bar = -dh_2_sub_bar
         h_2_bar += dh_2_pow_bar * 2 * h_2
-        # model_jvp.py:52: h_2 = np.tanh(h_add_2)
         h_add_2_bar = h_2_bar * (1 - h_2**2)
-        # model_jvp.py:51: dh_add_2 = dh_add + db
         dh_add_bar = _unbroadcast(dh_add_2_bar, dh_add)
         db_bar = _unbroadcast(dh_add_2_bar, db)
-        # model_jvp.py:50: h_add_2 = h_add + b
         h_add_bar = _unbroadcast(h_add_2_bar, h_add)
         b_bar = _unbroadcast(h_add_2_bar, b)
-        # model_jvp.py:49: dh_add = dh_matmul + dh_matmul_2
         dh_matmul_bar = _unbroadcast(dh_add_bar, dh_matmul)
         dh_matmul_2_bar = _unbroadcast(dh_add_bar, dh_matmul_2)
-        # model_jvp.py:48: h_add = h_matmul + h_matmul_2
         h_matmul_bar = _unbroadcast(h_add_bar, h_matmul)
         h_matmul_2_bar = _unbroadcast(h_add_bar, h_matmul_2)
-        # model_jvp.py:47: dh_matmul_2 = dh @ Wh + h @ dWh
         dh_matmul_2_matmul_bar = _unbroadcast(dh_matmul_2_bar, dh_matmul_2_matmul)
         dh_matmul_2_matmul_2_bar = _unbroadcast(dh_matmul_2_bar, dh_matmul_2_matmul_2)
         h_bar = _matmul_vjp_lhs(dh_matmul_2_matmul_2_bar, h, dWh)
         dWh_bar = _matmul_vjp_rhs(dh_matmul_2_matmul_2_bar, h, dWh)
         dh_bar = _matmul_vjp_lhs(dh_matmul_2_matmul_bar, dh, Wh)
         Wh_bar = _matmul_vjp_rhs(dh_matmul_2_matmul_bar, dh, Wh)
-        # model_jvp.py:46: h_matmul_2 = h @ Wh
         h_bar = h_bar + _matmul_vjp_lhs(h_matmul_2_bar, h, Wh)
         Wh_bar = Wh_bar + _matmul_vjp_rhs(h_matmul_2_bar, h, Wh)
-        # model_jvp.py:45: dh_matmul = dx @ Wx + x @ dWx
         dh_matmul_matmul_bar = _unbroadcast(dh_matmul_bar, dh_matmul_matmul)
         dh_matmul_matmul_2_bar = _unbroadcast(dh_matmul_bar, dh_matmul_matmul_2)
         x_bar = _matmul_vjp_lhs(dh_matmul_matmul_2_bar, x, dWx)
         dWx_bar = _matmul_vjp_rhs(dh_matmul_matmul_2_bar, x, dWx)
         dx_bar = _matmul_vjp_lhs(dh_matmul_matmul_bar, dx, Wx)
         Wx_bar = _matmul_vjp_rhs(dh_matmul_matmul_bar, dx, Wx)
-        # model_jvp.py:44: h_matmul = x @ Wx
         x_bar = x_bar + _matmul_vjp_lhs(h_matmul_bar, x, Wx)
         Wx_bar = Wx_bar + _matmul_vjp_rhs(h_matmul_bar, x, Wx)
         return (
             x_bar,
             y_bar,
+            dx_bar,
+            dy_bar,
             h_bar,
             loss_bar,
+            dh_bar,
+            dloss_bar,
             Wx_bar,
             Wh_bar,
             b_bar,
             w_out_bar,
-            dx_bar,
-            dy_bar,
-            dh_bar,
-            dloss_bar,
             dWx_bar,
             dWh_bar,
             db_bar,
@@ -658,3 +360,8 @@ def _zero_tangent(x):
     if isinstance(x, (list, tuple)):
         return type(x)(_zero_tangent(item) for item in x)
     return _zeros_like(x)
+
+
+def _default_tangent(t, x):
+    """A caller's None tangent (no direction for `x`) as zeros shaped like `x`."""
+    return _zero_tangent(x) if t is None else t
