@@ -37,6 +37,7 @@ alias("numpy.pow", "numpy.power")
 # ------------------------------------------------------------- exp and log
 defelementwise("numpy.exp(x)", x="ans")
 defelementwise("numpy.expm1(x)", x="ans + 1")
+defelementwise("numpy.exp2(x)", x="ans * np.log(2)")  # from the output: no second exp2
 defelementwise("numpy.log(x)", x="1 / x")
 defelementwise("numpy.log1p(x)", x="1 / (1 + x)")
 defelementwise("numpy.log2(x)", x="1 / (x * np.log(2))")

@@ -86,6 +86,9 @@ defmultilinear(
 )
 # The identity on the diagonal, times the cotangent: its transpose is the trace.
 deflinear("dpgen.helpers._trace_vjp(cotangent, a, offset)", cotangent="np.trace(g, offset)")
+deflinear(
+    "dpgen.helpers._trace_last_vjp(cotangent, a, offset)", cotangent="np.trace(g, offset, axis1=-2, axis2=-1)"
+)
 # keepdims(c / norm) * x: linear in c and in x; d/dnorm = -keepdims(c / norm**2) * x.
 defvjp(
     "dpgen.helpers._norm_vjp(cotangent, norm, x, ord, axis, keepdims)",
