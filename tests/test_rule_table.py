@@ -394,3 +394,13 @@ def test_full_reductions_read_the_axis_parameter_by_binding():
     grads = generated.f_grad(x, 0.5)
     assert np.shape(grads[1]) == ()
     np.testing.assert_allclose(grads[1], np.sum(np.linalg.norm(x, axis=0)))
+
+
+def test_shape_only_parameters_are_parameters_and_never_differentiated():
+    """`shape_only` names parameters the residual analysis keeps no array for: each must be a
+    parameter of the rule, and none may have a cotangent (a value read for its value)."""
+    declared = [rule for rule in TABLE.values() if rule.shape_only]
+    assert {"numpy.zeros_like", "builtins.len", "dpgen.helpers._unbroadcast"} <= {r.name for r in declared}
+    for rule in declared:
+        assert set(rule.shape_only) <= set(rule.params), rule.name
+        assert not set(rule.shape_only) & set(rule.vjp), rule.name

@@ -17,7 +17,9 @@ and backward occurrences one `VjpLoop` node again (a pass may have rewritten one
 from __future__ import annotations
 
 import dataclasses
+import functools
 
+from dpgen import rules
 from dpgen.ir import (
     Apply,
     Comment,
@@ -39,23 +41,23 @@ from dpgen.ir import (
 )
 from dpgen.ir.walk import reads, writes
 
-#: Functions (qualified names, as rule trees and the passes write them) and the positions of
-#: their arguments they read only for shape and dtype. The helpers are the backend's
-#: (`templates/<backend>/helpers.py.j2`); each of them, for every backend, must keep to this.
-SHAPE_ONLY_ARGUMENTS: dict[str, tuple[int, ...]] = {
-    "dpgen.helpers._unbroadcast": (1,),
-    "dpgen.helpers._unreduce": (1,),
-    "dpgen.helpers._keepdims": (1,),
-    "dpgen.helpers._split_like": (1,),
-    "dpgen.helpers._zeros_like": (0,),
-    "numpy.zeros_like": (0,),
-    "numpy.ones_like": (0,),
-    "numpy.empty_like": (0,),
-    "numpy.shape": (0,),
-    "numpy.ndim": (0,),
-    "numpy.size": (0,),
-    "builtins.len": (0,),
-}
+#: The one helper without a rule (it returns a list of arrays, see `rules/helpers.py`) that reads
+#: an argument, a list of arrays, only for their shapes.
+_SPLIT_LIKE = "dpgen.helpers._split_like"
+
+
+@functools.lru_cache(maxsize=None)
+def _shape_only_positions(op: str) -> frozenset[int]:
+    """Positions of the arguments `op` reads only for shape and dtype: the rule's
+    `shape_only` fact (``np.zeros_like(a)``, ``unbroadcast(g, x)``)."""
+    if op == _SPLIT_LIKE:
+        return frozenset({1})
+    rule = rules.lookup(op)
+    if rule is None:
+        return frozenset()
+    return frozenset(rule.params.index(name) for name in rule.shape_only)
+
+
 #: Attributes that read only an array's metadata (``x.shape``).
 SHAPE_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype"})
 
@@ -73,7 +75,7 @@ def _leaves(node: object, shape: bool, bindings: dict, found: list[tuple[str, bo
         if node.op == "dpgen.getattr" and isinstance(node.args[1], Lit) and node.args[1].value in SHAPE_ATTRIBUTES:
             _leaves(node.args[0], True, bindings, found)
             return
-        positions = SHAPE_ONLY_ARGUMENTS.get(node.op, ())
+        positions = _shape_only_positions(node.op)
         for k, arg in enumerate(node.args):
             _leaves(arg, shape or k in positions, bindings, found)
         for _, value in node.kwargs:

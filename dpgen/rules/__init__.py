@@ -107,6 +107,9 @@ class Rule:
     #: Complex-differentiable where defined, so the complex pass may use ``g * conj(f')``;
     #: False means the primitive needs its own complex rule (abs, maximum, sign, ...).
     holomorphic: bool = False
+    #: Parameters read only for their shape and dtype (``np.zeros_like(a)``'s `a`): the residual
+    #: analysis keeps no array alive for them.
+    shape_only: tuple[str, ...] = ()
 
     @property
     def differentiable(self) -> bool:
@@ -212,6 +215,7 @@ FACTS = (
     "method_varargs",
     "attribute",
     "holomorphic",
+    "shape_only",
 )
 
 
@@ -223,6 +227,8 @@ def _facts(name: str, facts: Mapping[str, object], **defaults: object) -> dict:
     merged = {"scalar_result": name.startswith("math."), **defaults, **facts}
     if isinstance(merged.get("methods"), str):
         merged["methods"] = (merged["methods"],)
+    if isinstance(merged.get("shape_only"), str):
+        merged["shape_only"] = (merged["shape_only"],)
     return merged
 
 

@@ -14,6 +14,7 @@ from dpgen.rules.syntax import HELPER_PREFIX  # noqa: F401 (the prefix's home is
 nondiff(
     "dpgen.helpers._zeros_like(x)",
     "dpgen.helpers._zero_tangent(x)",
+    shape_only="x",
 )
 # Linear in the tangent or cotangent; the array read for its shape or mask is constant.
 # Parameters are renamed where the helper's own names (g, ans, t) are a rule's reserved
@@ -21,8 +22,14 @@ nondiff(
 deflinear("dpgen.helpers._broadcast_like(tangent, like)", tangent="unbroadcast(g, tangent)")
 # --mode hvp: a public f_jvp's None tangent (no direction) is zeros; the identity on a given one.
 deflinear("dpgen.helpers._default_tangent(tangent, like)", tangent="g")
-deflinear("dpgen.helpers._unbroadcast(cotangent, x)", cotangent="np.broadcast_to(g, np.shape(cotangent))")
-deflinear("dpgen.helpers._unreduce(cotangent, x, axis, keepdims)", cotangent="np.sum(g, axis=axis, keepdims=keepdims)")
+deflinear(
+    "dpgen.helpers._unbroadcast(cotangent, x)", cotangent="np.broadcast_to(g, np.shape(cotangent))", shape_only="x"
+)
+deflinear(
+    "dpgen.helpers._unreduce(cotangent, x, axis, keepdims)",
+    cotangent="np.sum(g, axis=axis, keepdims=keepdims)",
+    shape_only="x",
+)
 deflinear(
     "dpgen.helpers._extremum_jvp(dx, extremum, x, axis, keepdims)", dx="extremum_vjp(g, extremum, x, axis, keepdims)"
 )
@@ -52,7 +59,11 @@ defvjp(
 # Each product helper is the transpose of its product in one operand, so it is linear in the
 # cotangent it carries and in the other operand; its own transposes are the product again
 # and the other side's helper. The operand read for its shape only carries no derivative.
-deflinear("dpgen.helpers._keepdims(cotangent, x, axis, keepdims)", cotangent="np.reshape(g, np.shape(cotangent))")
+deflinear(
+    "dpgen.helpers._keepdims(cotangent, x, axis, keepdims)",
+    cotangent="np.reshape(g, np.shape(cotangent))",
+    shape_only="x",
+)
 nondiff("dpgen.helpers._tensordot_axes(a, b, axes)")
 # centered(x) * keepdims(c): bilinear; centering commutes with a factor constant along the axis.
 defmultilinear(
@@ -86,9 +97,7 @@ defmultilinear(
 )
 # The identity on the diagonal, times the cotangent: its transpose is the trace.
 deflinear("dpgen.helpers._trace_vjp(cotangent, a, offset)", cotangent="np.trace(g, offset)")
-deflinear(
-    "dpgen.helpers._trace_last_vjp(cotangent, a, offset)", cotangent="np.trace(g, offset, axis1=-2, axis2=-1)"
-)
+deflinear("dpgen.helpers._trace_last_vjp(cotangent, a, offset)", cotangent="np.trace(g, offset, axis1=-2, axis2=-1)")
 # keepdims(c / norm) * x: linear in c and in x; d/dnorm = -keepdims(c / norm**2) * x.
 defvjp(
     "dpgen.helpers._norm_vjp(cotangent, norm, x, ord, axis, keepdims)",

@@ -7,10 +7,11 @@ masks costs nothing in the pullback.
 from dpgen.rules import nondiff
 
 # ------------------------------------------------------------- shapes and sizes
-nondiff("numpy.shape(a)", attribute="shape")
-nondiff("numpy.ndim(a)", attribute="ndim", scalar_result=True)
-nondiff("numpy.size(a, axis=None)", attribute="size", scalar_result=True)
-nondiff("builtins.len(obj)", "builtins.int(x=0)", "builtins.bool(x=False)", scalar_result=True)
+nondiff("numpy.shape(a)", attribute="shape", shape_only="a")
+nondiff("numpy.ndim(a)", attribute="ndim", scalar_result=True, shape_only="a")
+nondiff("numpy.size(a, axis=None)", attribute="size", scalar_result=True, shape_only="a")
+nondiff("builtins.len(obj)", scalar_result=True, shape_only="obj")
+nondiff("builtins.int(x=0)", "builtins.bool(x=False)", scalar_result=True)
 nondiff("builtins.range(*args)")
 
 # --------------------------------------------------------------- constructors
@@ -19,14 +20,19 @@ nondiff(
     "numpy.ones(shape, dtype=None, order='C')",
     "numpy.empty(shape, dtype=None, order='C')",
     "numpy.full(shape, fill_value, dtype=None, order='C')",
-    "numpy.zeros_like(a, dtype=None, order='K', subok=True, shape=None)",
-    "numpy.ones_like(a, dtype=None, order='K', subok=True, shape=None)",
-    "numpy.empty_like(a, dtype=None, order='K', subok=True, shape=None)",
     "numpy.full_like(a, fill_value, dtype=None, order='K', subok=True, shape=None)",
     "numpy.arange(*args, dtype=None)",
     "numpy.linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0)",
     "numpy.eye(N, M=None, k=0, dtype=float)",
     "numpy.identity(n, dtype=None)",
+)
+
+# Read only for the shape and dtype of `a`.
+nondiff(
+    "numpy.zeros_like(a, dtype=None, order='K', subok=True, shape=None)",
+    "numpy.ones_like(a, dtype=None, order='K', subok=True, shape=None)",
+    "numpy.empty_like(a, dtype=None, order='K', subok=True, shape=None)",
+    shape_only="a",
 )
 
 # ---------------------------------------------------------- rounding and signs
