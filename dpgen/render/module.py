@@ -21,7 +21,12 @@ from dpgen.render.reverse import ReverseRendering
 
 
 class Renderer(JvpRendering, ReverseRendering, ExpressionPrinter):
-    """Renders one module; remembers which helpers and modules its code uses."""
+    """Renders one module; remembers which helpers and modules its code uses.
+
+    One object for all modes because the modes share state: the helpers used, the names a
+    parameter hides (`ref`), and the JVP's tangent parameters (`tangent_names`, set by
+    `render`), which a test inside a JVP needs. The mixins define no method twice, so their
+    order does not matter."""
 
     def function(self, fn: VjpFunction) -> dict:
         src = fn.source
@@ -169,7 +174,7 @@ def render(
 
 
 def _resolve_aliases(text: str) -> str:
-    """Spell each marked reference (`Renderer.ref`) through a module-level alias.
+    """Spell each marked reference (`ExpressionPrinter.ref`) through a module-level alias.
 
     A parameter hides the module-level name it shares (``def f_grad(x, f_vjp)`` cannot call
     the function ``f_vjp``), and a parameter keeps the user's name: callers may pass it by
