@@ -31,7 +31,7 @@ from dpgen.ir import HvpModule, JvpModule, Module, VjpModule
 from dpgen.frontend.lower import lower
 from dpgen.frontend.own_helpers import own_helpers
 from dpgen.passes.reverse import reverse
-from dpgen.render.renderer import render
+from dpgen.render.module import render
 from dpgen.rules import RULES_VERSION
 from dpgen.passes.simplify import simplify
 from dpgen.frontend.source import Source, parse

@@ -242,7 +242,7 @@ def test_an_inactive_loop_has_no_replay_and_no_residuals():
 
 def test_a_pass_reads_residuals_without_rendering(monkeypatch):
     """A toy checkpoint planner: which loops store arrays per iteration, from the IR alone."""
-    import dpgen.render.renderer as renderer
+    import dpgen.render.module as renderer
 
     monkeypatch.setattr(renderer, "render", lambda *a, **k: pytest.fail("rendered"))
     module = vjp_ir(LOOP)

@@ -22,7 +22,7 @@ from dpgen.ir import Apply, Const, Global, Hole, Index, Lit, Seq, SliceAtom, Tem
 from dpgen.ir.expr import close, holes, mul, neg, strip_unbroadcast, substitute, unbroadcast
 from dpgen.passes.forward import elementwise_tangent
 from dpgen.passes.reverse import elementwise_cotangent
-from dpgen.render.renderer import Renderer
+from dpgen.render.module import Renderer
 from dpgen.rules.syntax import MalformedRule, parse
 
 from dpgen.frontend.source import Source

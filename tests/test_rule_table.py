@@ -25,7 +25,7 @@ from dpgen.errors import SourceErrors
 from dpgen.frontend import lower
 from dpgen.header import Options
 from dpgen.ir import Apply, Seq
-from dpgen.render import renderer
+from dpgen.render import expressions
 from dpgen.rules.helpers import HELPER_PREFIX
 from support import differentiate, generated_text, load
 
@@ -77,13 +77,13 @@ def test_every_operator_python_spells_lowers_to_a_rule():
 def test_lowering_and_printing_agree_on_every_spelling():
     """`a + b` lowers to the rule whose infix is "+", and that rule prints as `+` again."""
     for spelling, node in lower._BINARY_SYNTAX.items():
-        assert renderer.INFIX[lower.BINARY_OPS[node]] is renderer._BINARY_SYNTAX[spelling]
+        assert expressions.INFIX[lower.BINARY_OPS[node]] is expressions._BINARY_SYNTAX[spelling]
     for spelling, node in lower._COMPARISON_SYNTAX.items():
-        assert renderer.COMPARE[lower.COMPARISONS[node]] is renderer._COMPARISON_SYNTAX[spelling]
-    assert renderer.PREFIX[lower.NEGATIVE] is ast.USub
+        assert expressions.COMPARE[lower.COMPARISONS[node]] is expressions._COMPARISON_SYNTAX[spelling]
+    assert expressions.PREFIX[lower.NEGATIVE] is ast.USub
     spelled = {r.infix for r in TABLE.values() if r.infix} | {r.prefix for r in TABLE.values() if r.prefix}
-    known = set(renderer._BINARY_SYNTAX) | set(renderer._COMPARISON_SYNTAX) | set(renderer._BOOLEAN_SYNTAX)
-    assert spelled <= known | set(renderer._PREFIX_SYNTAX), "a spelling the printer cannot write"
+    known = set(expressions._BINARY_SYNTAX) | set(expressions._COMPARISON_SYNTAX) | set(expressions._BOOLEAN_SYNTAX)
+    assert spelled <= known | set(expressions._PREFIX_SYNTAX), "a spelling the printer cannot write"
 
 
 def test_infix_and_prefix_spellings_are_unique():
@@ -277,7 +277,13 @@ def _helpers_forward_output_calls() -> set[str]:
             for template in rule.vjp.values():
                 names |= _template_names(rule, template) - {"unbroadcast"}
     called = {f"_{n}" for n in names if f"_{n}" in HELPERS}
-    for module in ("render/forward.py", "passes/forward.py", "render/renderer.py"):
+    for module in (
+        "render/forward.py",
+        "passes/forward.py",
+        "render/expressions.py",
+        "render/reverse.py",
+        "render/module.py",
+    ):
         called |= set(re.findall(r'use_helper\("(_\w+)"\)', (ROOT / module).read_text()))
     return called
 

@@ -1,9 +1,10 @@
 """Rendering of forward-mode IR: the statements of `f_jvp`, one line each.
 
-A mixin of `dpgen.render.renderer.Renderer`, which supplies atoms, rule templates and primitive
-calls, and the backend's statement shapes; this module only knows which tangent statements
-there are and the JVP calling convention (primals, then one tangent per parameter; a pair
-(value, tangent) back).
+A mixin of `dpgen.render.module.Renderer`, whose base (`dpgen.render.expressions`) supplies
+atoms, rule templates and primitive calls, and the backend's statement shapes, and whose
+`dpgen.render.reverse` half writes the primal equations; this module only knows which
+tangent statements there are and the JVP calling convention (primals, then one tangent per
+parameter; a pair (value, tangent) back).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from dpgen.backends import NUMPY
-from dpgen.render.renderer import helper_sources
+from dpgen.backends import helper_sources
 
 # --------------------------------------------------------------------- input domains
 # Each returns a generator rng -> value. Shape () means a Python float, not a 0-d array,

@@ -1,0 +1,194 @@
+"""Assembling the generated module: one entry per function (vjp, grad, jvp, hvp), then the template.
+
+`Renderer` composes the expression printer with the reverse- and forward-mode statement
+mixins; this module adds what is per function (signatures, docstrings, the `f_grad` and
+`f_hvp` entries, the complex-argument check) and `render`, which lays the functions out
+through the backend's ``module.py.j2`` with the imports and helpers the code uses, then
+spells hidden module-level names through aliases. `format` (black) does the final layout.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from dpgen.backends import Backend, environment, template_name
+from dpgen.ir import HvpFunction, HvpModule, JvpModule, Module, Seq, VjpFunction, VjpModule
+from dpgen.names import NameAllocator
+from dpgen.render.expressions import ALIAS_MARK, ExpressionPrinter
+from dpgen.render.forward import JvpRendering
+from dpgen.render.reverse import ReverseRendering
+
+
+class Renderer(JvpRendering, ReverseRendering, ExpressionPrinter):
+    """Renders one module; remembers which helpers and modules its code uses.
+
+    One object for all modes because the modes share state: the helpers used, the names a
+    parameter hides (`ref`), and the JVP's tangent parameters (`tangent_names`, set by
+    `render`), which a test inside a JVP needs. The mixins define no method twice, so their
+    order does not matter."""
+
+    def function(self, fn: VjpFunction) -> dict:
+        src = fn.source
+        self.shadowed = frozenset(p.name for p in src.params)
+        # The pullback's own loop and comprehension variables for dict adjoints; user
+        # variables of these names were renamed (`names.reserved`), parameters keep theirs.
+        locals_ = NameAllocator(self.shadowed)
+        self.key, self.value = locals_.fresh("key"), locals_.fresh("value")
+        params = ", ".join(p.name if p.default is None else f"{p.name}={p.default.text}" for p in src.params)
+        backward = []
+        if fn.seed_unpack is not None:
+            backward.append(ast.unparse(ast.Assign([_unpack_target(fn.seed_unpack)], ast.Name(fn.seed), lineno=0)))
+        for stmt in fn.backward:
+            backward.extend(self.backward(stmt))
+        cotangents = ast.unparse(ast.Tuple([ast.Name(c) if c else ast.Constant(None) for c in fn.cotangents]))
+        return dict(
+            kind="vjp",
+            source_name=src.name,
+            name=fn.name,
+            params=params,
+            call_args=", ".join(p.name for p in src.params),
+            forward=self.check_real(fn.name, src) + [line for s in fn.forward for line in self.forward(s)],
+            description=(
+                f"{src.description[0].upper()}{src.description[1:]}, and its pullback"
+                if src.internal
+                else f"{src.name} and its pullback"
+            ),
+            pullback=fn.pullback_name,
+            seed=fn.seed,
+            backward=backward,
+            cotangents=cotangents,
+            result=ast.unparse(self.atom(src.result)),
+            grad=self.grad(fn),
+        )
+
+    def check_real(self, name: str, src) -> list[str]:
+        """``_check_real("f_vjp", x=x)`` at a public entry: a complex argument is an error,
+        never a number (the rules assume real values). Internal functions need no check, nor
+        parameters annotated `float`: declared real, and scalar code calls small functions
+        so often that the check would cost as much as the function (the `ode` benchmark)."""
+        params = [p.name for p in src.params if p.differentiable and not p.scalar]
+        if src.internal or not params:
+            return []
+        self.use_helper("_check_real")
+        return [f"{self.ref('_check_real')}({name!r}, {', '.join(f'{p}={p}' for p in params)})"]
+
+    def hvp_function(self, fn: HvpFunction) -> dict:
+        src = fn.source
+        self.shadowed = frozenset(p.name for p in src.params)
+        names = NameAllocator(p.name for p in src.params)
+        directions = [names.fresh(f"v{p.name}") for p in src.params]
+        params = [p.name if p.default is None else f"{p.name}={p.default.text}" for p in src.params]
+        params += [f"{v}=None" if any(p.default for p in src.params) else v for v in directions]
+        rows = [k for k, d in enumerate(fn.differentiable) if d]
+        if len(rows) == 1:
+            pick, what = f"[{rows[0]}]", f"with respect to {src.params[rows[0]].name}"
+        else:
+            pick, what = f"[:{len(src.params)}]", "one entry per parameter (None where not differentiable)"
+        return dict(
+            kind="hvp",
+            name=fn.name,
+            params=", ".join(params),
+            call_args=", ".join([p.name for p in src.params] + directions),
+            directions=", ".join(directions),
+            source_name=src.name,
+            vjp_name=self.ref(fn.vjp_name),
+            error=self.ref("ValueError"),
+            out=names.fresh("out"),
+            dout=names.fresh("dout"),
+            pullback=names.fresh("pullback"),
+            pick=pick,
+            what=what,
+        )
+
+    def grad(self, fn: VjpFunction) -> dict | None:
+        if isinstance(fn.source.result, Seq) or fn.source.internal or fn.source.returns_tuple:
+            return None  # a tuple is not a real scalar
+        names = NameAllocator(p.name for p in fn.source.params)
+        differentiable = [i for i, c in enumerate(fn.cotangents) if c is not None]
+        if len(differentiable) == 1:
+            pick, what = f"[{differentiable[0]}]", f" with respect to {fn.source.params[differentiable[0]].name}"
+        else:
+            pick, what = "", ", one entry per parameter (None where not differentiable)"
+        return dict(
+            name=fn.grad_name,
+            vjp=self.ref(fn.name),
+            error=self.ref("ValueError"),
+            out=names.fresh("out"),
+            pullback=names.fresh(fn.pullback_name),
+            pick=pick,
+            what=what,
+        )
+
+
+def _unpack_target(targets: tuple) -> ast.expr:
+    """``(a_bar, (b_bar, _))`` for nested unpacking targets; None becomes ``_``."""
+    return ast.Tuple([_unpack_target(t) if isinstance(t, tuple) else ast.Name(t or "_") for t in targets])
+
+
+def render(
+    source: Module,
+    vjp: VjpModule | None,
+    jvp: JvpModule | None,
+    backend: Backend,
+    header: str,
+    hessian: HvpModule | None = None,
+) -> str:
+    """The generated module's text, before black: each source function's vjp/grad, then its
+    jvp; then the Hessian-vector products and the reverse-mode module of the JVPs they call."""
+    renderer = Renderer(backend)
+    renderer.tangent_names = {f.source.name: f.tangent_params for f in jvp.functions} if jvp else {}
+    vjps = {f.source.name: renderer.function(f) for f in vjp.functions} if vjp else {}
+    jvps = {f.source.name: renderer.jvp_function(f) for f in jvp.functions} if jvp else {}
+    functions = [block[f.name] for f in source.functions for block in (vjps, jvps) if f.name in block]
+    if hessian is not None:
+        functions += [renderer.hvp_function(f) for f in hessian.functions]
+        functions += [renderer.function(f) for f in hessian.inner.functions]
+    body_text = "\n".join(
+        line for f in functions for line in f.get("forward", []) + f.get("backward", []) + f.get("body", [])
+    )
+    imports = []
+    if re.search(r"\bmath\.", body_text) or any(re.search(r"\bmath\.", line) for line in source.prelude):
+        imports.append("import math")
+    imports.append(
+        f"import {backend.module} as {backend.alias}" if backend.module != backend.alias else f"import {backend.module}"
+    )
+    helpers = [text for name, (text, _) in renderer.helpers.items() if name in renderer.used_helpers]
+    text = (
+        environment(backend)
+        .get_template(template_name(backend, "module.py.j2"))
+        .render(
+            header=header,
+            source_name=source.source_name,
+            reverse=vjp is not None,
+            forward=jvp is not None,
+            hvp=hessian is not None,
+            imports=imports,
+            prelude=source.prelude,
+            functions=functions,
+            helpers=helpers,
+            np=backend.alias,
+        )
+    )
+    return _resolve_aliases(text)
+
+
+def _resolve_aliases(text: str) -> str:
+    """Spell each marked reference (`ExpressionPrinter.ref`) through a module-level alias.
+
+    A parameter hides the module-level name it shares (``def f_grad(x, f_vjp)`` cannot call
+    the function ``f_vjp``), and a parameter keeps the user's name: callers may pass it by
+    keyword. The alias is free everywhere in the module, so nothing hides it."""
+    marked = sorted(set(re.findall(ALIAS_MARK + r"(\w+)", text)))
+    if not marked:
+        return text
+    names = NameAllocator(re.findall(r"\w+", text))
+    aliases = {name: names.fresh(f"_{name}") for name in marked}
+    text = re.sub(ALIAS_MARK + r"(\w+)", lambda m: aliases[m.group(1)], text)
+    lines = [f"{alias} = {name}" for name, alias in aliases.items()]
+    return (
+        text.rstrip("\n")
+        + "\n\n\n# Other names for the functions above where a parameter hides theirs.\n"
+        + "\n".join(lines)
+        + "\n"
+    )
