@@ -17,7 +17,7 @@ from dpgen.ir.walk import outs
 from dpgen.analysis.residuals import residuals
 from dpgen.passes.reverse import reverse
 from dpgen.passes.simplify import simplify
-from dpgen.render.renderer import render
+from dpgen.render.module import render
 from support import check_vjp, load, load_source
 from support import flow_cases as flow
 
