@@ -412,3 +412,13 @@ def test_shape_only_parameters_are_parameters_and_never_differentiated():
     for rule in declared:
         assert set(rule.shape_only) <= set(rule.params), rule.name
         assert not set(rule.shape_only) & set(rule.vjp), rule.name
+
+
+def test_the_ir_operator_spellings_agree_with_the_rules():
+    """`ir.expr.OPERATOR_SYMBOLS` (what listings print and where list displays become arrays)
+    says what the rules' `infix`/`prefix` facts say, for exactly the arithmetic and comparisons."""
+    from dpgen.ir.expr import OPERATOR_SYMBOLS
+
+    stated = {r.name: r.infix for r in TABLE.values() if r.infix and r.name.startswith("numpy.")}
+    stated.update({r.name: r.prefix for r in TABLE.values() if r.prefix and r.name.startswith("numpy.")})
+    assert {op: symbol for op, (symbol, _) in OPERATOR_SYMBOLS.items()} == stated

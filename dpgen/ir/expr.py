@@ -82,14 +82,28 @@ def close(template: Template) -> Expr:
     return walk(template.expr)
 
 
+#: Primitives printed as operators: their symbol and Python's precedence (for parentheses in
+#: listings). The rules state the same spellings as facts (`infix`, `prefix`), which the
+#: renderer reads; `tests/test_rule_table.py` checks the two agree. The IR may not import rules.
+OPERATOR_SYMBOLS: dict[str, tuple[str, int]] = {
+    "numpy.add": ("+", 10),
+    "numpy.subtract": ("-", 10),
+    "numpy.multiply": ("*", 11),
+    "numpy.divide": ("/", 11),
+    "numpy.matmul": ("@", 11),
+    "numpy.remainder": ("%", 11),
+    "numpy.floor_divide": ("//", 11),
+    "numpy.power": ("**", 14),
+    "numpy.negative": ("-", 12),  # unary
+    "numpy.less": ("<", 5),
+    "numpy.less_equal": ("<=", 5),
+    "numpy.greater": (">", 5),
+    "numpy.greater_equal": (">=", 5),
+    "numpy.equal": ("==", 5),
+    "numpy.not_equal": ("!=", 5),
+}
 #: Primitives printed as operators (`+`, `<`, unary `-`); a list display there would not broadcast.
-OPERATORS = frozenset(
-    "numpy." + name
-    for name in (
-        "add subtract multiply divide power matmul remainder floor_divide negative "
-        "less less_equal greater greater_equal equal not_equal"
-    ).split()
-)
+OPERATORS = frozenset(OPERATOR_SYMBOLS)
 
 
 def _binds_list(node: Expr, bindings: dict) -> bool:

@@ -25,6 +25,7 @@ from typing import Iterable
 
 from dpgen.ir.core import Branch, Call, Const, Eqn, ForEach, ForRange, Function, Index, Loop, Module, Seq, SliceAtom
 from dpgen.ir.core import Apply, Global, Hole, Lit, Test, Var
+from dpgen.ir.expr import OPERATOR_SYMBOLS
 from dpgen.ir.forward import DefaultTangent, JvpBranch, JvpCall, JvpFunction, JvpLoop, JvpModule, SetTangent
 from dpgen.ir.forward import ZeroTangent
 from dpgen.ir.reverse import AddInPlace, Comment, CopyAdjoint, IndexAddAdjoint, KeyAddAdjoint, ReverseLoop
@@ -78,24 +79,8 @@ def _tuple(names: Iterable[str | None]) -> str:
     return f"({_names(names)},)" if len(names) == 1 else f"({_names(names)})"
 
 
-#: How the listing spells operator primitives, with Python's precedence (the generated code's
-#: spelling lives in the rules' facts, which the IR may not import).
-_BINARY = {
-    "numpy.add": ("+", 10),
-    "numpy.subtract": ("-", 10),
-    "numpy.multiply": ("*", 11),
-    "numpy.divide": ("/", 11),
-    "numpy.matmul": ("@", 11),
-    "numpy.remainder": ("%", 11),
-    "numpy.floor_divide": ("//", 11),
-    "numpy.power": ("**", 14),
-    "numpy.less": ("<", 5),
-    "numpy.less_equal": ("<=", 5),
-    "numpy.greater": (">", 5),
-    "numpy.greater_equal": (">=", 5),
-    "numpy.equal": ("==", 5),
-    "numpy.not_equal": ("!=", 5),
-}
+#: Operators print with their symbols (`ir.expr.OPERATOR_SYMBOLS`), binary ones through this table.
+_BINARY = {op: spelling for op, spelling in OPERATOR_SYMBOLS.items() if op != "numpy.negative"}
 _UNARY, _ATOM = 12, 16
 _HELPERS = "dpgen.helpers._"
 

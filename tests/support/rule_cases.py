@@ -724,9 +724,7 @@ HELPER_CASES = [
     ),
     helper_case("helper-trace_vjp", "_trace_vjp(x, a, 1)", nondiff=("a",), x=normal(), a=normal(3, 4)),
     helper_case("helper-trace_vjp-batched", "_trace_vjp(x, a, 0)", nondiff=("a",), x=normal(2), a=normal(3, 3, 2)),
-    helper_case(
-        "helper-trace_last_vjp", "_trace_last_vjp(x, a, 1)", nondiff=("a",), x=normal(2), a=normal(2, 3, 4)
-    ),
+    helper_case("helper-trace_last_vjp", "_trace_last_vjp(x, a, 1)", nondiff=("a",), x=normal(2), a=normal(2, 3, 4)),
     helper_case("helper-norm_vjp", "_norm_vjp(x, n, y, None, 1, False)", x=normal(2), n=positive(2), y=normal(2, 3)),
     helper_case(
         "helper-solve_vjp_a", "_solve_vjp_a(x, a, y)", x=normal(3, 2), a=well_conditioned(3, 3), y=normal(3, 2)
