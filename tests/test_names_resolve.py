@@ -1,4 +1,4 @@
-"""What dotted names refer to (dpgen.names_resolve), on the tricky cases.
+"""What dotted names refer to (dpgen.frontend.resolve), on the tricky cases.
 
 dpgen resolves names itself (libcst's QualifiedNameProvider is quadratic in the bindings of
 one name); these answers are the ones libcst gave, which the rules and the lowering read,

@@ -273,7 +273,7 @@ def _helpers_forward_output_calls() -> set[str]:
         if rule.kind == "explicit":
             for template in rule.jvp.values():
                 names |= _template_names(rule, template)
-        elif rule.kind == "elementwise":  # forward mode reads the cotangent text, minus unbroadcast
+        elif rule.kind == "elementwise":  # local derivatives: forward mode multiplies them by the tangent
             for template in rule.vjp.values():
                 names |= _template_names(rule, template) - {"unbroadcast"}
     called = {f"_{n}" for n in names if f"_{n}" in HELPERS}

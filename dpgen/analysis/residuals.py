@@ -7,7 +7,7 @@ outputs, callees' pullbacks and loop tapes), minus what the backward half binds 
 set is `VjpFunction.residuals`, in the order the forward half binds them.
 
 A value read only for its shape and dtype (``zeros_like(x)``, the ``x`` of ``unbroadcast(g, x)``
-or ``unreduce(g, x, ...)``, ``np.shape(x)``) needs no array kept: such names go to
+or ``unreduce(g, x, ...)``, ``np.shape(x)``: the rules' `shape_only` fact) needs no array kept: such names go to
 `VjpFunction.shape_residuals` instead, so ``np.sum(x)`` keeps no array, and a JAX backend can
 take them as static shapes. `attach` computes both for every function of a module, copies each
 callee's into the calls, arms and loops that keep its pullback, and makes each loop's forward
