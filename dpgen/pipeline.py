@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 
 from dpgen import __version__
-from dpgen.backends import BACKENDS, NUMPY
+from dpgen.backends import BACKENDS
 from dpgen.deep import run_deep
 from dpgen.errors import DiagnosticSink, InputError, Span
 from dpgen.frontend.fence import fence

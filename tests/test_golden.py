@@ -9,7 +9,6 @@ every golden output and checks each function against central finite differences.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest

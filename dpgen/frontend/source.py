@@ -21,7 +21,6 @@ import tokenize
 import unicodedata
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider

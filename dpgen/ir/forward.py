@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
-from dpgen.ir.core import Apply, Var, Seq, Atom, Eqn, Call, Branch, Loop, Function, Module
+from dpgen.ir.core import Apply, Var, Atom, Eqn, Call, Branch, Loop, Function, Module
 from dpgen.ir.reverse import Template
 
 # ---------------------------------------------------------------- forward-mode output

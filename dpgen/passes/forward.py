@@ -27,7 +27,6 @@ from dpgen.ir import (
     DefaultTangent,
     Eqn,
     Expr,
-    ForEach,
     Function,
     Hole,
     JvpBranch,
