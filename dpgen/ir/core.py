@@ -204,6 +204,9 @@ class Param:
     differentiable: bool  #: False for parameters declared int/bool/str (by annotation or default)
     scalar: bool = False  #: annotated ``float`` (or int): a scalar, so nothing broadcasts it
     by_default: bool = False  #: not differentiable only because of a literal default (``n=2``)
+    #: Annotated complex (``z: complex``, ``NDArray[np.complex128]``) or with a complex default:
+    #: it may hold complex values. Any other parameter is real, checked on entry at run time.
+    complex: bool = False
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,13 @@ class RuleError(Exception):
 KINDS = ("elementwise", "linear", "multilinear", "explicit", "nondifferentiable")
 
 
+#: What a primitive's output dtype is, as far as complex numbers go:
+#: ``promote`` complex when any argument may be (ufunc promotion), ``real`` never
+#: (``abs``, ``angle``, comparisons, shapes), ``complex`` always (``np.fft.fft``), and
+#: ``first`` the first argument's (``x[i] = v`` keeps x's dtype, as NumPy casts `v` to it).
+DTYPES = ("promote", "real", "complex", "first")
+
+
 @dataclass(frozen=True)
 class Rule:
     """Everything dpgen knows about one primitive.
@@ -110,6 +117,14 @@ class Rule:
     #: Parameters read only for their shape and dtype (``np.zeros_like(a)``'s `a`): the residual
     #: analysis keeps no array alive for them.
     shape_only: tuple[str, ...] = ()
+    #: Whether the output may be complex (one of `DTYPES`), for `dpgen.analysis.dtypes`.
+    out_dtype: str = "promote"
+    #: For a primitive that is not holomorphic but has a derivative on complex values (abs,
+    #: real, conj, vdot, norm): the cotangent (over ``g``, which the pass does not conjugate)
+    #: and the tangent contribution (over ``t``) per parameter, used when the argument may be
+    #: complex. Without them, a non-holomorphic primitive meeting a complex value is refused.
+    complex_vjp: Mapping[str, Union[Expr, Callable[["Bound"], Expr]]] = field(default_factory=dict)
+    complex_jvp: Mapping[str, Union[Expr, Callable[["Bound"], Expr]]] = field(default_factory=dict)
 
     @property
     def differentiable(self) -> bool:
@@ -216,6 +231,7 @@ FACTS = (
     "attribute",
     "holomorphic",
     "shape_only",
+    "out_dtype",
 )
 
 
@@ -229,6 +245,7 @@ def _facts(name: str, facts: Mapping[str, object], **defaults: object) -> dict:
         merged["methods"] = (merged["methods"],)
     if isinstance(merged.get("shape_only"), str):
         merged["shape_only"] = (merged["shape_only"],)
+    assert merged.get("out_dtype", "promote") in DTYPES, f"{name}: out_dtype must be one of {DTYPES}"
     return merged
 
 
@@ -236,10 +253,14 @@ def defvjp(
     signature: str,
     jvp: Mapping[str, object] | None = None,
     _kind: str = "explicit",
+    complex_vjp: Mapping[str, object] | None = None,
+    complex_jvp: Mapping[str, object] | None = None,
     **vjp: VjpTemplate,
 ) -> None:
     """Declare a differentiable primitive: its signature, a cotangent per parameter and,
     for forward mode, a tangent contribution per parameter (``jvp``, over ``t``).
+    ``complex_vjp``/``complex_jvp`` state the derivative on complex arguments of a
+    primitive that is not holomorphic (see `Rule.complex_vjp`).
 
     Parameters that are not named get no cotangent (they are not differentiable, like
     ``axis``); naming a parameter with ``None`` says so explicitly. Keyword arguments
@@ -257,8 +278,15 @@ def defvjp(
     names = set(fields["params"]) | {fields["varargs"]} - {None} | set(fields["kwonly"]) | {"ans"}
     vjp = {k: _tree(v, names | {"g"}) for k, v in vjp.items()}
     jvp = {k: _tree(v, names | {"t"}) for k, v in (jvp or {}).items()}
-    defaults = _FAMILY_DEFAULTS[_kind]
-    _register(Rule(**fields, vjp=vjp, kind=_kind, jvp=jvp, **_facts(fields["name"], stated, **defaults)))
+    assert set(complex_vjp or {}) == set(complex_jvp or {}), f"{fields['name']}: complex_vjp and complex_jvp differ"
+    assert set(complex_vjp or {}) <= set(vjp), f"{fields['name']}: a complex rule for a parameter with no rule"
+    complex_vjp = {k: _tree(v, names | {"g"}) for k, v in (complex_vjp or {}).items()}
+    complex_jvp = {k: _tree(v, names | {"t"}) for k, v in (complex_jvp or {}).items()}
+    facts = _facts(fields["name"], stated, **_FAMILY_DEFAULTS[_kind])
+    assert not (complex_vjp and facts.get("holomorphic")), f"{fields['name']}: holomorphic needs no complex rule"
+    _register(
+        Rule(**fields, vjp=vjp, kind=_kind, jvp=jvp, complex_vjp=complex_vjp, complex_jvp=complex_jvp, **facts)
+    )
 
 
 #: What a family's rules are unless they say otherwise: an elementwise rule is pointwise and

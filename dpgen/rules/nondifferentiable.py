@@ -7,12 +7,12 @@ masks costs nothing in the pullback.
 from dpgen.rules import nondiff
 
 # ------------------------------------------------------------- shapes and sizes
-nondiff("numpy.shape(a)", attribute="shape", shape_only="a")
-nondiff("numpy.ndim(a)", attribute="ndim", scalar_result=True, shape_only="a")
-nondiff("numpy.size(a, axis=None)", attribute="size", scalar_result=True, shape_only="a")
-nondiff("builtins.len(obj)", scalar_result=True, shape_only="obj")
-nondiff("builtins.int(x=0)", "builtins.bool(x=False)", scalar_result=True)
-nondiff("builtins.range(*args)")
+nondiff("numpy.shape(a)", attribute="shape", shape_only="a", out_dtype="real")
+nondiff("numpy.ndim(a)", attribute="ndim", scalar_result=True, shape_only="a", out_dtype="real")
+nondiff("numpy.size(a, axis=None)", attribute="size", scalar_result=True, shape_only="a", out_dtype="real")
+nondiff("builtins.len(obj)", scalar_result=True, shape_only="obj", out_dtype="real")
+nondiff("builtins.int(x=0)", "builtins.bool(x=False)", scalar_result=True, out_dtype="real")
+nondiff("builtins.range(*args)", out_dtype="real")
 
 # --------------------------------------------------------------- constructors
 nondiff(
@@ -47,7 +47,7 @@ nondiff(
     "math.ceil(x)",
     "builtins.round(number, ndigits=None)",
     pointwise=True,
-)
+)  # complex input: NumPy's sign is z/|z|, and the rest refuse it, so `promote` holds
 nondiff("numpy.floor_divide(x1, x2)", pointwise=True, infix="//")
 
 # ------------------------------------------------------ indices and comparisons
@@ -55,14 +55,15 @@ nondiff(
     "numpy.argmax(a, axis=None, out=None, keepdims=False)",
     "numpy.argmin(a, axis=None, out=None, keepdims=False)",
     reduces="axis",
+    out_dtype="real",
 )
-nondiff("numpy.argsort(a, axis=-1, kind=None, order=None)")  # of a scalar, a (1,) array
-nondiff("numpy.equal(x1, x2)", pointwise=True, infix="==")
-nondiff("numpy.not_equal(x1, x2)", pointwise=True, infix="!=")
-nondiff("numpy.less(x1, x2)", pointwise=True, infix="<")
-nondiff("numpy.less_equal(x1, x2)", pointwise=True, infix="<=")
-nondiff("numpy.greater(x1, x2)", pointwise=True, infix=">")
-nondiff("numpy.greater_equal(x1, x2)", pointwise=True, infix=">=")
+nondiff("numpy.argsort(a, axis=-1, kind=None, order=None)", out_dtype="real")  # of a scalar, a (1,) array
+nondiff("numpy.equal(x1, x2)", pointwise=True, infix="==", out_dtype="real")
+nondiff("numpy.not_equal(x1, x2)", pointwise=True, infix="!=", out_dtype="real")
+nondiff("numpy.less(x1, x2)", pointwise=True, infix="<", out_dtype="real")
+nondiff("numpy.less_equal(x1, x2)", pointwise=True, infix="<=", out_dtype="real")
+nondiff("numpy.greater(x1, x2)", pointwise=True, infix=">", out_dtype="real")
+nondiff("numpy.greater_equal(x1, x2)", pointwise=True, infix=">=", out_dtype="real")
 nondiff(
     "numpy.logical_and(x1, x2)",
     "numpy.logical_or(x1, x2)",
@@ -71,13 +72,14 @@ nondiff(
     "numpy.isfinite(x)",
     "numpy.isinf(x)",
     pointwise=True,
+    out_dtype="real",
 )
 
 # ------------------------------------------------- logic in if/while tests
 # Python's own operators: `and`/`or` return an operand, not an elementwise result.
 nondiff("dpgen.and(x1, x2)", infix="and")
 nondiff("dpgen.or(x1, x2)", infix="or")
-nondiff("dpgen.not(x)", prefix="not")
+nondiff("dpgen.not(x)", prefix="not", out_dtype="real")
 nondiff("dpgen.ifexp(c, x1, x2)")
-nondiff("dpgen.is(x1, x2)", infix="is")
-nondiff("dpgen.is_not(x1, x2)", infix="is not")
+nondiff("dpgen.is(x1, x2)", infix="is", out_dtype="real")
+nondiff("dpgen.is_not(x1, x2)", infix="is not", out_dtype="real")
