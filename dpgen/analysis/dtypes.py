@@ -193,4 +193,3 @@ def complex_types(module: Module) -> tuple[dict[str, frozenset[str]], dict[str, 
 def complex_variables(module: Module) -> dict[str, frozenset[str]]:
     """For each function, the variables that may hold complex values."""
     return complex_types(module)[0]
-

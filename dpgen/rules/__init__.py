@@ -284,9 +284,7 @@ def defvjp(
     complex_jvp = {k: _tree(v, names | {"t"}) for k, v in (complex_jvp or {}).items()}
     facts = _facts(fields["name"], stated, **_FAMILY_DEFAULTS[_kind])
     assert not (complex_vjp and facts.get("holomorphic")), f"{fields['name']}: holomorphic needs no complex rule"
-    _register(
-        Rule(**fields, vjp=vjp, kind=_kind, jvp=jvp, complex_vjp=complex_vjp, complex_jvp=complex_jvp, **facts)
-    )
+    _register(Rule(**fields, vjp=vjp, kind=_kind, jvp=jvp, complex_vjp=complex_vjp, complex_jvp=complex_jvp, **facts))
 
 
 #: What a family's rules are unless they say otherwise: an elementwise rule is pointwise and
@@ -355,4 +353,13 @@ def canonical(qualified_name: str) -> str:
 
 
 # Importing the families fills TABLE; keep them after the definitions they use.
-from dpgen.rules import elementwise, reductions, shape, linalg, scalar, nondifferentiable, helpers  # noqa: E402,F401
+from dpgen.rules import (
+    elementwise,
+    complex_parts,
+    reductions,
+    shape,
+    linalg,
+    scalar,
+    nondifferentiable,
+    helpers,
+)  # noqa: E402,F401

@@ -27,10 +27,8 @@ defelementwise("numpy.positive(x)", x="1")
 defelementwise("numpy.square(x)", x="2 * x")
 defelementwise("numpy.sqrt(x)", x="1 / (2 * ans)")  # the output is at hand: no second sqrt
 defelementwise("numpy.reciprocal(x)", x="-ans**2")
-defelementwise("numpy.abs(x)", x="np.sign(x)", holomorphic=False)  # 0 at the kink, like autograd and JAX
 
 alias("numpy.true_divide", "numpy.divide")
-alias("numpy.absolute", "numpy.abs")
 alias("numpy.mod", "numpy.remainder")
 alias("numpy.pow", "numpy.power")
 

@@ -42,7 +42,6 @@ defelementwise("math.fabs(x)", x="math.copysign(1.0, x) * (x != 0)", holomorphic
 # (fabs's rule calls it: a second derivative through fabs needs this rule.)
 defelementwise("math.copysign(x, y)", x="math.copysign(1.0, x) * math.copysign(1.0, y)", holomorphic=False)
 
-defelementwise("builtins.abs(x)", x="np.sign(x)", holomorphic=False)
 defelementwise("builtins.pow(base, exp)", base="exp * base ** (exp - 1)", exp="ans * np.log(base)")
 defelementwise("builtins.float(x=0.0)", x="1", scalar_result=True, pointwise=False, holomorphic=False)
 # Two-value min/max; an exact tie shares the cotangent, as in np.maximum.

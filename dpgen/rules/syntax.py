@@ -65,7 +65,7 @@ class _Parser:
 
     def expr(self, node: ast.expr) -> Expr:
         if isinstance(node, ast.Constant):
-            if type(node.value) not in (int, float, str, bool, type(None)):
+            if type(node.value) not in (int, float, complex, str, bool, type(None)):
                 raise self.fail(f"unsupported literal {ast.unparse(node)}")
             return Lit(node.value)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):

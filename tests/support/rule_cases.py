@@ -231,6 +231,13 @@ UNARY = [
 UNARY_CASES = [case(f"{id}-{_shape_id(s)}", expr, x=domain(*s)) for id, expr, domain in UNARY for s in UNARY_SHAPES]
 UNARY_CASES += [
     case("abs-at-zero", "np.abs(x)", x=const(np.array([0.0, 1.5, -2.0]))),
+    # The parts of a complex number, on real arguments (tests/test_complex.py has complex ones).
+    case("real-part", "np.real(x) * x", x=normal(3)),
+    case("real-attribute", "x.real + x.imag", x=normal(2, 3)),
+    case("imag-part", "np.imag(x) + x", x=normal(3)),
+    case("conj", "np.conj(x) * x.conj() + np.conjugate(x) + x.conjugate()", x=normal(3)),
+    case("angle", "np.angle(x) + x", x=nonzero(3)),
+    case("builtin-abs", "abs(x) * x", x=nonzero()),
     case("sin-times-y", "np.sum(np.sin(x) * y)", x=normal(3, 4), y=normal(4)),
     case("composite", "np.log(np.cosh(x)) + np.sqrt(np.exp(x))", x=normal(2, 3)),
 ]

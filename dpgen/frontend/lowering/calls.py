@@ -14,7 +14,6 @@ from dpgen.frontend.lowering.scope import Scope
 from dpgen.frontend.lowering.syntax import is_dotted
 from dpgen.frontend.lowering.tables import (
     COMPLEX,
-    COMPLEX_ATTRIBUTES,
     COMPLEX_NAMES,
     METHODS,
     OPERATORS,
@@ -32,11 +31,7 @@ class CallLowering:
                 return self.unsupported(arg, "'*' and '**' arguments")
         qualified = sorted(self.parsed.qualified_names(func)) if is_dotted(func) else []
         rule_names = [q for q in qualified if rules.lookup(q) is not None]
-        if any(q in COMPLEX_NAMES for q in qualified) or (
-            isinstance(func, cst.Attribute)
-            and func.attr.value in COMPLEX_ATTRIBUTES
-            and not self._is_module(func.value)
-        ):
+        if any(q in COMPLEX_NAMES for q in qualified):
             return self.unsupported(node, f"'{self.parsed.module.code_for_node(func)}(...)': {COMPLEX}", plain=True)
         # Another module-level name for a module function or helper (the aliases dpgen's own
         # output defines where a parameter hides a name): the call is a call of that function.

@@ -17,7 +17,13 @@ from dpgen.frontend.lowering.calls import CallLowering
 from dpgen.frontend.lowering.expressions import ExpressionLowering
 from dpgen.frontend.lowering.scope import Scope
 from dpgen.frontend.lowering.statements import StatementLowering
-from dpgen.frontend.lowering.syntax import annotation_name, is_differentiable, is_complex, is_literal
+from dpgen.frontend.lowering.syntax import (
+    annotation_name,
+    is_complex,
+    is_complex_parameter,
+    is_differentiable,
+    is_literal,
+)
 from dpgen.frontend.lowering.tables import COMPLEX, NONDIFFERENTIABLE_ANNOTATIONS, RETURN
 
 
@@ -154,9 +160,7 @@ class Lowering(BlockLowering, StatementLowering, AliasChecks, ExpressionLowering
                 )
             default = None
             if p.default is not None:
-                if is_complex(p.default):
-                    self.error(p.default, f"a complex default value: {COMPLEX}")
-                elif is_literal(p.default):
+                if is_literal(p.default):
                     default = Const(code_text(self.parsed.module.code_for_node(p.default)))
                 else:
                     self.error(
@@ -171,8 +175,9 @@ class Lowering(BlockLowering, StatementLowering, AliasChecks, ExpressionLowering
                     name,
                     default,
                     is_differentiable(p),
-                    scalar=annotation_name(p) in ("float", "int"),
+                    scalar=annotation_name(p) in ("float", "int", "complex"),
                     by_default=by_default,
+                    complex=is_complex_parameter(p),
                 )
             )
 

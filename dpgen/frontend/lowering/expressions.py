@@ -27,7 +27,6 @@ from dpgen.frontend.lowering.tables import (
     BINARY_OPS,
     COMPARISONS,
     COMPLEX,
-    COMPLEX_ATTRIBUTES,
     COMPLEX_NAMES,
     CONSTANTS,
     NEGATIVE,
@@ -61,9 +60,7 @@ class ExpressionLowering:
             return self.if_expression(node, scope, target)
         if isinstance(node, cst.Name):
             return self.name(node, scope)
-        if isinstance(node, cst.Imaginary):
-            return self.unsupported(node, f"the complex literal '{node.value}': {COMPLEX}", plain=True)
-        if isinstance(node, (cst.Integer, cst.Float, cst.SimpleString, cst.ConcatenatedString)):
+        if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.ConcatenatedString)):
             return Const(code_text(self.parsed.module.code_for_node(node)))
         if isinstance(node, cst.Attribute):
             return self.attribute(node, scope, target)
@@ -215,8 +212,6 @@ class ExpressionLowering:
             if qualified in COMPLEX_NAMES:
                 return self.unsupported(node, f"'{self.parsed.module.code_for_node(node)}': {COMPLEX}", plain=True)
         attr = node.attr.value
-        if attr in COMPLEX_ATTRIBUTES and not self._is_module(node.value):
-            return self.unsupported(node, f"'.{attr}': {COMPLEX}", plain=True)
         if attr in ATTRIBUTES and not self._is_module(node.value):
             value = self.expr(node.value, scope, target)
             return self.emit(scope, ATTRIBUTES[attr], (value,), (), target)

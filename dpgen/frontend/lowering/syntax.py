@@ -4,6 +4,7 @@ annotation?): pure functions, no lowering state."""
 from __future__ import annotations
 
 import ast
+import re
 
 import libcst as cst
 
@@ -43,6 +44,19 @@ def annotation_name(param: cst.Param) -> str | None:
     if param.annotation is not None and isinstance(param.annotation.annotation, cst.Name):
         return param.annotation.annotation.value
     return None
+
+
+#: Annotations that declare complex values: ``complex``, ``np.complex128``, ``NDArray[np.complexfloating]``.
+_COMPLEX_ANNOTATION = re.compile(r"\b(complex(64|128|256|floating)?|c(double|single|longdouble))\b")
+
+
+def is_complex_parameter(param: cst.Param) -> bool:
+    """Whether a parameter may hold complex values: annotated so, or with a complex default."""
+    if param.annotation is not None:
+        text = cst.Module([]).code_for_node(param.annotation.annotation)
+        if _COMPLEX_ANNOTATION.search(text):
+            return True
+    return param.default is not None and is_complex(param.default)
 
 
 def is_differentiable(param: cst.Param) -> bool:

@@ -103,15 +103,9 @@ COMPLEX_NAMES = {"builtins.complex"} | {
         "cdouble",
         "csingle",
         "clongdouble",
-        "conj",
-        "conjugate",
-        "real",
-        "imag",
-        "angle",
         "real_if_close",
     )
 }
-COMPLEX_ATTRIBUTES = {"real", "imag", "conj", "conjugate"}  # `z.real`, `z.conj()`
 
 # Results that may share memory with their first argument (`Rule.view`): writing into them writes into it.
 VIEWS = {r.name for r in rules.TABLE.values() if r.view}
