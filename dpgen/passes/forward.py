@@ -198,6 +198,8 @@ class _Forward:
                     tan.stmts.append(stmt)
                     if self.varied_outs(stmt, varied):
                         self.eqn(stmt, tan)
+                    else:
+                        self._check_constant_on_complex(stmt, tan)
                 elif isinstance(stmt, Call):
                     self.call(stmt, tan, varied)
                 elif isinstance(stmt, Branch):
@@ -326,6 +328,26 @@ class _Forward:
                     )
                 found.add(p)
         return frozenset(found)
+
+    def _check_constant_on_complex(self, eqn: Eqn, tan: _Tangents) -> None:
+        """Refuse a primitive without derivative (taken as constant) whose complex output reads a
+        complex variable: np.sign(z) = z / |z| is not constant off the real line. Real
+        outputs (comparisons) and shape-only reads (np.zeros_like) stay constant."""
+        rule = rules.lookup(eqn.op)
+        if rule.differentiable or rule.out_dtype == "real" or not any(o in tan.complex for o in eqn.outs):
+            return
+        bound = rule.bind(eqn.args, eqn.kwargs)
+        for p in rule.params + ((rule.varargs,) if rule.varargs else ()):
+            value = bound.values.get(p)
+            if p in rule.shape_only or value is None:
+                continue
+            # Any variable, not only varied ones: activity analysis already took the output as
+            # constant, so a parameter feeding only np.sign(z) takes no tangent at all.
+            if variables(value) and self._may_be_complex(value, tan):
+                raise rules.RuleError(
+                    f"{rule.short_name} has no derivative for complex values "
+                    f"({_shown(value, tan, self.constants)} may be complex here)"
+                )
 
     def _real_part(self, tangent: object, tan: _Tangents, realify: bool) -> object:
         """`tangent`, or its real part bound to a fresh name when it may be complex and the
