@@ -100,6 +100,7 @@ class Renderer(JvpRendering, ReverseRendering, ExpressionPrinter):
             pullback=names.fresh("pullback"),
             pick=pick,
             what=what,
+            complex_output=fn.complex_output,
         )
 
     def grad(self, fn: VjpFunction) -> dict | None:
