@@ -67,7 +67,7 @@ class Renderer(JvpRendering, ReverseRendering, ExpressionPrinter):
         never a number (the rules assume real values). Internal functions need no check, nor
         parameters annotated `float`: declared real, and scalar code calls small functions
         so often that the check would cost as much as the function (the `ode` benchmark)."""
-        params = [p.name for p in src.params if p.differentiable and not p.scalar]
+        params = [p.name for p in src.params if p.differentiable and not p.scalar and not p.complex]
         if src.internal or not params:
             return []
         self.use_helper("_check_real")
