@@ -344,32 +344,6 @@ def test_refusals_are_located(body, message):
 # -------------------------------------------------- the reverse pass: dot products and HVPs
 
 
-def _reverse_is_complex() -> bool:
-    """Whether the reverse pass follows the convention: grad Re(exp(z)) = conj(exp(z))."""
-    _, gen = _generate(
-        """
-        import numpy as np
-
-
-        def f(z: complex):
-            return np.real(np.exp(z))
-        """,
-        "reverse",
-    )
-    z = 0.3 + 0.7j
-    try:
-        return bool(np.isclose(gen.f_grad(z), np.conj(np.exp(z))))
-    except Exception:
-        return False
-
-
-#: Dot products and HVPs need the complex reverse pass (another branch of issue 11): until it
-#: is there they may fail; once it is (the probe above), they must pass.
-NEEDS_COMPLEX_REVERSE = pytest.mark.xfail(
-    not _reverse_is_complex(), strict=False, reason="the reverse pass does not differentiate complex values yet"
-)
-
-
 def _re_inner(a, b) -> float:
     """The real inner product Re<a, b> = sum(real(conj(a) * b)): C^n as R^2n."""
     return float(np.sum(np.real(np.conj(np.asarray(a)) * np.asarray(b))))
@@ -383,7 +357,6 @@ DOT_PRODUCT = [
 ]
 
 
-@NEEDS_COMPLEX_REVERSE
 @pytest.mark.parametrize("expression,shapes,kinds", DOT_PRODUCT)
 def test_dot_product_with_the_real_inner_product(expression, shapes, kinds):
     """Re<jvp(v), u> == Re<v, vjp(u)>: the pullback is the adjoint of the JVP over R."""
@@ -414,22 +387,40 @@ HVP = [
     ("np.sum(np.real(z ** 3) * x + np.imag(np.conj(z) * z ** 2))", [(3,), (3,)], "cr"),
     ("np.sum(np.angle(z) * x ** 2 + np.abs(np.sin(z)))", [(3,), (3,)], "cr"),
     ("np.abs(np.sum(x * np.exp(1j * z.real)))", [(3,), (3,)], "cr"),
+    ("np.sum(rotate(z, x) * np.conj(z)).real + np.sum(np.abs(rotate(x, x)))", [(3,), (3,)], "cr"),
+    ("np.sum(powers(z, x).imag * x)", [(3,), (3,)], "cr"),
+    ("np.sum(written(z, x) ** 2)", [(3,), (3,)], "cr"),
 ]
 
+#: Calls, a loop, a branch and a complex value written into a real buffer, for the HVP cases.
+HELPERS = """
+def rotate(u: complex, phase):
+    return u * np.exp(1j * phase)
 
-@NEEDS_COMPLEX_REVERSE
+
+def powers(z: complex, x):
+    acc = z
+    for k in range(3):
+        if np.sum(np.abs(acc)) > 1:
+            acc = acc * z / (k + 1) + x
+        else:
+            acc = acc + np.conj(z) * x
+    return acc
+
+
+def written(z: complex, x):
+    y = x * 2.0
+    y[0] = z[0] * z[1]
+    return y * x
+"""
+
+
 @pytest.mark.parametrize("expression,shapes,kinds", HVP)
 def test_hvp_against_differences_of_the_gradient(expression, shapes, kinds):
     """f_hvp(z, v) = d/dt grad f(z + t v) at 0 (grad = df/dx + i df/dy), along real,
     imaginary and mixed directions."""
     params = ", ".join(["z: complex", "x"][: len(shapes)])
-    source = f"""
-    import numpy as np
-
-
-    def f({params}):
-        return {expression}
-    """
+    source = "import numpy as np\n\n" + HELPERS + f"\n\ndef f({params}):\n    return {expression}\n"
     _, gen = _generate(source, "hvp")
     _, grads = _generate(source, "reverse")
     rng = np.random.default_rng(2)
