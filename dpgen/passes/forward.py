@@ -192,6 +192,7 @@ class _Forward:
                 if p.name in tparams:
                     tan.of[p.name] = dp
                     tan.stmts.append(DefaultTangent(dp, Var(p.name)))
+        self._refuse_real_only(f, tan)
         for stmt in f.body:
             try:
                 if isinstance(stmt, Eqn):
@@ -309,15 +310,10 @@ class _Forward:
 
         Holomorphic rules need none (``dw = f'(z) dz``), nor linear and multilinear ones: the
         primitive applied to the tangents is exact for every real-linear map."""
-        if rule.name.startswith("math."):
-            for value in bound.values.values():
-                if self._may_be_complex(value, tan):
-                    raise rules.RuleError(
-                        f"{rule.short_name} does not take complex values ({_shown(value, tan, self.constants)} "
-                        f"may be complex here): use np.{rule.name[len('math.'):]}"
-                    )
         if rule.holomorphic or rule.jvp_kind in ("linear", "multilinear"):
             return frozenset()
+        if rule.real_only or rule.name.startswith("math."):
+            return frozenset()  # on complex values, refused by `_refuse_real_only` already
         found = set()
         for p in rule.vjp:
             if self._may_be_complex(bound[p], tan):
@@ -329,12 +325,32 @@ class _Forward:
                 found.add(p)
         return frozenset(found)
 
+    def _refuse_real_only(self, f: Function, tan: _Tangents) -> None:
+        """A located error for every call that would raise at run time on a complex argument
+        (``math`` functions, ``np.floor``: `Rule.real_only`), worded as the reverse pass does,
+        so a run of both modes reports it once."""
+        for stmt in f.body:
+            rule = rules.lookup(stmt.op) if isinstance(stmt, Eqn) else None
+            if rule is None or not (rule.real_only or rule.name.startswith("math.")):
+                continue
+            atoms = stmt.args + tuple(v for _, v in stmt.kwargs)
+            found = [a for a in atoms if self._may_be_complex(a, tan)]
+            if found:
+                advice = f"; use np.{rule.name.partition('.')[2]}" if rule.name.startswith("math.") else ""
+                self.sink.error(
+                    stmt.span,
+                    f"{rule.short_name} does not take complex numbers{advice} "
+                    f"({_shown(found[0], tan, self.constants)} may be complex here)",
+                )
+
     def _check_constant_on_complex(self, eqn: Eqn, tan: _Tangents) -> None:
         """Refuse a primitive without derivative (taken as constant) whose complex output reads a
         complex variable: np.sign(z) = z / |z| is not constant off the real line. Real
         outputs (comparisons) and shape-only reads (np.zeros_like) stay constant."""
         rule = rules.lookup(eqn.op)
-        if rule.differentiable or rule.out_dtype == "real" or not any(o in tan.complex for o in eqn.outs):
+        if rule.differentiable or rule.real_only or rule.out_dtype == "real":
+            return  # real_only: refused by `_refuse_real_only` already
+        if not any(o in tan.complex for o in eqn.outs):
             return
         bound = rule.bind(eqn.args, eqn.kwargs)
         for p in rule.params + ((rule.varargs,) if rule.varargs else ()):
