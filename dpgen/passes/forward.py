@@ -103,7 +103,7 @@ class _Forward:
         self.sink = sink
         self.functions = {f.name: f for f in module.functions}
         self.active_params = active_parameters(module)
-        self.complex_vars, self.complex_params = complex_types(module)
+        self.complex_vars = complex_types(module)[0]
         self.constants = complex_constants(module)
         self._analyzed: dict[tuple[str, frozenset[str]], tuple[frozenset[str], frozenset[int]]] = {}
         self.generated: list[JvpFunction] = []
@@ -263,14 +263,13 @@ class _Forward:
         if rule.jvp_kind in ("elementwise", "explicit"):
             referenced = set()
             for p in with_tangent:
-                if p in complex_params:  # the rule's own tangent on complex values, whole
-                    template, tree_of = rule.complex_jvp[p], None
-                elif rule.jvp_kind == "elementwise":
-                    template, tree_of = rule.vjp[p], elementwise_tangent
+                if p in complex_params:  # the rule's own contribution on complex values, whole
+                    template = rule.complex_jvp[p]
                 else:
-                    template, tree_of = rule.jvp[p], None
+                    template = rule.vjp[p] if rule.jvp_kind == "elementwise" else rule.jvp[p]
                 tree = template(bound) if callable(template) else template
-                tree = tree_of(tree) if tree_of is not None else tree
+                if rule.jvp_kind == "elementwise" and p not in complex_params:
+                    tree = elementwise_tangent(tree)  # a local derivative
                 referenced |= holes(tree) | {p}
                 if realify and p not in complex_params:
                     tree = Apply("numpy.real", (tree,))
