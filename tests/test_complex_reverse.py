@@ -389,3 +389,61 @@ def test_refused_on_complex_values(expression, fragment, tmp_path):
     )
     assert result.returncode != 0 and fragment in result.stderr, result.stderr
     assert not (tmp_path / "grad.py").exists()
+
+
+# ------------------------------------------- the generic conjugation on other rule kinds
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "np.prod(z)",
+        "np.prod(A, axis=0)",
+        "np.linalg.inv(A)",
+        "np.linalg.solve(A, z)",
+        "np.linalg.det(A)",
+        "np.trace(A @ A)",
+        "np.outer(z, x)",
+        "np.inner(z, z)",
+        "np.tensordot(A, A, axes=1)",
+        "np.mean(A * x, axis=1)",
+        "np.where(x > 0.0, z * z, z)",
+        "np.stack([z, z * x])",
+        "np.array([z[0] * z[1], x[0] * 1j])",
+        "np.sum(A * x, axis=0, keepdims=True) / z",
+    ],
+)
+def test_holomorphic_rules_of_every_kind(expression):
+    source = f"""
+    import numpy as np
+    from numpy.typing import NDArray
+
+    def f(A: NDArray[np.complex128], z: NDArray[np.complex128], x):
+        return np.sum(np.abs({expression}) ** 2)
+    """
+    A = crandn(3, 3) + 3 * np.eye(3)
+    check(source, [A, crandn(3), np.array([0.5, -1.5, 2.0])])
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "np.sum(np.angle(z * w))",
+        "np.sum(np.abs(np.conj(z) * w + z) ** 2)",
+        "np.sum(np.abs(z.conj() * z + w) ** 2)",
+        "np.sum(np.real(z) * np.imag(z * w))",
+        "np.sum(z.real ** 2 - z.imag * x)",
+        "abs(w * w + 1.0) + np.sum(np.abs(z * x))",
+        "np.sum(np.abs(np.exp(1j * x) - z) ** 2)",
+    ],
+    ids=["angle", "conj", "conj-method", "real-imag", "attributes", "builtin-abs", "phase"],
+)
+def test_non_holomorphic_parts(expression):
+    source = f"""
+    import numpy as np
+    from numpy.typing import NDArray
+
+    def f(z: NDArray[np.complex128], w: complex, x):
+        return {expression}
+    """
+    check(source, [crandn(3), 0.6 + 1.1j, np.array([0.5, -1.5, 2.0])])
