@@ -339,3 +339,131 @@ def test_refusals_are_located(body, message):
     with pytest.raises(SourceErrors) as raised:
         generated_text(source, options=Options(mode="forward"))
     assert f"model.py:6:5: error: {message}" in str(raised.value)
+
+
+# -------------------------------------------------- the reverse pass: dot products and HVPs
+
+
+def _re_inner(a, b) -> float:
+    """The real inner product Re<a, b> = sum(real(conj(a) * b)): C^n as R^2n."""
+    return float(np.sum(np.real(np.conj(np.asarray(a)) * np.asarray(b))))
+
+
+DOT_PRODUCT = [
+    ("np.exp(z) * x + np.sin(z) / w", [(4,), (4,), (4,)], "crc"),
+    ("np.abs(z) ** 2 * x + np.angle(w) + np.real(z * w)", [(4,), (4,), (4,)], "crc"),
+    ("(z @ w) * np.sum(x)", [(2, 3), (3,), (3, 2)], "crc"),
+    ("np.conj(z) * x + z.imag * w.real", [(3,), (3,), (3,)], "crc"),
+]
+
+
+@pytest.mark.parametrize("expression,shapes,kinds", DOT_PRODUCT)
+def test_dot_product_with_the_real_inner_product(expression, shapes, kinds):
+    """Re<jvp(v), u> == Re<v, vjp(u)>: the pullback is the adjoint of the JVP over R."""
+    source = f"""
+    import numpy as np
+
+
+    def f(z: complex, x, w: complex):
+        return {expression}
+    """
+    _, forward = _generate(source, "forward")
+    _, reverse = _generate(source, "reverse")
+    rng = np.random.default_rng(1)
+    args = [_complex(rng, s) if k == "c" else _real(rng, s) for s, k in zip(shapes, kinds)]
+    v = [_complex(rng, s) if k == "c" else _real(rng, s) for s, k in zip(shapes, kinds)]
+    out, dout = forward.f_jvp(*args, *v)
+    u = _complex(rng, np.shape(out)) if np.iscomplexobj(out) else _real(rng, np.shape(out))
+    _, pullback = reverse.f_vjp(*args)
+    cotangents = pullback(u)
+    lhs = _re_inner(dout, u)
+    rhs = sum(_re_inner(t, c) for t, c in zip(v, cotangents))
+    assert abs(lhs - rhs) <= 1e-9 * max(1.0, abs(lhs)), (lhs, rhs)
+
+
+HVP = [
+    ("np.sum(np.abs(z) ** 2)", [(3,)], "c"),
+    ("np.sum(np.abs(np.exp(z) - 1j * x) ** 2)", [(3,), (3,)], "cr"),
+    ("np.sum(np.real(z ** 3) * x + np.imag(np.conj(z) * z ** 2))", [(3,), (3,)], "cr"),
+    ("np.sum(np.angle(z) * x ** 2 + np.abs(np.sin(z)))", [(3,), (3,)], "cr"),
+    ("np.abs(np.sum(x * np.exp(1j * z.real)))", [(3,), (3,)], "cr"),
+    ("np.sum(rotate(z, x) * np.conj(z)).real + np.sum(np.abs(rotate(x, x)))", [(3,), (3,)], "cr"),
+    ("np.sum(powers(z, x).imag * x)", [(3,), (3,)], "cr"),
+    ("np.sum(written(z, x) ** 2)", [(3,), (3,)], "cr"),
+]
+
+#: Calls, a loop, a branch and a complex value written into a real buffer, for the HVP cases.
+HELPERS = """
+def rotate(u: complex, phase):
+    return u * np.exp(1j * phase)
+
+
+def powers(z: complex, x):
+    acc = z
+    for k in range(3):
+        if np.sum(np.abs(acc)) > 1:
+            acc = acc * z / (k + 1) + x
+        else:
+            acc = acc + np.conj(z) * x
+    return acc
+
+
+def written(z: complex, x):
+    y = x * 2.0
+    y[0] = z[0] * z[1]
+    return y * x
+"""
+
+
+@pytest.mark.parametrize("expression,shapes,kinds", HVP)
+def test_hvp_against_differences_of_the_gradient(expression, shapes, kinds):
+    """f_hvp(z, v) = d/dt grad f(z + t v) at 0 (grad = df/dx + i df/dy), along real,
+    imaginary and mixed directions."""
+    params = ", ".join(["z: complex", "x"][: len(shapes)])
+    source = "import numpy as np\n\n" + HELPERS + f"\n\ndef f({params}):\n    return {expression}\n"
+    _, gen = _generate(source, "hvp")
+    _, grads = _generate(source, "reverse")
+    rng = np.random.default_rng(2)
+    args = [_complex(rng, s) if k == "c" else _real(rng, s) for s, k in zip(shapes, kinds)]
+
+    def gradient(*point):
+        g = grads.f_grad(*point)
+        return list(g) if isinstance(g, tuple) else [g]
+
+    for v in _directions(args, kinds, rng):
+        hv = gen.f_hvp(*args, *v)
+        hv = list(hv) if isinstance(hv, tuple) else [hv]
+        plus = gradient(*[a + EPS_HVP * t for a, t in zip(args, v)])
+        minus = gradient(*[a - EPS_HVP * t for a, t in zip(args, v)])
+        for got, p, m in zip(hv, plus, minus):
+            expected = (np.asarray(p) - np.asarray(m)) / (2 * EPS_HVP)
+            np.testing.assert_allclose(np.real(got), np.real(expected), rtol=2e-5, atol=2e-6)
+            np.testing.assert_allclose(np.imag(got), np.imag(expected), rtol=2e-5, atol=2e-6)
+
+
+def test_hvp_of_a_complex_output_is_refused_at_run_time():
+    source = """
+    import numpy as np
+
+
+    def f(z: complex, x):
+        return np.sum(z * x)
+    """
+    _, gen = _generate(source, "hvp")
+    with pytest.raises(ValueError, match="needs a real scalar output"):
+        gen.f_hvp(np.ones(2) + 1j, np.ones(2), np.ones(2) + 0j, np.ones(2))
+
+
+def test_hvp_tangent_parameters_carry_the_complex_flag():
+    """unjvp's `dz` is complex like `z` (the reverse pass types it from the flag), `dx` is real."""
+    text = generated_text(
+        textwrap.dedent("""
+            import numpy as np
+
+
+            def f(z: complex, x):
+                return np.sum(np.abs(z * x) ** 2)
+            """),
+        options=Options(mode="hvp"),
+    )
+    assert "dx=dx" in text and "dz=dz" not in text

@@ -20,6 +20,9 @@ class HvpFunction:
     name: str  #: ``f_hvp``
     vjp_name: str  #: ``f_jvp_vjp``
     differentiable: tuple[bool, ...]  #: per parameter: whether the Hessian has a row for it
+    #: the output may be complex (`dpgen.analysis.dtypes`): f_hvp checks at run time that it is
+    #: real, since a Hessian needs a real-scalar function
+    complex_output: bool = False
 
 
 @dataclass(frozen=True)

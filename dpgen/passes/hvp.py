@@ -10,10 +10,16 @@ of the user's statement it came from.
 
 The composition runs in this order because the forward pass's output is plain equations,
 while the reverse pass's pullbacks are closures over a tape.
+
+Complex parameters: the tangent parameters unjvp makes carry `Param.complex` from their
+primals, so the reverse pass types them, and ``f_hvp(z, v)`` of a real-valued f is
+``d/dt grad f(z + t v)`` at 0 in the convention grad = df/dx + i df/dy. A function whose
+output may be complex gets a run-time check that it is real.
 """
 
 from __future__ import annotations
 
+from dpgen.analysis.dtypes import complex_constants, complex_types, may_be_complex
 from dpgen.errors import DiagnosticSink
 from dpgen.ir import DefaultTangent, HvpFunction, HvpModule, JvpFunction, JvpModule, Module, Seq
 from dpgen.passes.reverse import reverse
@@ -29,12 +35,15 @@ def hvp(module: Module, jvp: JvpModule, sink: DiagnosticSink) -> HvpModule:
     sink.raise_if_any()
     functions = []
     by_name = {f.source.name: f for f in jvp.functions}
+    complex_vars = complex_types(module)[0]
+    constants = complex_constants(module)
     for f in module.functions:
         if f.internal or f.returns_tuple or isinstance(f.result, Seq):
             continue  # a Hessian needs a real-scalar function
         fn = by_name[f.name]
         has_tangent = tuple(p.name in _tangent_params(fn) for p in f.params)
-        functions.append(HvpFunction(f, f"{f.name}_hvp", f"{f.name}_jvp_vjp", has_tangent))
+        complex_output = may_be_complex(f.result, complex_vars[f.name], constants)
+        functions.append(HvpFunction(f, f"{f.name}_hvp", f"{f.name}_jvp_vjp", has_tangent, complex_output))
     return HvpModule(inner, tuple(functions), tangents)
 
 

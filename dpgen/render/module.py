@@ -70,7 +70,8 @@ class Renderer(JvpRendering, ReverseRendering, ExpressionPrinter):
         parameters annotated `float`: declared real, and scalar code calls small functions
         so often that the check would cost as much as the function (the `ode` benchmark).
         `tangents` are f_jvp's tangents of real parameters in a module with complex values."""
-        params = [p.name for p in src.params if p.differentiable and not p.scalar and not p.complex] + list(tangents)
+        params = [p.name for p in src.params if p.differentiable and not p.scalar and not p.complex]
+        params += list(tangents)
         if src.internal or not params:
             return []
         self.use_helper("_check_real")
@@ -102,6 +103,7 @@ class Renderer(JvpRendering, ReverseRendering, ExpressionPrinter):
             pullback=names.fresh("pullback"),
             pick=pick,
             what=what,
+            complex_output=fn.complex_output,
         )
 
     def grad(self, fn: VjpFunction) -> dict | None:
