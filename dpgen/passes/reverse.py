@@ -233,7 +233,7 @@ class _Reverse:
 
     def function(self, f: Function) -> VjpFunction:
         self.current = f
-        self._refuse_real_only(f)
+        self._refuse_on_complex(f)
         # Values the forward sweep computes, for rules that need one of them again (sin needs cos).
         self.computed = {
             (s.op, s.args): s.outs[0] for s in f.body if isinstance(s, Eqn) and len(s.outs) == 1 and not s.kwargs
@@ -328,26 +328,47 @@ class _Reverse:
             cotangents=cotangents,
         )
 
-    def _refuse_real_only(self, f: Function) -> None:
-        """A located error for every call that would raise at run time on a complex argument
-        (``math`` functions, ``np.floor``: `Rule.real_only`), whether or not it is differentiated."""
+    def _refuse_on_complex(self, f: Function) -> None:
+        """Located errors, whether or not the call is differentiated, for a call that
+
+        - would raise at run time on a complex argument (``math`` functions, ``np.floor``:
+          `Rule.real_only`), or
+        - has no derivative, so activity analysis takes it as constant, but has a complex
+          output that reads a complex variable: ``np.sign(z) = z / |z|`` is not constant off
+          the real line (the forward pass refuses the same calls). Real outputs (comparisons)
+          and shape-only reads (``np.zeros_like(z)``) stay constant."""
         complex_vars = self.complex_vars[f.name]
+
+        def complex_atom(atom: object) -> bool:
+            return may_be_complex(atom, complex_vars, self.complex_constants)
+
         for stmt in f.body:
-            if not isinstance(stmt, Eqn):
+            rule = rules.lookup(stmt.op) if isinstance(stmt, Eqn) else None
+            if rule is None:
                 continue
-            rule = rules.lookup(stmt.op)
-            if rule is None or not (rule.real_only or rule.name.startswith("math.")):
+            if rule.real_only or rule.name.startswith("math."):
+                found = [a for a in stmt.args + tuple(v for _, v in stmt.kwargs) if complex_atom(a)]
+                if found:
+                    advice = f"; use np.{rule.name.partition('.')[2]}" if rule.name.startswith("math.") else ""
+                    self.sink.error(
+                        stmt.span,
+                        f"{rule.short_name} does not take complex numbers{advice} ({_shown(found[0])} may be complex here)",
+                    )
                 continue
-            atoms = stmt.args + tuple(v for _, v in stmt.kwargs)
-            found = [a for a in atoms if may_be_complex(a, complex_vars, self.complex_constants)]
-            if not found:
+            if rule.differentiable or rule.out_dtype == "real" or not any(o in complex_vars for o in stmt.outs):
                 continue
-            what = found[0].name if isinstance(found[0], Var) else getattr(found[0], "text", "an argument")
-            advice = f"; use np.{rule.name.partition('.')[2]}" if rule.name.startswith("math.") else ""
-            self.sink.error(
-                stmt.span,
-                f"{rule.short_name} does not take complex numbers{advice} ('{what}' may be complex here)",
-            )
+            try:
+                bound = rule.bind(stmt.args, stmt.kwargs)
+            except RuleError:
+                continue  # not a call this pass differentiates; lowering reports what it must
+            for p in rule.params + ((rule.varargs,) if rule.varargs else ()):
+                value = bound.values.get(p)
+                if p not in rule.shape_only and value is not None and walk.variables(value) and complex_atom(value):
+                    self.sink.error(
+                        stmt.span,
+                        f"{rule.short_name} has no derivative for complex values ({_shown(value)} may be complex here)",
+                    )
+                    break
 
     def eqn(self, eqn: Eqn, adj: _Adjoints) -> None:
         rule = rules.lookup(eqn.op)
@@ -714,9 +735,7 @@ def complex_cotangent(
     except linear rules, which state their adjoint already."""
     if not rule.holomorphic:
         if param not in rule.complex_vjp:
-            raise RuleError(
-                f"{rule.short_name} has no derivative for complex values ('{argument}' may be complex here)"
-            )
+            raise RuleError(f"{rule.short_name} has no derivative for complex values ({argument} may be complex here)")
         template = rule.complex_vjp[param]
         tree = template(bound) if callable(template) else template
         if rule.jvp_kind == "elementwise" and not _takes_scalars(rule):
@@ -765,15 +784,26 @@ def _literal_value(atom: Const) -> complex:
 
 
 def _complex_argument(bound: rules.Bound, param: str, adj: _Adjoints) -> str | None:
-    """The argument of a call that may be complex, `param`'s own first; None when none may.
-    Named as the source names it where it can be (a variable, a literal)."""
+    """How an error names an argument of a call that may be complex, `param`'s own first
+    (``'z'``, the literal ``'1j'``); None when none may be."""
     for name in [param] + [p for p in bound.values if p != param]:
         atom = bound[name]
         if adj.atom_complex(atom):
-            if isinstance(atom, Var):
-                return atom.name
-            return atom.text if isinstance(atom, Const) else name
+            if isinstance(atom, (Seq, tuple)):
+                atom = next(a for a in (atom.items if isinstance(atom, Seq) else atom) if adj.atom_complex(a))
+            return _shown(atom)
     return None
+
+
+def _shown(atom: object) -> str:
+    """An atom as an error names it: ``'z'``, ``'1j'``; "an argument" for anything else."""
+    if isinstance(atom, Var):
+        return f"'{atom.name}'"
+    if isinstance(atom, Const):
+        return f"'{atom.text}'"
+    if isinstance(atom, (Seq, tuple)):
+        return "an item of a list"
+    return "an argument"
 
 
 def _zeros_like(name: str) -> Apply:
