@@ -95,6 +95,7 @@ class ZerosAdjoint:
     like: Var
     is_dict: bool = False  #: zeros for every value of a dict
     assigned: tuple[str, ...] = ()  #: dict keys (source text) whose first contribution replaces the zeros: none made
+    complex: bool = False  #: complex zeros: `like` may be complex (and real at run time)
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class CopyAdjoint:
 
     target: str
     is_dict: bool = False  #: a dict: its entries are copied as well
+    complex: bool = False  #: copied into a complex array: complex cotangents are added in place
 
 
 @dataclass(frozen=True)

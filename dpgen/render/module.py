@@ -64,12 +64,13 @@ class Renderer(JvpRendering, ReverseRendering, ExpressionPrinter):
             derivative=self.derivative(fn),
         )
 
-    def check_real(self, name: str, src) -> list[str]:
+    def check_real(self, name: str, src, tangents: tuple[str, ...] = ()) -> list[str]:
         """``_check_real("f_vjp", x=x)`` at a public entry: a complex argument is an error,
         never a number (the rules assume real values). Internal functions need no check, nor
         parameters annotated `float`: declared real, and scalar code calls small functions
-        so often that the check would cost as much as the function (the `ode` benchmark)."""
-        params = [p.name for p in src.params if p.differentiable and not p.scalar]
+        so often that the check would cost as much as the function (the `ode` benchmark).
+        `tangents` are f_jvp's tangents of real parameters in a module with complex values."""
+        params = [p.name for p in src.params if p.differentiable and not p.scalar and not p.complex] + list(tangents)
         if src.internal or not params:
             return []
         self.use_helper("_check_real")
