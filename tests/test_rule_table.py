@@ -241,7 +241,7 @@ def test_scalar_analysis_reads_the_facts():
 # ------------------------------------------------------------------ helpers
 # A generated module read back (`dpgen diff model_jvp.py`, `--mode hvp`) calls dpgen's helpers:
 # each must be a primitive with its own rule, or lowering must refuse it with a located error.
-HELPERS = helper_sources(NUMPY)
+HELPERS = helper_sources(NUMPY, "model.py")  # the source the test modules' headers name
 #: Helpers without a rule, which lowering refuses as values: a statement it drops where it
 #: stands alone, and a helper returning a list of arrays (no array cotangent to give it).
 WITHOUT_RULES = {"_check_real": "a statement", "_split_like": "a list of arrays"}

@@ -24,36 +24,49 @@ from __future__ import annotations
 import ast
 
 from dpgen import rules
-from dpgen.ir import Branch, Call, Const, Eqn, Function, Loop, Module, Seq, Var
+from dpgen.ir import Branch, Call, Const, Eqn, Function, Global, Loop, Module, Seq, Var
 from dpgen.ir.walk import arguments, body_layout, callees
 
-#: ``dtype=`` spellings that make a constructor's output complex.
-_COMPLEX_DTYPES = {
-    "complex",
-    "np.complex64",
-    "np.complex128",
-    "np.complex256",
-    "np.complexfloating",
-    "np.cdouble",
-    "np.csingle",
-    "np.clongdouble",
+#: ``dtype=`` spellings that make a constructor's output complex: the types, as the lowering
+#: names them (`Global`), and the strings NumPy reads as complex types (``np.dtype(s).kind == "c"``).
+_COMPLEX_TYPES = {
+    "builtins.complex",
     "numpy.complex64",
     "numpy.complex128",
-    "'complex'",
-    '"complex"',
-    "'complex64'",
-    '"complex64"',
-    "'complex128'",
-    '"complex128"',
-    "'c8'",
-    '"c8"',
-    "'c16'",
-    '"c16"',
-    "'D'",
-    '"D"',
-    "'F'",
-    '"F"',
+    "numpy.complex256",
+    "numpy.complexfloating",
+    "numpy.cdouble",
+    "numpy.csingle",
+    "numpy.clongdouble",
 }
+_COMPLEX_STRINGS = {
+    "complex",
+    "complex64",
+    "complex128",
+    "complex256",
+    "cdouble",
+    "csingle",
+    "clongdouble",
+    "c8",
+    "c16",
+    "c32",
+    "D",
+    "F",
+    "G",
+}
+
+
+def is_complex_dtype(atom: object) -> bool:
+    """Whether a ``dtype=`` argument names a complex type (``complex``, ``np.complex64``, ``'c16'``)."""
+    if isinstance(atom, Global):
+        return atom.name in _COMPLEX_TYPES
+    if isinstance(atom, Const):
+        try:
+            value = ast.literal_eval(atom.text)
+        except (ValueError, SyntaxError):
+            return False
+        return isinstance(value, str) and value.strip().lstrip("<>=|") in _COMPLEX_STRINGS
+    return False
 
 
 def is_complex_literal(text: str) -> bool:
@@ -93,10 +106,15 @@ def may_be_complex(atom: object, complex_vars: frozenset[str] | set[str], consta
 def _eqn_complex(eqn: Eqn, complex_vars: set[str], constants: frozenset[str]) -> bool:
     rule = rules.lookup(eqn.op)
     dtype = rule.out_dtype if rule is not None else "promote"
-    if any(key == "dtype" and isinstance(value, Const) for key, value in eqn.kwargs):
-        text = dict(eqn.kwargs)["dtype"].text
-        if text != "None":
-            return text in _COMPLEX_DTYPES
+    if rule is not None and "dtype" in rule.params + rule.kwonly:
+        try:
+            stated = rule.bind(eqn.args, eqn.kwargs).values.get("dtype")  # by keyword or position
+        except rules.RuleError:
+            stated = None
+        # A stated type decides (`np.array(z, dtype=float)` is real); one computed at run time
+        # (`dtype=x.dtype`) does not, and the arguments' types below do.
+        if isinstance(stated, (Const, Global)) and stated != Const("None"):
+            return is_complex_dtype(stated)
     if dtype == "real":
         return False
     if dtype == "complex":

@@ -119,9 +119,11 @@ def statements(backend: Backend):
 
 
 @functools.lru_cache(maxsize=None)
-def helper_sources(backend: Backend) -> dict[str, tuple[str, frozenset[str]]]:
-    """The backend's helpers: name -> (source text, helpers it calls), in file order."""
-    text = environment(backend).get_template(f"{backend.templates}/helpers.py.j2").render(np=backend.alias)
+def helper_sources(backend: Backend, source: str = "the source") -> dict[str, tuple[str, frozenset[str]]]:
+    """The backend's helpers: name -> (source text, helpers it calls), in file order. `source`,
+    the differentiated file's name, is what `_check_real`'s message cites (escaped there)."""
+    template = environment(backend).get_template(f"{backend.templates}/helpers.py.j2")
+    text = template.render(np=backend.alias, source=source)
     tree = ast.parse(text)
     names = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
     helpers = {}

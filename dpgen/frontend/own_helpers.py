@@ -26,7 +26,7 @@ def own_helpers(parsed: Parsed) -> frozenset[str]:
     backend = BACKENDS.get(header.options.backend)
     if backend is None:
         return frozenset()
-    known = {name: ast.dump(ast.parse(text)) for name, (text, _) in helper_sources(backend).items()}
+    known = {name: ast.dump(ast.parse(text)) for name, (text, _) in helper_sources(backend, header.source).items()}
     found = set()
     for stmt in parsed.module.body:
         if isinstance(stmt, cst.FunctionDef) and stmt.name.value in known:

@@ -126,9 +126,9 @@ class ExpressionPrinter:
     """The base of `dpgen.render.module.Renderer`: prints expressions for one module and
     remembers which helpers its code uses; the statement mixins build on it."""
 
-    def __init__(self, backend: Backend):
+    def __init__(self, backend: Backend, source_name: str = "the source"):
         self.backend = backend
-        self.helpers = helper_sources(backend)
+        self.helpers = helper_sources(backend, source_name)
         self.statements = statements(backend)  #: the statement macros (`statement`)
         self.used_helpers: set[str] = set()
         self.shadowed: frozenset[str] = frozenset()  #: the parameters of the function being rendered

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import re
 
+from dpgen.analysis.dtypes import complex_constants, complex_types, may_be_complex
 from dpgen.backends import Backend, environment, template_name
 from dpgen.escape import comment_text
 from dpgen.ir import HvpFunction, HvpModule, JvpModule, Module, Seq, VjpFunction, VjpModule
@@ -29,8 +30,13 @@ class Renderer(JvpRendering, ReverseRendering, ExpressionPrinter):
     `render`), which a test inside a JVP needs. The mixins define no method twice, so their
     order does not matter."""
 
+    #: Per function name, the parameters that may hold complex values (`analysis.dtypes`);
+    #: `render` fills it for the modules it renders. Every other parameter is real.
+    complex_params: dict[str, frozenset[str]] = {}
+    complex_outputs: set[str] = set()  #: the functions whose result may be complex
+
     def function(self, fn: VjpFunction) -> dict:
-        src = fn.source
+        src = self.current_source = fn.source
         self.shadowed = frozenset(p.name for p in src.params)
         # The pullback's own loop and comprehension variables for dict adjoints; user
         # variables of these names were renamed (`names.reserved`), parameters keep theirs.
@@ -42,7 +48,9 @@ class Renderer(JvpRendering, ReverseRendering, ExpressionPrinter):
             backward.append(ast.unparse(ast.Assign([_unpack_target(fn.seed_unpack)], ast.Name(fn.seed), lineno=0)))
         for stmt in fn.backward:
             backward.extend(self.backward(stmt))
-        cotangents = ast.unparse(ast.Tuple([ast.Name(c) if c else ast.Constant(None) for c in fn.cotangents]))
+        cotangents = ast.unparse(
+            ast.Tuple([self.projected(c, p) if c else ast.Constant(None) for c, p in zip(fn.cotangents, src.params)])
+        )
         return dict(
             kind="vjp",
             source_name=src.name,
@@ -65,16 +73,28 @@ class Renderer(JvpRendering, ReverseRendering, ExpressionPrinter):
         )
 
     def check_real(self, name: str, src, tangents: tuple[str, ...] = ()) -> list[str]:
-        """``_check_real("f_vjp", x=x)`` at a public entry: a complex argument is an error,
-        never a number (the rules assume real values). Internal functions need no check, nor
-        parameters annotated `float`: declared real, and scalar code calls small functions
-        so often that the check would cost as much as the function (the `ode` benchmark).
+        """``_check_real("f_vjp", x=x)`` at a public entry: a complex value for a parameter the
+        source declares real is an error, never a number (the passes typed it real). Internal
+        functions need no check, nor parameters annotated `float`: declared real, and scalar
+        code calls small functions so often that the check would cost as much as the function
+        (the `ode` benchmark); nor parameters that may be complex (`complex_params`).
         `tangents` are f_jvp's tangents of real parameters in a module with complex values."""
-        params = [p.name for p in src.params if p.differentiable and not p.scalar and not p.complex] + list(tangents)
+        complex_params = self.complex_params.get(src.name, frozenset())
+        params = [p.name for p in src.params if p.differentiable and not p.scalar and p.name not in complex_params]
+        params += list(tangents)
         if src.internal or not params:
             return []
         self.use_helper("_check_real")
         return [f"{self.ref('_check_real')}({name!r}, {', '.join(f'{p}={p}' for p in params)})"]
+
+    def projected(self, cotangent: str, param) -> ast.expr:
+        """A public pullback's cotangent for `param`: ``_real_if_real(z_bar, z)`` when the
+        parameter may be complex, so a real value passed for it gets a real cotangent."""
+        src = self.current_source
+        if src.internal or param.name not in self.complex_params.get(src.name, frozenset()):
+            return ast.Name(cotangent)
+        self.use_helper("_real_if_real")
+        return ast.Call(ast.Name(self.ref("_real_if_real")), [ast.Name(cotangent), ast.Name(param.name)], [])
 
     def hvp_function(self, fn: HvpFunction) -> dict:
         src = fn.source
@@ -121,6 +141,9 @@ class Renderer(JvpRendering, ReverseRendering, ExpressionPrinter):
             pullback=names.fresh(fn.pullback_name),
             pick=pick,
             what=what,
+            # A complex output has no gradient: said at run time, where the value's type is known.
+            complex=fn.source.name in self.complex_outputs,
+            source_name=fn.source.name,
         )
 
     def derivative(self, fn: VjpFunction) -> dict | None:
@@ -187,7 +210,13 @@ def render(
 ) -> str:
     """The generated module's text, before black: each source function's vjp/grad, then its
     jvp; then the Hessian-vector products and the reverse-mode module of the JVPs they call."""
-    renderer = Renderer(backend)
+    renderer = Renderer(backend, source.source_name)
+    variables, renderer.complex_params = complex_types(source)
+    renderer.complex_outputs = {
+        f.name for f in source.functions if may_be_complex(f.result, variables[f.name], complex_constants(source))
+    }
+    if hessian is not None:  # f_jvp_vjp: the forward-mode functions, as the HVP's inner module reads them
+        renderer.complex_params.update(complex_types(hessian.inner.source)[1])
     renderer.tangent_names = {f.source.name: f.tangent_params for f in jvp.functions} if jvp else {}
     vjps = {f.source.name: renderer.function(f) for f in vjp.functions} if vjp else {}
     jvps = {f.source.name: renderer.jvp_function(f) for f in jvp.functions} if jvp else {}

@@ -88,3 +88,13 @@ defelementwise(
     holomorphic=False,
     out_dtype="real",
 )
+
+# Making complex numbers. complex(a, b) = a + i b is holomorphic in each argument (d = 1 and 1j):
+# the reverse pass conjugates d = 1j, and a real `b` keeps the real part of its cotangent, so
+# b_bar = Re(conj(1j) * g) = Im(g). It takes scalars only (Python's complex), hence scalar_result.
+defelementwise("builtins.complex(real=0, imag=0)", real="1", imag="1j", scalar_result=True, out_dtype="complex")
+# Casts to a complex type: the value is unchanged (np.complex64 rounds, as np.float32 would).
+defelementwise("numpy.complex128(x=0)", x="1", out_dtype="complex")
+defelementwise("numpy.complex64(x=0)", x="1", out_dtype="complex")
+alias("numpy.cdouble", "numpy.complex128")
+alias("numpy.csingle", "numpy.complex64")

@@ -25,6 +25,10 @@ deflinear("dpgen.helpers._complex_copy(x)", x="g", out_dtype="complex")
 deflinear("dpgen.helpers._broadcast_like(tangent, like)", tangent="unbroadcast(g, tangent)")
 # --mode hvp: a public f_jvp's None tangent (no direction) is zeros; the identity on a given one.
 deflinear("dpgen.helpers._default_tangent(tangent, like)", tangent="g")
+# A public pullback's cotangent for a parameter declared complex: real when the value is. The
+# projection onto the reals is self-adjoint for the real inner product Re<u, v>, and the
+# identity when the value is complex: either way the cotangent passes through.
+deflinear("dpgen.helpers._real_if_real(cotangent, x)", cotangent="g", shape_only="x")
 deflinear(
     "dpgen.helpers._unbroadcast(cotangent, x)", cotangent="np.broadcast_to(g, np.shape(cotangent))", shape_only="x"
 )

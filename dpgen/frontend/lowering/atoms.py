@@ -82,18 +82,6 @@ def is_string(atom: object) -> bool:
         return False
 
 
-def is_complex_dtype(atom: object) -> bool:
-    """``dtype="complex128"`` (or ``"c16"``, ``"D"``): a string NumPy reads as a complex type."""
-    if not is_string(atom):
-        return False
-    import numpy  # only here: dpgen itself never needs NumPy otherwise
-
-    try:
-        return numpy.dtype(ast.literal_eval(atom.text)).kind == "c"
-    except Exception:  # noqa: BLE001 - numpy raises TypeError, ValueError or SyntaxError for text it cannot read
-        return False
-
-
 def with_renames(atom: Atom, renamed: dict[str, str]) -> Atom:
     """`atom` with each variable whose equation was renamed to its target spelled the new way."""
     if isinstance(atom, Var) and atom.name in renamed:

@@ -13,10 +13,9 @@ from dpgen.frontend.lowering.atoms import const_seq
 from dpgen.frontend.lowering.scope import Scope
 from dpgen.frontend.lowering.syntax import is_dotted
 from dpgen.frontend.lowering.tables import (
-    COMPLEX,
-    COMPLEX_NAMES,
     METHODS,
     OPERATORS,
+    REFUSED_CALLS,
     VARARG_METHODS,
 )
 
@@ -31,8 +30,9 @@ class CallLowering:
                 return self.unsupported(arg, "'*' and '**' arguments")
         qualified = sorted(self.parsed.qualified_names(func)) if is_dotted(func) else []
         rule_names = [q for q in qualified if rules.lookup(q) is not None]
-        if any(q in COMPLEX_NAMES for q in qualified):
-            return self.unsupported(node, f"'{self.parsed.module.code_for_node(func)}(...)': {COMPLEX}", plain=True)
+        for q in qualified:
+            if q in REFUSED_CALLS:
+                return self.unsupported(node, REFUSED_CALLS[q], plain=True)
         # Another module-level name for a module function or helper (the aliases dpgen's own
         # output defines where a parameter hides a name): the call is a call of that function.
         callee = (

@@ -19,12 +19,11 @@ from dpgen.frontend.lowering.scope import Scope
 from dpgen.frontend.lowering.statements import StatementLowering
 from dpgen.frontend.lowering.syntax import (
     annotation_name,
-    is_complex,
     is_complex_parameter,
     is_differentiable,
     is_literal,
 )
-from dpgen.frontend.lowering.tables import COMPLEX, NONDIFFERENTIABLE_ANNOTATIONS, RETURN
+from dpgen.frontend.lowering.tables import NONDIFFERENTIABLE_ANNOTATIONS, RETURN
 
 
 class Lowering(BlockLowering, StatementLowering, AliasChecks, ExpressionLowering, CallLowering):
@@ -55,7 +54,6 @@ class Lowering(BlockLowering, StatementLowering, AliasChecks, ExpressionLowering
         self.constants: dict[str, str] = {}  # module-level literal constants: name -> source
         self.module_names: set[str] = set()  # every name bound at module level
         self.rebound: dict[str, str] = {}  # module-level names bound more than once -> why
-        self.complex_constants: set[str] = set()  # module-level names bound to complex literals
         self.module_bound: set[str] = set()  # names bound at any depth of module-level blocks
         self.function_aliases: dict[str, str] = {}  # module-level `alias = name`: alias -> name
         self.constant_names: dict[str, str] = {}  # constants the output spells another way
@@ -82,8 +80,6 @@ class Lowering(BlockLowering, StatementLowering, AliasChecks, ExpressionLowering
             if len(found) > 1 or star:
                 node, how = found[-1] if len(found) > 1 else star[0]
                 self.rebound[name] = f"{how} at line {self.span(node, None).line} rebinds it"
-            elif isinstance(found[0][0], cst.Assign) and is_complex(found[0][0].value):
-                self.complex_constants.add(name)
         for stmt in self.parsed.module.body:
             if isinstance(stmt, cst.FunctionDef) and stmt.name.value in self.helpers:
                 self.module_names.add(stmt.name.value)
@@ -102,9 +98,8 @@ class Lowering(BlockLowering, StatementLowering, AliasChecks, ExpressionLowering
                     if isinstance(small, cst.Assign) and all(isinstance(t.target, cst.Name) for t in small.targets):
                         names = [t.target.value for t in small.targets]
                         self.module_names.update(names)
-                        if is_literal(small.value) and not any(
-                            n in self.rebound or n in self.complex_constants for n in names
-                        ):
+                        # A complex constant (`J = 1j`) is copied too: analysis/dtypes reads the prelude.
+                        if is_literal(small.value) and not any(n in self.rebound for n in names):
                             value = code_text(self.parsed.module.code_for_node(small.value))
                             literals.append(names)
                             for name in names:

@@ -15,7 +15,6 @@ from dpgen.frontend.lowering.atoms import (
     const_seq,
     constant_position,
     fold,
-    is_complex_dtype,
     is_constant,
     is_string,
     named_constant,
@@ -26,8 +25,6 @@ from dpgen.frontend.lowering.tables import (
     ATTRIBUTES,
     BINARY_OPS,
     COMPARISONS,
-    COMPLEX,
-    COMPLEX_NAMES,
     CONSTANTS,
     NEGATIVE,
     RETURN,
@@ -179,8 +176,6 @@ class ExpressionLowering:
             return scope.env[name]
         if name in ("True", "False", "None"):
             return Const(name)
-        if name in self.complex_constants:
-            return self.unsupported(node, f"the module-level constant '{name}' is complex: {COMPLEX}", plain=True)
         if name in self.rebound:
             self.error(
                 node,
@@ -192,8 +187,6 @@ class ExpressionLowering:
         for qualified in self.parsed.qualified_names(node):
             if qualified in CONSTANTS:
                 return named_constant(qualified)
-            if qualified in COMPLEX_NAMES:
-                return self.unsupported(node, f"'{name}': {COMPLEX}", plain=True)
         if name in self.functions:
             return self.unsupported(node, f"using the function '{name}' as a value")
         if name in self.module_names or name in self.module_bound:
@@ -209,8 +202,6 @@ class ExpressionLowering:
         for qualified in self.parsed.qualified_names(node):
             if qualified in CONSTANTS:
                 return named_constant(qualified)
-            if qualified in COMPLEX_NAMES:
-                return self.unsupported(node, f"'{self.parsed.module.code_for_node(node)}': {COMPLEX}", plain=True)
         attr = node.attr.value
         if attr in ATTRIBUTES and not self._is_module(node.value):
             value = self.expr(node.value, scope, target)
@@ -246,9 +237,7 @@ class ExpressionLowering:
         rule = rules.lookup(op)
         assert rule is not None, op
         try:
-            bound = rule.bind(tuple(args), tuple(kwargs))
-            if is_complex_dtype(bound.values.get("dtype")):
-                raise rules.RuleError(f"dtype={bound['dtype'].text}: {COMPLEX}")
+            rule.bind(tuple(args), tuple(kwargs))
         except rules.RuleError as exc:
             self.sink.error(self.parsed.span(node) if node is not None else scope.span, str(exc))
         short = SHORT_NAMES.get(op, op.rsplit(".", 1)[-1])

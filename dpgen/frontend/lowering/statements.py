@@ -9,7 +9,7 @@ from dpgen.ir import Atom, Call, Const, Eqn, Index, Seq, Var
 from dpgen.frontend.regions import is_append, tuple_lengths
 from dpgen.frontend.lowering.atoms import display_name, fields_after_outs, referenced, with_renames
 from dpgen.frontend.lowering.scope import Scope
-from dpgen.frontend.lowering.syntax import target_hint
+from dpgen.frontend.lowering.syntax import complex_part, target_hint
 from dpgen.frontend.lowering.tables import AUGMENTED_OPS, BINARY_OPS, ROW
 
 
@@ -17,6 +17,8 @@ class StatementLowering:
     """Simple statements and the bindings they make. Part of `Lowering`, whose `__init__` holds the state."""
 
     def statement(self, node: cst.CSTNode, scope: Scope, first: bool) -> None:
+        if isinstance(node, cst.AugAssign) and self._writes_a_part(node.target):
+            return
         if isinstance(node, cst.Assign):
             value = self.expr(node.value, scope, target_hint(node.targets[0].target))
             scope.renamed = {}  # this statement's renames only: a freed name may be reused later
@@ -86,6 +88,9 @@ class StatementLowering:
         """Bind a target to a value; the value's equation is renamed to the target when fresh.
 
         `keep`: another target of the same statement still needs `value` as one variable."""
+        elements = [e.value for e in target.elements] if isinstance(target, (cst.Tuple, cst.List)) else [target]
+        if any([self._writes_a_part(e) for e in elements]):  # a list: report every one
+            return
         if isinstance(target, cst.Name):
             self._bind_name(target.value, value, scope)
         elif isinstance(target, cst.Subscript):
@@ -180,6 +185,21 @@ class StatementLowering:
         scope.bound.add(result)
         self.block([statement], scope)
         return scope.env.pop(result)
+
+    def _writes_a_part(self, target: cst.BaseExpression) -> bool:
+        """Refuse ``z.real = v`` and ``z.imag[i] = v`` (with a located error, then True): NumPy
+        writes through the view into ``z``, and dpgen does not follow writes into the parts."""
+        part = complex_part(target)
+        if part is None:
+            return False
+        text = self.parsed.module.code_for_node(part)
+        whole = self.parsed.module.code_for_node(part.value)
+        self.error(
+            target,
+            f"writing into '{text}' is not supported: NumPy writes through it into '{whole}', and dpgen does not "
+            f"follow writes into the parts of a complex value (build it anew: {whole} = re + 1j * im)",
+        )
+        return True
 
     def subscript_target(self, target: cst.Subscript, scope: Scope) -> tuple[Var, Index] | None:
         """The array and index of an assignment target ``x[...]``."""

@@ -59,6 +59,15 @@ def is_complex_parameter(param: cst.Param) -> bool:
     return param.default is not None and is_complex(param.default)
 
 
+def complex_part(target: cst.BaseExpression) -> cst.Attribute | None:
+    """The ``z.real`` or ``z.imag`` an assignment target writes into (``z.imag[0] = v``), if any."""
+    while isinstance(target, cst.Subscript):
+        target = target.value
+    if isinstance(target, cst.Attribute) and target.attr.value in ("real", "imag"):
+        return target
+    return None
+
+
 def is_differentiable(param: cst.Param) -> bool:
     if annotation_name(param) in NONDIFFERENTIABLE_ANNOTATIONS:
         return False

@@ -1,5 +1,5 @@
 """What Python syntax and names mean to the lowering: operator, method, attribute and constant
-tables read off the rule table, the refused complex spellings, and the environment keys arms hand back."""
+tables read off the rule table, the calls refused whatever their arguments, and the environment keys arms hand back."""
 
 from __future__ import annotations
 
@@ -83,6 +83,16 @@ CONSTANTS = frozenset(
         "builtins.float",
         "builtins.int",
         "builtins.bool",
+        # Complex types, as values (`dtype=complex`, `dtype=np.complex64`): analysis/dtypes.py
+        # reads them; as calls they are casts with rules (rules/complex_parts.py).
+        "builtins.complex",
+        "numpy.complex64",
+        "numpy.complex128",
+        "numpy.complex256",
+        "numpy.complexfloating",
+        "numpy.cdouble",
+        "numpy.csingle",
+        "numpy.clongdouble",
     }
 )
 
@@ -91,20 +101,13 @@ NONDIFFERENTIABLE_ANNOTATIONS = {"int", "bool", "str"}
 #: display (`np.less([a, b], 1)`) needs the list made an array first.
 OPERATORS = {r.name for r in rules.TABLE.values() if r.infix is not None or r.prefix is not None}
 
-# Complex numbers are refused until dpgen differentiates them (the rules assume real values).
-COMPLEX = "complex numbers are not supported yet (dpgen differentiates real values only)"
-COMPLEX_NAMES = {"builtins.complex"} | {
-    f"numpy.{name}"
-    for name in (
-        "complex64",
-        "complex128",
-        "complex256",
-        "complexfloating",
-        "cdouble",
-        "csingle",
-        "clongdouble",
-        "real_if_close",
-    )
+#: Calls refused however their arguments are typed, with why and what to write instead.
+REFUSED_CALLS = {
+    "numpy.real_if_close": (
+        "np.real_if_close is not differentiated: its result is real or complex depending on the"
+        " values (real only when every imaginary part is small), so its type cannot be known"
+        " before running; write np.real(z) to take the real part"
+    ),
 }
 
 # Results that may share memory with their first argument (`Rule.view`): writing into them writes into it.

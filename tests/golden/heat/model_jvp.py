@@ -69,7 +69,7 @@ def _final_energy_line8_for_jvp(_2, u, k, du, dk):
 
 
 def _check_real(entry, /, **arguments):
-    """Refuse complex arguments: dpgen does not differentiate complex numbers yet."""
+    """Refuse complex values for parameters the source declares real (not annotated complex)."""
     for name, value in arguments.items():
         if type(value) is float or (
             type(value) is np.ndarray and value.dtype.kind == "f"
@@ -83,8 +83,10 @@ def _check_real(entry, /, **arguments):
             elif isinstance(item, dict):
                 items.extend(item.values())
             elif np.iscomplexobj(item):
+                source = "model.py"
                 raise TypeError(
-                    f"{entry}: argument '{name}' is complex; dpgen does not differentiate complex numbers yet"
+                    f"{entry}: argument '{name}' is complex, but {source} declares it real; "
+                    f"annotate it ({name}: complex) to differentiate complex values"
                 )
 
 

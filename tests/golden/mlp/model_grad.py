@@ -82,7 +82,7 @@ def loss_grad(x, y, W1, b1, W2, b2):
 
 
 def _check_real(entry, /, **arguments):
-    """Refuse complex arguments: dpgen does not differentiate complex numbers yet."""
+    """Refuse complex values for parameters the source declares real (not annotated complex)."""
     for name, value in arguments.items():
         if type(value) is float or (
             type(value) is np.ndarray and value.dtype.kind == "f"
@@ -96,8 +96,10 @@ def _check_real(entry, /, **arguments):
             elif isinstance(item, dict):
                 items.extend(item.values())
             elif np.iscomplexobj(item):
+                source = "model.py"
                 raise TypeError(
-                    f"{entry}: argument '{name}' is complex; dpgen does not differentiate complex numbers yet"
+                    f"{entry}: argument '{name}' is complex, but {source} declares it real; "
+                    f"annotate it ({name}: complex) to differentiate complex values"
                 )
 
 
