@@ -205,8 +205,7 @@ def test_products_of_complex_matrices(expression):
 
 
 # helper_vjp is a public entry too: its run-time check of real parameters must leave out the
-# ones a caller may feed complex values, which the entries' branch (c-lower) does.
-@pytest.mark.xfail(reason="needs the entry checks of branch c-lower (_check_real of unannotated parameters)")
+# ones a caller may feed complex values.
 def test_helper_fed_complex_by_one_call_and_real_by_another():
     source = """
     import numpy as np

@@ -64,6 +64,7 @@ from dpgen.passes.conjugate import conjugate_derivative, conjugate_holes, has_co
 from dpgen.analysis.activity import active_parameters, dict_variables
 from dpgen.analysis.scalars import is_scalar_constant, module_scalars, scalar_constants, shape_classes
 from dpgen.ir import walk
+from dpgen.rules.syntax import HELPER_PREFIX
 
 # ------------------------------------------------------------------- pullback
 
@@ -313,6 +314,13 @@ class _Reverse:
             if p.name in active and p.name not in adj.bar:
                 adj.bind(p.name)
                 adj.stmts.append(adj.zeros(Var(p.name)))
+        # A public parameter declared complex may be passed a real value: its cotangent is real
+        # then (real stays real, decided at run time, as only the value tells).
+        for p in f.params:
+            if not f.internal and p.name in active and p.name in self.complex_params[f.name]:
+                real_if_real = Apply(f"{HELPER_PREFIX}_real_if_real", (Hole("g"), Hole("x")))
+                bindings = (("g", Var(adj.bar[p.name])), ("x", Var(p.name)))
+                adj.stmts.append(SetAdjoint(adj.bar[p.name], Template(real_if_real, bindings), accumulate=False))
         cotangents = tuple(adj.bar[p.name] if p.name in active else None for p in f.params)
         backward = _skip_assigned_zeros(adj.stmts)
         return VjpFunction(

@@ -48,11 +48,7 @@ class Renderer(JvpRendering, ReverseRendering, ExpressionPrinter):
             backward.append(ast.unparse(ast.Assign([_unpack_target(fn.seed_unpack)], ast.Name(fn.seed), lineno=0)))
         for stmt in fn.backward:
             backward.extend(self.backward(stmt))
-        cotangents = ast.unparse(
-            ast.Tuple(
-                [self.projected(c, p, src) if c else ast.Constant(None) for c, p in zip(fn.cotangents, src.params)]
-            )
-        )
+        cotangents = ast.unparse(ast.Tuple([ast.Name(c) if c else ast.Constant(None) for c in fn.cotangents]))
         return dict(
             kind="vjp",
             source_name=src.name,
@@ -88,16 +84,6 @@ class Renderer(JvpRendering, ReverseRendering, ExpressionPrinter):
             return []
         self.use_helper("_check_real")
         return [f"{self.ref('_check_real')}({name!r}, {', '.join(f'{p}={p}' for p in params)})"]
-
-    def projected(self, cotangent: str, param, src) -> ast.expr:
-        """A public pullback's cotangent for `param`: ``_real_if_real(z_bar, z)`` when the
-        parameter may be complex, so a real value passed for it gets a real cotangent. It
-        reads ``z`` for its dtype only; a parameter, so always in the pullback's closure
-        (the residuals in the IR do not list this read: it is the entry's, not a rule's)."""
-        if src.internal or param.name not in self.complex_params.get(src.name, frozenset()):
-            return ast.Name(cotangent)
-        self.use_helper("_real_if_real")
-        return ast.Call(ast.Name(self.ref("_real_if_real")), [ast.Name(cotangent), ast.Name(param.name)], [])
 
     def hvp_function(self, fn: HvpFunction) -> dict:
         src = fn.source

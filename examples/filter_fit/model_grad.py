@@ -38,7 +38,8 @@ def transfer_vjp(s, k, w0, q):
         s_bar = _unbroadcast(out_mul_bar * w0, s)
         w0_bar = w0_bar + np.real(_unbroadcast(out_mul_bar * np.conj(s), w0))
         s_bar = s_bar + out_pow_bar * 2 * np.conj(s)
-        return (_real_if_real(s_bar, s), k_bar, w0_bar, q_bar)
+        s_bar = _real_if_real(s_bar, s)
+        return (s_bar, k_bar, w0_bar, q_bar)
 
     return out, transfer_pullback
 
@@ -89,7 +90,8 @@ def loss_vjp(w, h_measured, k, w0, q):
         # model.py:25: h = transfer(1j * w, k, w0, q)
         h_mul_bar, k_bar, w0_bar, q_bar = transfer_pullback(h_bar)
         w_bar = np.real(h_mul_bar * -1j)
-        return (w_bar, _real_if_real(h_measured_bar, h_measured), k_bar, w0_bar, q_bar)
+        h_measured_bar = _real_if_real(h_measured_bar, h_measured)
+        return (w_bar, h_measured_bar, k_bar, w0_bar, q_bar)
 
     return out, loss_pullback
 
@@ -117,22 +119,26 @@ def pole_pair_vjp(s, r, p):
 
     def pole_pair_pullback(out_bar):
         # model.py:32: return r / (s - p) + np.conj(r) / (s - np.conj(p))
-        out_div_bar = out_bar
-        out_conjugate_bar = _unbroadcast(out_bar / np.conj(out_sub_2), out_conjugate)
-        out_sub_2_bar = -out_bar * np.conj(out_div_2 / out_sub_2)
-        s_bar = out_sub_2_bar
+        out_div_bar = _unbroadcast(out_bar, out_div)
+        out_div_2_bar = _unbroadcast(out_bar, out_div_2)
+        out_conjugate_bar = _unbroadcast(
+            out_div_2_bar / np.conj(out_sub_2), out_conjugate
+        )
+        out_sub_2_bar = _unbroadcast(
+            -out_div_2_bar * np.conj(out_div_2 / out_sub_2), out_sub_2
+        )
+        s_bar = _unbroadcast(out_sub_2_bar, s)
         out_conjugate_2_bar = -_unbroadcast(out_sub_2_bar, out_conjugate_2)
         p_bar = np.conj(out_conjugate_2_bar)
         r_bar = np.conj(out_conjugate_bar)
         r_bar = r_bar + _unbroadcast(out_div_bar / np.conj(out_sub), r)
-        out_sub_bar = -out_div_bar * np.conj(out_div / out_sub)
-        s_bar = s_bar + out_sub_bar
+        out_sub_bar = _unbroadcast(-out_div_bar * np.conj(out_div / out_sub), out_sub)
+        s_bar = s_bar + _unbroadcast(out_sub_bar, s)
         p_bar = p_bar + -_unbroadcast(out_sub_bar, p)
-        return (
-            _real_if_real(s_bar, s),
-            _real_if_real(r_bar, r),
-            _real_if_real(p_bar, p),
-        )
+        s_bar = _real_if_real(s_bar, s)
+        r_bar = _real_if_real(r_bar, r)
+        p_bar = _real_if_real(p_bar, p)
+        return (s_bar, r_bar, p_bar)
 
     return out, pole_pair_pullback
 
@@ -176,12 +182,10 @@ def pole_loss_vjp(w, h_measured, r, p):
         # model.py:37: h = pole_pair(1j * w, r, p)
         h_mul_bar, r_bar, p_bar = pole_pair_pullback(h_bar)
         w_bar = np.real(h_mul_bar * -1j)
-        return (
-            w_bar,
-            _real_if_real(h_measured_bar, h_measured),
-            _real_if_real(r_bar, r),
-            _real_if_real(p_bar, p),
-        )
+        h_measured_bar = _real_if_real(h_measured_bar, h_measured)
+        r_bar = _real_if_real(r_bar, r)
+        p_bar = _real_if_real(p_bar, p)
+        return (w_bar, h_measured_bar, r_bar, p_bar)
 
     return out, pole_loss_pullback
 

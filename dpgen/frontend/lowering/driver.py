@@ -170,7 +170,7 @@ class Lowering(BlockLowering, StatementLowering, AliasChecks, ExpressionLowering
                     name,
                     default,
                     is_differentiable(p),
-                    scalar=annotation_name(p) in ("float", "int", "complex"),
+                    scalar=annotation_name(p) in ("float", "int"),  # `complex` may name an array's dtype: not a scalar
                     by_default=by_default,
                     complex=is_complex_parameter(p),
                 )
