@@ -220,6 +220,33 @@ def test_helper_fed_complex_by_one_call_and_real_by_another():
     check(source, [0.8, 0.5 + 1.5j])
 
 
+def test_real_argument_of_a_helper_declared_complex():
+    # The call site's real argument takes the real part of the cotangent helper returns.
+    source = """
+    import numpy as np
+
+    def helper(u: complex, v):
+        return u * v + 1j * u * u
+
+    def f(x, z: complex):
+        return np.abs(helper(z, x)) ** 2 + np.abs(helper(x, x)) ** 2
+    """
+    check(source, [0.8, 0.5 + 1.5j])
+
+
+def test_loop_from_a_real_value_made_complex():
+    source = """
+    import numpy as np
+
+    def f(x, z: complex):
+        s = x
+        for k in range(3):
+            s = s * z + x
+        return np.abs(s) ** 2
+    """
+    check(source, [1.3, 0.9 - 0.4j])
+
+
 def test_loop_carrying_a_complex_value():
     source = """
     import numpy as np
@@ -287,13 +314,17 @@ def test_setitem_of_complex_values_into_complex_buffers():
     [
         "return np.sum(x * 1j)",
         "return np.sum(x + (2 + 3j))",
+        """s = x
+        for i in range(3):
+            s = s + 1j
+        return np.sum(np.abs(s))""",
         """s = 0.0
         for k in range(3):
             s = s + 1j
             s = s * x[k]
         return np.sum(np.abs(s))""",
     ],
-    ids=["times-1j", "plus-complex", "loop-plus-1j"],
+    ids=["times-1j", "plus-complex", "loop-plus-1j", "loop-plus-1j-times-x"],
 )
 def test_complex_literals_once_refused(body):
     source = f"""

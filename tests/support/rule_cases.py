@@ -695,6 +695,7 @@ def helper_case(id: str, body: str, *, nondiff=(), **args: Gen) -> HelperCase:
 HELPER_CASES = [
     helper_case("helper-broadcast_like", "_broadcast_like(x, y)", nondiff=("y",), x=normal(3), y=normal(2, 3)),
     helper_case("helper-unbroadcast", "_unbroadcast(x, y)", nondiff=("y",), x=normal(2, 3), y=normal(3)),
+    helper_case("helper-complex_copy", "_complex_copy(x) * 2.0", x=normal(3)),
     helper_case("helper-default_tangent", "_default_tangent(x, y)", nondiff=("y",), x=normal(3), y=normal(3)),
     helper_case("helper-real_if_real", "_real_if_real(x, y) * x", nondiff=("y",), x=normal(3), y=normal(3)),
     helper_case("helper-unreduce", "_unreduce(x, y, 1, False)", nondiff=("y",), x=normal(2), y=normal(2, 3)),
@@ -912,6 +913,7 @@ NONDIFF_CASES = [
     case("isinf", "x * np.isinf(x)", x=normal(3)),
     case("is-none", "x * float(x is not None) + x * float(x is None)", x=normal(3)),
     helper_case("helper-zeros_like", "x + _zeros_like(x)", x=normal(3)),
+    helper_case("helper-complex_zeros_like", "x + _complex_zeros_like(x)", x=normal(3)),
     helper_case("helper-zero_tangent", "x * 2.0 + _zero_tangent(x)", x=normal(3)),
     helper_case("helper-tensordot_axes", "x * len(_tensordot_axes(x, x, 1)[0])", x=normal(3)),
     case(
