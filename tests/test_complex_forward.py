@@ -330,8 +330,9 @@ def test_code_without_complex_values_is_unchanged():
         ("return np.maximum(z, x)", "np.maximum has no derivative for complex values ('z' may be complex here)"),
         ("return np.clip(z, 0, 1) * x", "np.clip has no derivative for complex values ('z' may be complex here)"),
         ("return np.sign(z) * x", "np.sign has no derivative for complex values ('z' may be complex here)"),
-        ("return math.sin(z * x)", "math.sin does not take complex values"),
-        ("return math.exp(x + 1j)", "math.exp does not take complex values"),
+        ("return math.sin(z)", "math.sin does not take complex numbers; use np.sin ('z' may be complex here)"),
+        ("return np.floor(z) * x", "np.floor does not take complex numbers ('z' may be complex here)"),
+        ("return math.exp(x + 1j)", "math.exp does not take complex numbers; use np.exp"),
     ],
 )
 def test_refusals_are_located(body, message):

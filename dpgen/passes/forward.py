@@ -103,7 +103,7 @@ class _Forward:
         self.sink = sink
         self.functions = {f.name: f for f in module.functions}
         self.active_params = active_parameters(module)
-        self.complex_vars, self.complex_params = complex_types(module)
+        self.complex_vars = complex_types(module)[0]
         self.constants = complex_constants(module)
         self._analyzed: dict[tuple[str, frozenset[str]], tuple[frozenset[str], frozenset[int]]] = {}
         self.generated: list[JvpFunction] = []
@@ -192,6 +192,7 @@ class _Forward:
                 if p.name in tparams:
                     tan.of[p.name] = dp
                     tan.stmts.append(DefaultTangent(dp, Var(p.name)))
+        self._refuse_real_only(f, tan)
         for stmt in f.body:
             try:
                 if isinstance(stmt, Eqn):
@@ -262,14 +263,13 @@ class _Forward:
         if rule.jvp_kind in ("elementwise", "explicit"):
             referenced = set()
             for p in with_tangent:
-                if p in complex_params:  # the rule's own tangent on complex values, whole
-                    template, tree_of = rule.complex_jvp[p], None
-                elif rule.jvp_kind == "elementwise":
-                    template, tree_of = rule.vjp[p], elementwise_tangent
+                if p in complex_params:  # the rule's own contribution on complex values, whole
+                    template = rule.complex_jvp[p]
                 else:
-                    template, tree_of = rule.jvp[p], None
+                    template = rule.vjp[p] if rule.jvp_kind == "elementwise" else rule.jvp[p]
                 tree = template(bound) if callable(template) else template
-                tree = tree_of(tree) if tree_of is not None else tree
+                if rule.jvp_kind == "elementwise" and p not in complex_params:
+                    tree = elementwise_tangent(tree)  # a local derivative
                 referenced |= holes(tree) | {p}
                 if realify and p not in complex_params:
                     tree = Apply("numpy.real", (tree,))
@@ -309,15 +309,10 @@ class _Forward:
 
         Holomorphic rules need none (``dw = f'(z) dz``), nor linear and multilinear ones: the
         primitive applied to the tangents is exact for every real-linear map."""
-        if rule.name.startswith("math."):
-            for value in bound.values.values():
-                if self._may_be_complex(value, tan):
-                    raise rules.RuleError(
-                        f"{rule.short_name} does not take complex values ({_shown(value, tan, self.constants)} "
-                        f"may be complex here): use np.{rule.name[len('math.'):]}"
-                    )
         if rule.holomorphic or rule.jvp_kind in ("linear", "multilinear"):
             return frozenset()
+        if rule.real_only or rule.name.startswith("math."):
+            return frozenset()  # on complex values, refused by `_refuse_real_only` already
         found = set()
         for p in rule.vjp:
             if self._may_be_complex(bound[p], tan):
@@ -329,12 +324,32 @@ class _Forward:
                 found.add(p)
         return frozenset(found)
 
+    def _refuse_real_only(self, f: Function, tan: _Tangents) -> None:
+        """A located error for every call that would raise at run time on a complex argument
+        (``math`` functions, ``np.floor``: `Rule.real_only`), worded as the reverse pass does,
+        so a run of both modes reports it once."""
+        for stmt in f.body:
+            rule = rules.lookup(stmt.op) if isinstance(stmt, Eqn) else None
+            if rule is None or not (rule.real_only or rule.name.startswith("math.")):
+                continue
+            atoms = stmt.args + tuple(v for _, v in stmt.kwargs)
+            found = [a for a in atoms if self._may_be_complex(a, tan)]
+            if found:
+                advice = f"; use np.{rule.name.partition('.')[2]}" if rule.name.startswith("math.") else ""
+                self.sink.error(
+                    stmt.span,
+                    f"{rule.short_name} does not take complex numbers{advice} "
+                    f"({_shown(found[0], tan, self.constants)} may be complex here)",
+                )
+
     def _check_constant_on_complex(self, eqn: Eqn, tan: _Tangents) -> None:
         """Refuse a primitive without derivative (taken as constant) whose complex output reads a
         complex variable: np.sign(z) = z / |z| is not constant off the real line. Real
         outputs (comparisons) and shape-only reads (np.zeros_like) stay constant."""
         rule = rules.lookup(eqn.op)
-        if rule.differentiable or rule.out_dtype == "real" or not any(o in tan.complex for o in eqn.outs):
+        if rule.differentiable or rule.real_only or rule.out_dtype == "real":
+            return  # real_only: refused by `_refuse_real_only` already
+        if not any(o in tan.complex for o in eqn.outs):
             return
         bound = rule.bind(eqn.args, eqn.kwargs)
         for p in rule.params + ((rule.varargs,) if rule.varargs else ()):
