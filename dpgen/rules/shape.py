@@ -66,13 +66,15 @@ deflinear("numpy.expand_dims(a, axis)", a="np.reshape(g, np.shape(a))", view=Tru
 deflinear("numpy.squeeze(a, axis=None)", a="np.reshape(g, np.shape(a))", view=True, methods="squeeze")
 deflinear("numpy.broadcast_to(array, shape)", array="unbroadcast(g, array)", view=True)
 deflinear("numpy.copy(a)", a="g", methods="copy")
+deflinear("numpy.flip(m, axis=None)", m="np.flip(g, axis)", view=True)  # its own transpose
 # Joins: one cotangent per array of the list.
 deflinear("numpy.concatenate(arrays, axis=0)", arrays="split_like(g, arrays, axis)")
 deflinear("numpy.stack(arrays, axis=0)", arrays=_stack_vjp)
 # Indexing reads; the reverse pass writes the scatter (see dpgen.passes.reverse).
 deflinear("dpgen.getitem(a, index)", a="g", view=True)
 # Indexed writes `x[index] = value`; the reverse pass writes this rule's pullback too.
-deflinear("dpgen.setitem(a, index, value)", a="g", value="unbroadcast(g[index], value)")
+# NumPy casts the value into the buffer's dtype, so the result is complex only if `a` may be.
+deflinear("dpgen.setitem(a, index, value)", a="g", value="unbroadcast(g[index], value)", out_dtype="first")
 # Dicts of parameters read with constant keys, `p["W1"]`; the reverse pass writes the scatter.
 deflinear("dpgen.getkey(d, key)", d="g", view=True)  # the dict's item itself
 # Lists: `xs.append(v)` on a run-time list; `np.array(xs)` of a list of arrays.
