@@ -30,6 +30,7 @@ from dpgen.passes.forward import forward, prune
 from dpgen.ir import HvpModule, JvpModule, Module, VjpModule
 from dpgen.frontend.lower import lower
 from dpgen.frontend.own_helpers import own_helpers
+from dpgen.passes.derivative import derivatives
 from dpgen.passes.reverse import reverse
 from dpgen.render.module import render
 from dpgen.rules import RULES_VERSION
@@ -142,6 +143,8 @@ def _refuse_clashing_names(lowered: Module, vjp, jvp, hessian, sink: DiagnosticS
             defined.append(fn.name)
             if not fn.source.internal and not fn.source.returns_tuple:
                 defined.append(fn.grad_name)
+            if fn.derivative is not None and not fn.derivative.breaks:
+                defined.append(fn.derivative.name)
     defined += [fn.name for fn in jvp.functions] if jvp else []
     defined += [fn.name for fn in hessian.functions] if hessian else []
     users = sorted((f for f in lowered.functions if not f.internal), key=lambda f: len(f.name))
@@ -210,7 +213,7 @@ def _generate(source: Source, options: Options, record: _Recorder) -> Stages:
     tangents = forward(lowered, sink) if "forward" in modes or "hvp" in modes else None
     sink.raise_if_any()
     if vjp is not None:
-        vjp = record("simplify", simplify(record("reverse", vjp)))
+        vjp = record("simplify", simplify(record("reverse", derivatives(vjp))))
     if tangents is not None:
         tangents = record("prune", prune(record("forward", tangents)))
     jvp = tangents if "forward" in modes else None

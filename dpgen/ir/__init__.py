@@ -55,6 +55,8 @@ from dpgen.ir.reverse import (  # noqa: F401
     AdjointStmt,
     VjpFunction,
     VjpModule,
+    Derivative,
+    HolomorphyBreak,
 )
 
 from dpgen.ir.forward import (  # noqa: F401

@@ -15,6 +15,7 @@ from dpgen.ir.core import Apply, Expr, Hole, Index, Lit, Seq, SliceAtom
 from dpgen.ir.reverse import Template
 
 MULTIPLY, DIVIDE, NEGATIVE = "numpy.multiply", "numpy.divide", "numpy.negative"
+CONJ, REAL = "numpy.conj", "numpy.real"
 UNBROADCAST = "dpgen.helpers._unbroadcast"
 
 
@@ -148,6 +149,30 @@ def mul(a: Expr, b: Expr) -> Expr:
     if _is_op(b, MULTIPLY, 2):
         return mul(mul(a, b.args[0]), b.args[1])
     return Apply(MULTIPLY, (a, b))
+
+
+def conj(x: Expr) -> Expr:
+    """``np.conj(x)``: a real number literal is its own conjugate and a complex one is
+    conjugated now (``1j`` -> ``-1j``); ``conj(-e)`` is ``-conj(e)``, so `mul` can still move
+    the sign onto the cotangent, and ``conj(conj(e))`` is ``e``."""
+    if _is_number(x):
+        return x
+    if isinstance(x, Lit) and type(x.value) is complex:
+        return Lit(x.value.conjugate())
+    if _is_op(x, NEGATIVE, 1):
+        return neg(conj(x.args[0]))
+    if _is_op(x, CONJ, 1):
+        return x.args[0]
+    return Apply(CONJ, (x,))
+
+
+def real(x: Expr) -> Expr:
+    """``np.real(x)``: the part of a cotangent a real variable keeps; a real literal is itself."""
+    if _is_number(x):
+        return x
+    if _is_op(x, NEGATIVE, 1):
+        return neg(real(x.args[0]))
+    return Apply(REAL, (x,))
 
 
 def unbroadcast(value: Expr, like: Expr) -> Expr:

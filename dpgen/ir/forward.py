@@ -81,6 +81,9 @@ class JvpFunction:
     dresult: Atom  #: its tangent (a Seq of the returned positions for internal functions)
     #: per source parameter, its tangent parameter (None where it takes none); for `dpgen.passes.unjvp`
     param_tangents: tuple[str | None, ...] = ()
+    #: tangent parameters the public entry checks are real: those of real parameters, in a
+    #: module with complex values (a complex tangent there would lose its imaginary part)
+    real_tangents: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -293,9 +293,11 @@ class _Printer:
             self.emit(depth, f"{_names(stmt.targets)} = {template(stmt.value)}")
         elif isinstance(stmt, ZerosAdjoint):
             kept = f"  (keys {', '.join(stmt.assigned)} assigned later)" if stmt.assigned else ""
-            self.emit(depth, f"{stmt.target} = zeros_like({stmt.like.name})" + (by_key if stmt.is_dict else "") + kept)
+            zeros = "complex_zeros_like" if stmt.complex else "zeros_like"
+            self.emit(depth, f"{stmt.target} = {zeros}({stmt.like.name})" + (by_key if stmt.is_dict else "") + kept)
         elif isinstance(stmt, CopyAdjoint):
-            self.emit(depth, f"{stmt.target} = copy({stmt.target})" + (by_key if stmt.is_dict else ""))
+            copy = "complex_copy" if stmt.complex else "copy"
+            self.emit(depth, f"{stmt.target} = {copy}({stmt.target})" + (by_key if stmt.is_dict else ""))
         elif isinstance(stmt, KeyAddAdjoint):
             op = "=" if stmt.first else "+="
             self.emit(depth, f"{stmt.target}[{stmt.key.text}] {op} {stmt.value}")

@@ -95,6 +95,7 @@ class ZerosAdjoint:
     like: Var
     is_dict: bool = False  #: zeros for every value of a dict
     assigned: tuple[str, ...] = ()  #: dict keys (source text) whose first contribution replaces the zeros: none made
+    complex: bool = False  #: complex zeros: `like` may be complex (and real at run time)
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class CopyAdjoint:
 
     target: str
     is_dict: bool = False  #: a dict: its entries are copied as well
+    complex: bool = False  #: copied into a complex array: complex cotangents are added in place
 
 
 @dataclass(frozen=True)
@@ -182,6 +184,26 @@ AdjointStmt = Union[
 
 
 @dataclass(frozen=True)
+class HolomorphyBreak:
+    """Where a function stops being holomorphic in one of its complex parameters."""
+
+    param: str  #: the complex parameter whose path meets the statement
+    location: str  #: ``model.py:7``
+    text: str  #: the source statement there (user text: rendered escaped)
+
+
+@dataclass(frozen=True)
+class Derivative:
+    """``f_derivative``: the complex derivative f'(z) of a function holomorphic in its complex
+    parameters, the conjugate of the pullback's cotangents for the seed 1.0; or, when it is not
+    holomorphic, why it is not written (`breaks`)."""
+
+    name: str  #: ``f_derivative``
+    complex: tuple[bool, ...]  #: per parameter: complex-typed, so the derivative has an entry for it
+    breaks: tuple[HolomorphyBreak, ...] = ()  #: not empty: not holomorphic, no f_derivative
+
+
+@dataclass(frozen=True)
 class VjpFunction:
     """``f_vjp`` split in two: the forward half (`forward`, which also hands over `residuals`)
     and the backward half (`backward`, which reads only the residuals and its cotangent `seed`).
@@ -202,6 +224,8 @@ class VjpFunction:
     #: Forward values `backward` reads only for their shape and dtype (``zeros_like(x)``,
     #: ``unbroadcast(g, x)``): no array needs keeping for them; not in `residuals`.
     shape_residuals: tuple[str, ...] = ()
+    #: ``f_derivative`` for a public function with complex parameters (None: none, and no comment).
+    derivative: Derivative | None = None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,12 @@ Which variables carry tangents is decided statically (they depend on a parameter
 tangent through differentiable inputs), so shapes, masks and counters cost nothing. A
 public `f_jvp` takes a tangent for every parameter; None means zero and is replaced by
 zeros on entry, so the code below it never tests for None.
+
+Complex values (`dpgen.analysis.dtypes` says which variables may hold them): a complex
+tangent is ``dz = dx + i dy`` and a real variable's tangent is real. Holomorphic rules need
+nothing new (``dw = f'(z) dz``); a rule that is not holomorphic uses its `complex_jvp` for an
+argument that may be complex, or is refused with a located error. A real-typed output whose
+tangent terms may be complex (``x[i] = z``: NumPy keeps x's dtype) takes their real part.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from dpgen.ir import (
 )
 from dpgen.names import NameAllocator
 from dpgen.analysis.activity import active_parameters
+from dpgen.analysis.dtypes import complex_constants, complex_types, may_be_complex
 from dpgen.analysis.scalars import is_scalar_constant, scalar_variables
 from dpgen.ir.expr import holes, mul, substitute
 from dpgen.ir.walk import bind_call, body_layout, loop_arguments, reads, variables, writes
@@ -60,6 +67,7 @@ class _Tangents:
 
     names: NameAllocator
     scalars: frozenset[str]
+    complex: frozenset[str] = frozenset()  #: the variables that may hold complex values
     of: dict[str, str] = field(default_factory=dict)  #: variable -> its tangent's name
     stmts: list[JvpStmt] = field(default_factory=list)
 
@@ -95,6 +103,8 @@ class _Forward:
         self.sink = sink
         self.functions = {f.name: f for f in module.functions}
         self.active_params = active_parameters(module)
+        self.complex_vars, self.complex_params = complex_types(module)
+        self.constants = complex_constants(module)
         self._analyzed: dict[tuple[str, frozenset[str]], tuple[frozenset[str], frozenset[int]]] = {}
         self.generated: list[JvpFunction] = []
 
@@ -171,7 +181,8 @@ class _Forward:
     def function(self, f: Function, tparams: frozenset[str], positions: frozenset[int] | None = None) -> None:
         """Build `f_jvp`; `positions` are the result positions an internal function returns tangents for."""
         names = NameAllocator(f.taken_names)
-        tan = _Tangents(names, scalar_variables(f, frozenset(p.name for p in f.params if p.scalar)))
+        scalars = scalar_variables(f, frozenset(p.name for p in f.params if p.scalar))
+        tan = _Tangents(names, scalars, self.complex_vars[f.name])
         varied = set(tparams)
         if f.internal:
             tangent_params = tuple(tan.name_for(p.name) for p in f.params if p.name in tparams)
@@ -187,6 +198,8 @@ class _Forward:
                     tan.stmts.append(stmt)
                     if self.varied_outs(stmt, varied):
                         self.eqn(stmt, tan)
+                    else:
+                        self._check_constant_on_complex(stmt, tan)
                 elif isinstance(stmt, Call):
                     self.call(stmt, tan, varied)
                 elif isinstance(stmt, Branch):
@@ -208,8 +221,16 @@ class _Forward:
             param_tangents = tuple(tan.of[p.name] if p.name in tparams else None for p in f.params)
         else:
             param_tangents = tangent_params
+        real_tangents = ()
+        if not f.internal and any(self.complex_vars.values()):
+            # A real parameter's tangent is real: rules on complex values (np.abs) would drop the
+            # imaginary part of a complex one. Without complex values the JVP has real
+            # coefficients, so a complex tangent is exact there and costs no check.
+            real_tangents = tuple(dp for p, dp in zip(f.params, tangent_params) if p.differentiable and not p.complex)
         self.generated.append(
-            JvpFunction(f, f"{f.name}_jvp", tangent_params, tuple(tan.stmts), f.result, dresult, param_tangents)
+            JvpFunction(
+                f, f"{f.name}_jvp", tangent_params, tuple(tan.stmts), f.result, dresult, param_tangents, real_tangents
+            )
         )
 
     def eqn(self, eqn: Eqn, tan: _Tangents) -> None:
@@ -222,6 +243,15 @@ class _Forward:
             if tan.atom(bound[p]) is not None
             or (isinstance(bound[p], tuple) and any(tan.atom(a) is not None for a in bound[p]))
         ]
+        complex_params = self._complex_params(rule, bound, tan)
+        # A real output whose terms may be complex keeps their real part ("real stays real"):
+        # NumPy drops the imaginary part of `x[i] = z` for a real x (and of `dtype=float`), and
+        # so does the tangent. Primitives real by definition (abs, np.real) need no help.
+        realify = (
+            out not in tan.complex
+            and rule.out_dtype != "real"
+            and any(self._may_be_complex(v, tan) for v in bound.values.values())
+        )
         bindings = {"ans": Var(out), **{name: value for name, value in bound.values.items()}}
         for name, value in bound.values.items():
             if isinstance(value, (tuple, Seq)):
@@ -229,35 +259,110 @@ class _Forward:
                 bindings.update({f"{name}_{k}": item for k, item in enumerate(items)})
         terms: list = []
         like = None
-        if rule.jvp_kind == "elementwise":
+        if rule.jvp_kind in ("elementwise", "explicit"):
             referenced = set()
             for p in with_tangent:
-                template = rule.vjp[p]
-                tree = elementwise_tangent(template(bound) if callable(template) else template)
-                terms.append(Template(tree, tuple({**bindings, "t": tan.atom(bound[p])}.items())))
-                referenced |= holes(tree) | {p}
-            if "ans" not in referenced and not self._covers(rule, bound, referenced, tan):
-                like = Var(out)
-        elif rule.jvp_kind == "explicit":
-            for p in with_tangent:
-                template = rule.jvp[p]
+                if p in complex_params:  # the rule's own tangent on complex values, whole
+                    template, tree_of = rule.complex_jvp[p], None
+                elif rule.jvp_kind == "elementwise":
+                    template, tree_of = rule.vjp[p], elementwise_tangent
+                else:
+                    template, tree_of = rule.jvp[p], None
                 tree = template(bound) if callable(template) else template
+                tree = tree_of(tree) if tree_of is not None else tree
+                referenced |= holes(tree) | {p}
+                if realify and p not in complex_params:
+                    tree = Apply("numpy.real", (tree,))
                 terms.append(Template(tree, tuple({**bindings, "t": tan.atom(bound[p])}.items())))
+            if (
+                rule.jvp_kind == "elementwise"
+                and "ans" not in referenced
+                and not self._covers(rule, bound, referenced, tan)
+            ):
+                like = Var(out)
         elif rule.jvp_kind == "linear":
-            swap = {p: self._dense_param(bound[p], tan) for p in rule.vjp}
+            # The primitive applied to the tangents is the JVP of any real-linear map, so
+            # `np.real`, `np.conj` and the holomorphic ones alike need nothing more.
+            swap = {p: self._real_part(self._dense_param(bound[p], tan), tan, realify) for p in rule.vjp}
             terms.append(Apply(eqn.op, *_substituted(rule, eqn, swap)))
-        else:  # multilinear: one argument at a time
+        else:  # multilinear: one argument at a time (exact for maps real-linear in each, `np.vdot` too)
             for p in with_tangent:
                 value = bound[p]
                 if isinstance(value, tuple):  # a * parameter: each operand separately
                     for k, item in enumerate(value):
                         if tan.atom(item) is not None:
-                            replaced = value[:k] + (tan.atom(item),) + value[k + 1 :]
+                            dense = self._real_part(tan.atom(item), tan, realify)
+                            replaced = value[:k] + (dense,) + value[k + 1 :]
                             terms.append(Apply(eqn.op, *_substituted(rule, eqn, {p: replaced})))
                 else:
-                    terms.append(Apply(eqn.op, *_substituted(rule, eqn, {p: tan.dense(value)})))
+                    dense = self._real_part(tan.dense(value), tan, realify)
+                    terms.append(Apply(eqn.op, *_substituted(rule, eqn, {p: dense})))
         target = tan.name_for(out)
         tan.stmts.append(SetTangent(target, tuple(terms), like))
+
+    def _may_be_complex(self, value: object, tan: _Tangents) -> bool:
+        return may_be_complex(value, tan.complex, self.constants)
+
+    def _complex_params(self, rule: rules.Rule, bound: rules.Bound, tan: _Tangents) -> frozenset[str]:
+        """The parameters whose complex arguments take the rule's `complex_jvp`, or raise
+        `RuleError` where the rule has no derivative for a complex argument it may meet.
+
+        Holomorphic rules need none (``dw = f'(z) dz``), nor linear and multilinear ones: the
+        primitive applied to the tangents is exact for every real-linear map."""
+        if rule.name.startswith("math."):
+            for value in bound.values.values():
+                if self._may_be_complex(value, tan):
+                    raise rules.RuleError(
+                        f"{rule.short_name} does not take complex values ({_shown(value, tan, self.constants)} "
+                        f"may be complex here): use np.{rule.name[len('math.'):]}"
+                    )
+        if rule.holomorphic or rule.jvp_kind in ("linear", "multilinear"):
+            return frozenset()
+        found = set()
+        for p in rule.vjp:
+            if self._may_be_complex(bound[p], tan):
+                if p not in rule.complex_jvp:
+                    raise rules.RuleError(
+                        f"{rule.short_name} has no derivative for complex values "
+                        f"({_shown(bound[p], tan, self.constants)} may be complex here)"
+                    )
+                found.add(p)
+        return frozenset(found)
+
+    def _check_constant_on_complex(self, eqn: Eqn, tan: _Tangents) -> None:
+        """Refuse a primitive without derivative (taken as constant) whose complex output reads a
+        complex variable: np.sign(z) = z / |z| is not constant off the real line. Real
+        outputs (comparisons) and shape-only reads (np.zeros_like) stay constant."""
+        rule = rules.lookup(eqn.op)
+        if rule.differentiable or rule.out_dtype == "real" or not any(o in tan.complex for o in eqn.outs):
+            return
+        bound = rule.bind(eqn.args, eqn.kwargs)
+        for p in rule.params + ((rule.varargs,) if rule.varargs else ()):
+            value = bound.values.get(p)
+            if p in rule.shape_only or value is None:
+                continue
+            # Any variable, not only varied ones: activity analysis already took the output as
+            # constant, so a parameter feeding only np.sign(z) takes no tangent at all.
+            if variables(value) and self._may_be_complex(value, tan):
+                raise rules.RuleError(
+                    f"{rule.short_name} has no derivative for complex values "
+                    f"({_shown(value, tan, self.constants)} may be complex here)"
+                )
+
+    def _real_part(self, tangent: object, tan: _Tangents, realify: bool) -> object:
+        """`tangent`, or its real part bound to a fresh name when it may be complex and the
+        output is real (the value written into a real buffer: ``dx_2[i] = np.real(dz)``)."""
+        if isinstance(tangent, tuple):
+            return tuple(self._real_part(t, tan, realify) for t in tangent)
+        if not realify or not isinstance(tangent, Var) or not self._complex_tangent(tangent, tan):
+            return tangent
+        target = tan.names.fresh(f"{tangent.name}_real")
+        tan.stmts.append(SetTangent(target, (Apply("numpy.real", (tangent,)),)))
+        return Var(target)
+
+    def _complex_tangent(self, tangent: Var, tan: _Tangents) -> bool:
+        """Whether a tangent variable may be complex: the tangent of a complex-typed variable."""
+        return any(d == tangent.name and v in tan.complex for v, d in tan.of.items())
 
     def _dense_param(self, value: object, tan: _Tangents) -> object:
         if isinstance(value, tuple):
@@ -317,6 +422,18 @@ class _Forward:
                 tangents.append(Var(dcarried[k - layout.carried.start]) if carried else tan.dense(feed))
         flag = tan.names.fresh("broke") if loop.breaks else ""
         tan.stmts.append(JvpLoop(loop, tuple(rows), dcarried, dinit, tuple(tangents), flag))
+
+
+def _shown(atom: object, tan: _Tangents, constants: frozenset[str]) -> str:
+    """How an error names the complex argument: ``'z'``, or the literal ``'1j'``."""
+    if isinstance(atom, (Seq, tuple)):
+        items = atom.items if isinstance(atom, Seq) else atom
+        atom = next(i for i in items if may_be_complex(i, tan.complex, constants))
+    if isinstance(atom, Var):
+        return f"'{atom.name}'"
+    if isinstance(atom, Const):
+        return f"'{atom.text}'"
+    return "an argument"
 
 
 def elementwise_tangent(derivative: Expr) -> Expr:

@@ -16,10 +16,12 @@ with another (a pass-through like ``unbroadcast`` can return its input) is copie
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 from dataclasses import dataclass, field
 
 from dpgen import rules
+from dpgen.rules import RuleError
 from dpgen.errors import DiagnosticSink
 from dpgen.ir import (
     KeyAddAdjoint,
@@ -55,9 +57,11 @@ from dpgen.ir import (
     VjpModule,
     ZerosAdjoint,
 )
-from dpgen.ir.expr import OPERATORS, holes, mul, strip_unbroadcast, unbroadcast
+from dpgen.ir.expr import OPERATORS, holes, mul, real, strip_unbroadcast, substitute, unbroadcast
 from dpgen.names import NameAllocator
 from dpgen.analysis import activity, residuals
+from dpgen.analysis.dtypes import complex_constants, complex_types, is_complex_literal, may_be_complex
+from dpgen.passes.conjugate import conjugate_derivative, conjugate_holes, has_complex_literal
 from dpgen.analysis.activity import active_parameters, dict_variables
 from dpgen.analysis.scalars import is_scalar_constant, module_scalars, scalar_constants, shape_classes
 from dpgen.ir import walk
@@ -74,16 +78,87 @@ class _Adjoints:
     scalars: frozenset[str]  #: variables that provably hold scalars
     shapes: dict[str, tuple] = field(default_factory=dict)  #: variable -> key; equal keys, equal shapes
     dicts: set[str] = field(default_factory=set)  #: variables holding dicts of parameters
+    complex_vars: frozenset[str] = frozenset()  #: variables that may hold complex values (`analysis.dtypes`)
+    complex_constants: frozenset[str] = frozenset()  #: module constants bound to complex literals
     zero_entries: dict[str, set[str]] = field(default_factory=dict)  #: dict adjoint -> keys still holding its zeros
     shared_entries: set[str] = field(default_factory=set)  #: dict adjoints with entries that are other adjoints
     bar: dict[str, str] = field(default_factory=dict)  #: variable -> its adjoint's current name
     owned: set[str] = field(default_factory=set)  #: adjoints known to own their memory
+    #: Adjoint names (and temporaries) that may hold complex values: the adjoints of complex
+    #: variables, and a callee's cotangents before a real variable takes their real part.
+    complex_names: set[str] = field(default_factory=set)
+    #: Complex variables whose adjoint is known to be a complex array (complex zeros): only
+    #: those take in-place updates, which could not store a complex value in a real array.
+    complex_buffers: set[str] = field(default_factory=set)
+    real_parts: set[str] = field(default_factory=set)  #: temporaries a real variable takes the real part of
     stmts: list[AdjointStmt] = field(default_factory=list)
 
+    def fresh(self, var: str, suffix: str = "_bar") -> str:
+        """A new name for (a part of) `var`'s adjoint, complex when `var` may be."""
+        name = self.names.fresh(f"{var}{suffix}")
+        if var in self.complex_vars:
+            self.complex_names.add(name)
+        return name
+
+    def bind(self, var: str) -> str:
+        """Give `var` a new adjoint name (its array is not known to be complex yet)."""
+        self.bar[var] = self.fresh(var)
+        self.complex_buffers.discard(var)
+        return self.bar[var]
+
+    def zeros(self, var: Var) -> ZerosAdjoint:
+        """A zero buffer for `var`'s adjoint: complex zeros when `var` may be complex (it may be
+        real at run time, and complex cotangents are added into the buffer in place)."""
+        is_complex = var.name in self.complex_vars
+        if is_complex:
+            self.complex_buffers.add(var.name)
+        return ZerosAdjoint(self.bar[var.name], var, is_dict=var.name in self.dicts, complex=is_complex)
+
+    def copy(self, var: str) -> CopyAdjoint:
+        """Copy `var`'s adjoint before an in-place update (as a complex array for a complex variable)."""
+        is_complex = var in self.complex_vars and var not in self.complex_buffers
+        if is_complex:
+            self.complex_buffers.add(var)
+        return CopyAdjoint(self.bar[var], is_dict=var in self.dicts, complex=is_complex)
+
+    def needs_own_copy(self, var: str) -> bool:
+        """Whether `var`'s adjoint must be copied before an in-place update."""
+        return var not in self.owned or (var in self.complex_vars and var not in self.complex_buffers)
+
+    def atom_complex(self, atom: object) -> bool:
+        """Whether an atom of the pullback (a primal, an adjoint, a literal) may be complex."""
+        if isinstance(atom, Var):
+            return atom.name in self.complex_vars or atom.name in self.complex_names
+        if isinstance(atom, Const):
+            return may_be_complex(atom, frozenset(), self.complex_constants)
+        if isinstance(atom, Lit):
+            return type(atom.value) is complex
+        if isinstance(atom, (Seq, tuple)):
+            return any(self.atom_complex(item) for item in (atom.items if isinstance(atom, Seq) else atom))
+        if isinstance(atom, Apply):
+            return any(self.atom_complex(a) for a in atom.args) or any(self.atom_complex(v) for _, v in atom.kwargs)
+        return False
+
+    def template_complex(self, template: Template) -> bool:
+        """Whether a contribution may be complex: it reads a complex atom or a complex literal."""
+        bindings = dict(template.bindings)
+        return (
+            has_complex_literal(template.expr)
+            or any(self.atom_complex(bindings[name]) for name in holes(template.expr) if name in bindings)
+            or self.atom_complex(_tree_atoms(template.expr))
+        )
+
+    def real_stays_real(self, var: str, value: Template) -> Template:
+        """`value`, or its real part when `var` is real but `value` may be complex."""
+        if var in self.complex_vars or not self.template_complex(value):
+            return value
+        return Template(real(value.expr), value.bindings)
+
     def contribute(self, var: str, value: Template) -> None:
+        value = self.real_stays_real(var, value)
         self.zero_entries.pop(var, None)
         if var not in self.bar:
-            self.bar[var] = self.names.fresh(f"{var}_bar")
+            self.bind(var)
             self.stmts.append(SetAdjoint(self.bar[var], value, accumulate=False))
             self.owned.discard(var)
         else:
@@ -92,27 +167,46 @@ class _Adjoints:
 
     def _accumulate(self, var: str, value: Template) -> SetAdjoint:
         """``x_bar = x_bar + value``; in place when no other name can hold x_bar's array (it
-        is a sum or a buffer this pullback made, and x's adjoint is read only once complete)."""
+        is a sum or a buffer this pullback made, and x's adjoint is read only once complete)
+        and, for a complex variable, the array is known to be complex."""
         is_dict = var in self.dicts
-        return SetAdjoint(
-            self.bar[var], value, accumulate=True, is_dict=is_dict, in_place=var in self.owned and not is_dict
-        )
+        in_place = not self.needs_own_copy(var) and not is_dict
+        return SetAdjoint(self.bar[var], value, accumulate=True, is_dict=is_dict, in_place=in_place)
 
-    def target_for(self, var: str) -> str | None:
-        """Where an unpacked cotangent for `var` lands: its adjoint, or a temporary to add in."""
+    def target_for(self, var: str, complex_value: bool = False) -> str | None:
+        """Where an unpacked cotangent for `var` lands: its adjoint, or a temporary to add in.
+        A cotangent that may be complex for a real `var` lands in a temporary whose real part
+        `add_parts` takes."""
         if var not in self.active:
             return None
+        if complex_value and var not in self.complex_vars:
+            part = self.names.fresh(f"{var}_bar_part")
+            self.complex_names.add(part)
+            self.real_parts.add(part)
+            return part
         if var not in self.bar:
-            self.bar[var] = self.names.fresh(f"{var}_bar")
-            return self.bar[var]
-        return self.names.fresh(f"{var}_bar_part")
+            return self.bind(var)
+        return self.fresh(var, "_bar_part")
 
     def add_parts(self, vars_and_targets: list[tuple[str, str | None]]) -> None:
         for var, target in vars_and_targets:
             self.zero_entries.pop(var, None)
-            if target is not None and target != self.bar[var]:
+            if target in self.real_parts:
+                self.contribute(var, Template(Hole("part"), (("part", Var(target)),)))
+            elif target is not None and target != self.bar[var]:
                 self.stmts.append(self._accumulate(var, Template(Hole("part"), (("part", Var(target)),))))
                 self.owned.add(var)
+
+
+def _tree_atoms(node: object) -> tuple:
+    """The atoms a tree holds outside its holes (``np.zeros_like(out)`` holds ``out``)."""
+    if isinstance(node, (Var, Const)):
+        return (node,)
+    if isinstance(node, Apply):
+        return tuple(a for child in node.args + tuple(v for _, v in node.kwargs) for a in _tree_atoms(child))
+    if isinstance(node, (Seq, Index)):
+        return tuple(a for child in node.items for a in _tree_atoms(child))
+    return ()
 
 
 class _Reverse:
@@ -124,6 +218,10 @@ class _Reverse:
         self.dicts = dict_variables(module)
         self.scalars = module_scalars(module)
         self.constants = scalar_constants(module)
+        # Which variables and parameters may hold complex values: holomorphic rules conjugate
+        # what they read of those, and real variables take the real part of their cotangents.
+        self.complex_vars, self.complex_params = complex_types(module)
+        self.complex_constants = complex_constants(module)
         # For internal functions: positions of result items that can carry a derivative.
         self.varied_results = {}
         for f in module.functions:
@@ -135,6 +233,7 @@ class _Reverse:
 
     def function(self, f: Function) -> VjpFunction:
         self.current = f
+        self._refuse_on_complex(f)
         # Values the forward sweep computes, for rules that need one of them again (sin needs cos).
         self.computed = {
             (s.op, s.args): s.outs[0] for s in f.body if isinstance(s, Eqn) and len(s.outs) == 1 and not s.kwargs
@@ -148,6 +247,8 @@ class _Reverse:
             self.scalars[f.name],
             shape_classes(f, self.scalars[f.name], self.constants),
             self.dicts[f.name],
+            self.complex_vars[f.name],
+            self.complex_constants,
         )
 
         # Forward sweep: module calls go through the callee's vjp to keep its pullback.
@@ -211,8 +312,8 @@ class _Reverse:
         active = self.active_params[f.name]
         for p in f.params:
             if p.name in active and p.name not in adj.bar:
-                adj.bar[p.name] = names.fresh(f"{p.name}_bar")
-                adj.stmts.append(ZerosAdjoint(adj.bar[p.name], Var(p.name), is_dict=p.name in adj.dicts))
+                adj.bind(p.name)
+                adj.stmts.append(adj.zeros(Var(p.name)))
         cotangents = tuple(adj.bar[p.name] if p.name in active else None for p in f.params)
         backward = _skip_assigned_zeros(adj.stmts)
         return VjpFunction(
@@ -226,6 +327,48 @@ class _Reverse:
             backward=backward,
             cotangents=cotangents,
         )
+
+    def _refuse_on_complex(self, f: Function) -> None:
+        """Located errors, whether or not the call is differentiated, for a call that
+
+        - would raise at run time on a complex argument (``math`` functions, ``np.floor``:
+          `Rule.real_only`), or
+        - has no derivative, so activity analysis takes it as constant, but has a complex
+          output that reads a complex variable: ``np.sign(z) = z / |z|`` is not constant off
+          the real line (the forward pass refuses the same calls). Real outputs (comparisons)
+          and shape-only reads (``np.zeros_like(z)``) stay constant."""
+        complex_vars = self.complex_vars[f.name]
+
+        def complex_atom(atom: object) -> bool:
+            return may_be_complex(atom, complex_vars, self.complex_constants)
+
+        for stmt in f.body:
+            rule = rules.lookup(stmt.op) if isinstance(stmt, Eqn) else None
+            if rule is None:
+                continue
+            if rule.real_only or rule.name.startswith("math."):
+                found = [a for a in stmt.args + tuple(v for _, v in stmt.kwargs) if complex_atom(a)]
+                if found:
+                    advice = f"; use np.{rule.name.partition('.')[2]}" if rule.name.startswith("math.") else ""
+                    self.sink.error(
+                        stmt.span,
+                        f"{rule.short_name} does not take complex numbers{advice} ({_shown(found[0])} may be complex here)",
+                    )
+                continue
+            if rule.differentiable or rule.out_dtype == "real" or not any(o in complex_vars for o in stmt.outs):
+                continue
+            try:
+                bound = rule.bind(stmt.args, stmt.kwargs)
+            except RuleError:
+                continue  # not a call this pass differentiates; lowering reports what it must
+            for p in rule.params + ((rule.varargs,) if rule.varargs else ()):
+                value = bound.values.get(p)
+                if p not in rule.shape_only and value is not None and walk.variables(value) and complex_atom(value):
+                    self.sink.error(
+                        stmt.span,
+                        f"{rule.short_name} has no derivative for complex values ({_shown(value)} may be complex here)",
+                    )
+                    break
 
     def eqn(self, eqn: Eqn, adj: _Adjoints) -> None:
         rule = rules.lookup(eqn.op)
@@ -247,11 +390,28 @@ class _Reverse:
             if isinstance(value, (tuple, Seq)):
                 items = value if isinstance(value, tuple) else value.items
                 bindings.update({f"{name}_{k}": item for k, item in enumerate(items)})
+        # Primal values (parameters, `ans`; never `g`) that may be complex: their holes are
+        # conjugated in holomorphic rules; a complex literal is conjugated where it is written.
+        complex_holes = frozenset(name for name, atom in bindings.items() if name != "g" and adj.atom_complex(atom))
+        literals = {
+            name: Lit(_literal_value(atom))
+            for name, atom in bindings.items()
+            if name in complex_holes and isinstance(atom, Const) and is_complex_literal(atom.text)
+        }
+        complex_holes = complex_holes - set(literals)
         for param, template in rule.vjp.items():
             value = bound[param]
+            complex_arg = _complex_argument(bound, param, adj)
+
+            def cotangent(tree: Expr | None = None, own: str = param) -> Expr:
+                """The cotangent of `own` (an operand, or element k of a list parameter)."""
+                if complex_arg is not None:
+                    tree = complex_cotangent(rule, bound, param, complex_arg, literals, complex_holes, tree, own)
+                return tree if tree is not None else _cotangent(rule, bound, param)
+
             if isinstance(value, Var):
                 if value.name in adj.active:
-                    tree = _cotangent(rule, bound, param)
+                    tree = cotangent()
                     same_shape = value.name in adj.shapes and adj.shapes[value.name] == adj.shapes.get(out)
                     if same_shape or self._no_broadcast(rule, bound, param, adj):
                         tree = strip_unbroadcast(tree, param)
@@ -264,29 +424,32 @@ class _Reverse:
                 continue
             if isinstance(template, rules.PerElement):
                 for k, item in enumerate(items):
+                    tree = cotangent(template.build(bound, k), f"{param}_{k}")
                     if isinstance(item, Var) and item.name in adj.active:
-                        adj.contribute(item.name, Template(template.build(bound, k), tuple(bindings.items())))
+                        adj.contribute(item.name, Template(tree, tuple(bindings.items())))
                     elif isinstance(item, Seq) and any(n in adj.active for n in walk.variables(item)):
+                        value = Template(tree, tuple(bindings.items()))
                         part = adj.names.fresh(f"{out}_bar_item")
-                        adj.stmts.append(
-                            SetAdjoint(
-                                part, Template(template.build(bound, k), tuple(bindings.items())), accumulate=False
-                            )
-                        )
+                        if adj.template_complex(value):
+                            adj.complex_names.add(part)
+                        adj.stmts.append(SetAdjoint(part, value, accumulate=False))
                         self._unpack(item.items, Template(Hole("g"), (("g", Var(part)),)), out, adj)
             else:
-                self._unpack(items, Template(_cotangent(rule, bound, param), tuple(bindings.items())), out, adj)
+                self._unpack(items, Template(cotangent(), tuple(bindings.items())), out, adj)
 
     def _unpack(self, items: tuple, value: Template, out: str, adj: _Adjoints) -> None:
         """``a_bar, b_bar = value``: one cotangent per item of a list display. A nested display
         (``np.array([[a, b], [c, 1.0]])``) unpacks its item's cotangent again, to any depth."""
         targets: list[str | None] = []
         nested = []
+        is_complex = adj.template_complex(value)  # then a real item takes the real part of its cotangent
         for v in items:
             if isinstance(v, Var):
-                targets.append(adj.target_for(v.name))
+                targets.append(adj.target_for(v.name, is_complex))
             elif isinstance(v, Seq) and any(n in adj.active for n in walk.variables(v)):
                 targets.append(adj.names.fresh(f"{out}_bar_item"))
+                if is_complex:
+                    adj.complex_names.add(targets[-1])
                 nested.append((v, targets[-1]))
             else:
                 targets.append(None)
@@ -337,11 +500,11 @@ class _Reverse:
             return
         var = base.name
         if var not in adj.bar:
-            adj.bar[var] = adj.names.fresh(f"{var}_bar")
-            adj.stmts.append(ZerosAdjoint(adj.bar[var], base, is_dict=var in adj.dicts))
+            adj.bind(var)
+            adj.stmts.append(adj.zeros(base))
             adj.owned.add(var)
-        elif var not in adj.owned:
-            adj.stmts.append(CopyAdjoint(adj.bar[var], is_dict=var in adj.dicts))
+        elif adj.needs_own_copy(var):
+            adj.stmts.append(adj.copy(var))
             adj.owned.add(var)
         may_repeat = any(
             isinstance(i, (Var, Seq)) or (isinstance(i, Const) and i.text.startswith("[")) for i in index.items
@@ -378,6 +541,9 @@ class _Reverse:
         if in_place:
             adj.stmts.append(ZeroIndexAdjoint(g.name, g.name, index))  # our own buffer: zero in place
             adj.bar[base.name] = g.name
+            # x and x_2 have one dtype (NumPy casts v into x), so the buffer stays what it was.
+            if out in adj.complex_buffers:
+                adj.complex_buffers.add(base.name)
         else:
             target = adj.target_for(base.name)
             adj.stmts.append(ZeroIndexAdjoint(target, g.name, index))
@@ -397,7 +563,9 @@ class _Reverse:
         for p in callee.params:
             atom = bound.get(p.name)
             if p.name in self.active_params[call.callee] and isinstance(atom, Var) and atom.name in adj.active:
-                target = adj.target_for(atom.name)
+                # Another call site may make the callee's parameter complex: a real argument
+                # then takes the real part of the cotangent it gets back.
+                target = adj.target_for(atom.name, p.name in self.complex_params[call.callee])
                 pairs.append((atom.name, target))
                 targets.append(target)
             else:
@@ -422,9 +590,11 @@ class _Reverse:
         seed = self._seed(branch.outs, branch.then, adj)
         active = set(self.active_params[branch.then])
         targets, pairs = [], []
-        for p, atom in zip(self.functions[branch.then].params, branch.inputs):
+        then, orelse = self.functions[branch.then].params, self.functions[branch.orelse].params
+        for p, q, atom in zip(then, orelse, branch.inputs):
             if p.name in active and isinstance(atom, Var) and atom.name in adj.active:
-                targets.append(adj.target_for(atom.name))
+                is_complex = p.name in self.complex_params[branch.then] or q.name in self.complex_params[branch.orelse]
+                targets.append(adj.target_for(atom.name, is_complex))
                 pairs.append((atom.name, targets[-1]))
             else:
                 targets.append(None)
@@ -441,8 +611,8 @@ class _Reverse:
         threaded = []
         for out in loop.carried:
             if out not in adj.bar:
-                adj.bar[out] = adj.names.fresh(f"{out}_bar")
-                adj.stmts.append(ZerosAdjoint(adj.bar[out], Var(out), is_dict=out in adj.dicts))
+                adj.bind(out)
+                adj.stmts.append(adj.zeros(Var(out)))
                 adj.owned.add(out)
             threaded.append(adj.bar[out])
         seed = Seq(tuple(Var(t) for t in threaded) + ((Const("None"),) if loop.breaks else ()))
@@ -459,6 +629,9 @@ class _Reverse:
             self._own(feed, adj)  # a buffer the loop adds into in place
             part = adj.names.fresh(f"{param.name}_bar" if k < n_targets else f"{feed.name}_bar_part")
             targets.append(part)
+            if param.name in self.complex_params[loop.body] and feed.name not in adj.complex_vars:
+                # The body's parameter may be complex, the sequence or invariant is real.
+                per_step.append(SetAdjoint(part, Template(real(Hole("part")), (("part", Var(part)),)), False))
             if k < n_targets:  # an iterated element: add into its row of the sequence
                 position = Apply("numpy.subtract", (Lit(-1), Var(index))) if loop.over.reverse else Var(index)
                 per_step.append(IndexAddAdjoint(adj.bar[feed.name], Index((position,), False), part, may_repeat=False))
@@ -487,14 +660,14 @@ class _Reverse:
     def _own(self, var: Var, adj: "_Adjoints") -> None:
         """Make `var`'s adjoint a buffer this pullback owns, so it can add into it in place."""
         if var.name not in adj.bar:
-            adj.bar[var.name] = adj.names.fresh(f"{var.name}_bar")
-            adj.stmts.append(ZerosAdjoint(adj.bar[var.name], var, is_dict=var.name in adj.dicts))
+            adj.bind(var.name)
+            adj.stmts.append(adj.zeros(var))
             adj.owned.add(var.name)
             if var.name in adj.dicts:
                 adj.zero_entries[var.name] = {key for key in self._keys(var.name)}
-        elif var.name not in adj.owned or var.name in adj.shared_entries:
+        elif adj.needs_own_copy(var.name) or var.name in adj.shared_entries:
             # Copied before an in-place update: entries may be other adjoints' arrays.
-            adj.stmts.append(CopyAdjoint(adj.bar[var.name], is_dict=var.name in adj.dicts))
+            adj.stmts.append(adj.copy(var.name))
             adj.owned.add(var.name)
             adj.shared_entries.discard(var.name)
             adj.zero_entries.pop(var.name, None)
@@ -543,17 +716,94 @@ def _cotangent(rule: rules.Rule, bound: rules.Bound, param: str) -> Expr:
     return tree
 
 
-def elementwise_cotangent(rule: rules.Rule, param: str, derivative: Expr) -> Expr:
+def complex_cotangent(
+    rule: rules.Rule,
+    bound: rules.Bound,
+    param: str,
+    argument: str,
+    literals: dict[str, Lit],
+    complex_holes: frozenset[str],
+    tree: Expr | None = None,
+    own: str | None = None,
+) -> Expr:
+    """The cotangent tree of `param` when an argument of the call may be complex (`argument`
+    names one). `tree` is the real cotangent when the caller built it (a list parameter's
+    element `own`); `literals` maps holes bound to complex literals to their values.
+
+    A rule that is not holomorphic uses its `complex_vjp` (over ``g``, not conjugated) or is refused;
+    a holomorphic one reads the conjugates of its complex primals (`dpgen.passes.conjugate`),
+    except linear rules, which state their adjoint already."""
+    if not rule.holomorphic:
+        if param not in rule.complex_vjp:
+            raise RuleError(f"{rule.short_name} has no derivative for complex values ({argument} may be complex here)")
+        template = rule.complex_vjp[param]
+        tree = template(bound) if callable(template) else template
+        if rule.jvp_kind == "elementwise" and not _takes_scalars(rule):
+            tree = unbroadcast(tree, Hole(param))
+        return tree
+    if tree is None:
+        template = rule.vjp[param]
+        tree = template(bound) if callable(template) else template
+    if rule.jvp_kind == "linear":
+        return tree
+    tree = substitute(tree, literals)
+    if rule.jvp_kind == "elementwise":
+        return elementwise_cotangent(rule, param, tree, complex_holes)
+    # A multilinear rule's cotangent for one operand reads that operand only for its shape.
+    skip = frozenset({own or param}) if rule.jvp_kind == "multilinear" else frozenset()
+    return conjugate_holes(tree, complex_holes, skip)
+
+
+def elementwise_cotangent(
+    rule: rules.Rule, param: str, derivative: Expr, complex_holes: frozenset[str] = frozenset()
+) -> Expr:
     """``unbroadcast(g * d, x)`` for the local derivative ``d`` of an elementwise rule.
 
-    The one place reverse mode applies a cotangent to a derivative (a complex pass makes it
-    ``g * conj(d)``). A rule that reads ``g`` itself already is the cotangent (``np.where``).
-    ``math`` functions and the two-value ``max``/``min`` take scalars (an array's truth value
-    is an error there), which nothing broadcasts."""
-    value = derivative if "g" in holes(derivative) else mul(Hole("g"), derivative)
-    if rule.name.startswith("math.") or rule.name in ("builtins.max", "builtins.min"):
+    The one place reverse mode applies a cotangent to a derivative: ``g * conj(d)`` where
+    ``d`` reads values that may be complex (`complex_holes`) or a complex literal. A rule that
+    reads ``g`` itself already is the cotangent (``np.where``): its complex primals are read
+    conjugated instead. ``math`` functions and the two-value ``max``/``min`` take scalars
+    (an array's truth value is an error there), which nothing broadcasts."""
+    if "g" in holes(derivative):
+        value = conjugate_holes(derivative, complex_holes)
+    else:
+        value = mul(Hole("g"), conjugate_derivative(derivative, complex_holes))
+    if _takes_scalars(rule):
         return value
     return unbroadcast(value, Hole(param))
+
+
+def _takes_scalars(rule: rules.Rule) -> bool:
+    """``math`` functions and the two-value builtins ``max``/``min``: scalars only, no broadcasting."""
+    return rule.name.startswith("math.") or rule.name in ("builtins.max", "builtins.min")
+
+
+def _literal_value(atom: Const) -> complex:
+    """The value of a complex literal written in the user's code (``1j``, ``(2 + 3j)``)."""
+    return ast.literal_eval(atom.text)
+
+
+def _complex_argument(bound: rules.Bound, param: str, adj: _Adjoints) -> str | None:
+    """How an error names an argument of a call that may be complex, `param`'s own first
+    (``'z'``, the literal ``'1j'``); None when none may be."""
+    for name in [param] + [p for p in bound.values if p != param]:
+        atom = bound[name]
+        if adj.atom_complex(atom):
+            if isinstance(atom, (Seq, tuple)):
+                atom = next(a for a in (atom.items if isinstance(atom, Seq) else atom) if adj.atom_complex(a))
+            return _shown(atom)
+    return None
+
+
+def _shown(atom: object) -> str:
+    """An atom as an error names it: ``'z'``, ``'1j'``; "an argument" for anything else."""
+    if isinstance(atom, Var):
+        return f"'{atom.name}'"
+    if isinstance(atom, Const):
+        return f"'{atom.text}'"
+    if isinstance(atom, (Seq, tuple)):
+        return "an item of a list"
+    return "an argument"
 
 
 def _zeros_like(name: str) -> Apply:

@@ -324,7 +324,9 @@ class _Unjvp:
         with_default = any(p.default is not None for p in src.params)
 
         def tangent_param(p: Param, name: str) -> Param:
-            return Param(name, Const("None") if with_default else None, p.differentiable, p.scalar)
+            # A complex parameter's tangent is complex: the reverse pass types it from the flag.
+            default = Const("None") if with_default else None
+            return Param(name, default, p.differentiable, p.scalar, complex=p.complex)
 
         primal = list(src.params)
         result_items = list(src.result.items) if _flat(src) else [src.result]
@@ -348,7 +350,7 @@ class _Unjvp:
             if by_position:  # enumerate: each row's tangent is its tangent sequence at the position
                 for row in row_params:
                     whole = cur.names.fresh(f"{row.name}s")
-                    params.append(Param(whole, row.default, row.differentiable))
+                    params.append(Param(whole, row.default, row.differentiable, complex=row.complex))
                     index = Index((Var(primal[0].name),), False)
                     cur.body.append(Eqn((row.name,), "dpgen.getitem", (Var(whole), index), (), src.span))
             result_items = result_items[:nc] + dresult_items + result_items[nc:]

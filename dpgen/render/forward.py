@@ -51,7 +51,9 @@ class JvpRendering:
             # Python needs defaults after the first one; a missing tangent is a zero one anyway.
             defaults = [p.name if p.default is None else f"{p.name}={p.default.text}" for p in src.params]
             params = defaults + [f"{t}=None" for t in fn.tangent_params]
-        body = self.check_real(fn.name, src) + [line for stmt in fn.body for line in self.jvp_statement(stmt)]
+        body = self.check_real(fn.name, src, fn.real_tangents) + [
+            line for stmt in fn.body for line in self.jvp_statement(stmt)
+        ]
         if src.internal:
             description = f"{src.description[0].upper()}{src.description[1:]}, with the tangents of its results"
         else:

@@ -13,6 +13,7 @@ import ast
 import re
 
 from dpgen.backends import Backend, environment, template_name
+from dpgen.escape import comment_text
 from dpgen.ir import HvpFunction, HvpModule, JvpModule, Module, Seq, VjpFunction, VjpModule
 from dpgen.names import NameAllocator
 from dpgen.render.expressions import ALIAS_MARK, ExpressionPrinter
@@ -60,14 +61,16 @@ class Renderer(JvpRendering, ReverseRendering, ExpressionPrinter):
             cotangents=cotangents,
             result=ast.unparse(self.atom(src.result)),
             grad=self.grad(fn),
+            derivative=self.derivative(fn),
         )
 
-    def check_real(self, name: str, src) -> list[str]:
+    def check_real(self, name: str, src, tangents: tuple[str, ...] = ()) -> list[str]:
         """``_check_real("f_vjp", x=x)`` at a public entry: a complex argument is an error,
         never a number (the rules assume real values). Internal functions need no check, nor
         parameters annotated `float`: declared real, and scalar code calls small functions
-        so often that the check would cost as much as the function (the `ode` benchmark)."""
-        params = [p.name for p in src.params if p.differentiable and not p.scalar]
+        so often that the check would cost as much as the function (the `ode` benchmark).
+        `tangents` are f_jvp's tangents of real parameters in a module with complex values."""
+        params = [p.name for p in src.params if p.differentiable and not p.scalar and not p.complex] + list(tangents)
         if src.internal or not params:
             return []
         self.use_helper("_check_real")
@@ -120,6 +123,54 @@ class Renderer(JvpRendering, ReverseRendering, ExpressionPrinter):
             what=what,
         )
 
+    def derivative(self, fn: VjpFunction) -> dict | None:
+        """``f_derivative``: the conjugate of the pullback's cotangents for the seed 1.0 (for a
+        holomorphic f, z_bar = conj(f'(z)) * 1), or the comment saying why it is not written."""
+        derivative = fn.derivative
+        if derivative is None:
+            return None
+        if derivative.breaks:
+            where = ", ".join(f"in {b.param} ({b.location}: {b.text})" for b in derivative.breaks)
+            return dict(
+                comment=comment_text(f"{derivative.name} is not written: {fn.source.name} is not holomorphic {where}")
+            )
+        params = fn.source.params
+        names = NameAllocator(p.name for p in params)
+        np_ = self.backend.alias
+        out, pullback, cotangents = names.fresh("out"), names.fresh(fn.pullback_name), names.fresh("cotangents")
+        complex_ = [k for k, c in enumerate(derivative.complex) if c]
+        # A real value passed for a complex parameter is made complex: the pullback returns real
+        # cotangents for real values ("real stays real"), and f'(x) of a real x is complex still.
+        call_args = ", ".join(
+            f"{self.ref(np_)}.asarray({p.name}) + 0j" if derivative.complex[k] else p.name for k, p in enumerate(params)
+        )
+
+        def entry(k: int, seq: str) -> str:
+            return f"{np_}.conj({seq}[{k}])" if fn.cotangents[k] is not None else "None"
+
+        if len(complex_) == 1:
+            (k,) = complex_
+            body = [f"return {entry(k, f'{pullback}(1.0)')}"]
+            what = f"{fn.source.name}'({params[k].name}) of a holomorphic {fn.source.name}"
+        else:
+            body = [
+                f"{cotangents} = {pullback}(1.0)",
+                "return " + ", ".join(entry(k, cotangents) if c else "None" for k, c in enumerate(derivative.complex)),
+            ]
+            what = (
+                f"of a holomorphic {fn.source.name}: "
+                + ", ".join(f"d{fn.source.name}/d{params[k].name}" for k in complex_)
+                + " (None for the real parameters)"
+            )
+        return dict(
+            name=derivative.name,
+            doc=f"The complex derivative {what}" if len(complex_) == 1 else f"The complex derivatives {what}",
+            first=f"{out}, {pullback} = {self.ref(fn.name)}({call_args})",
+            out=out,
+            error=self.ref("ValueError"),
+            body=body,
+        )
+
 
 def _unpack_target(targets: tuple) -> ast.expr:
     """``(a_bar, (b_bar, _))`` for nested unpacking targets; None becomes ``_``."""
@@ -161,6 +212,7 @@ def render(
             header=header,
             source_name=source.source_name,
             reverse=vjp is not None,
+            derivative=any(f.get("derivative") and "comment" not in f["derivative"] for f in functions),
             forward=jvp is not None,
             hvp=hessian is not None,
             imports=imports,

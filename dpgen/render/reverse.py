@@ -142,8 +142,9 @@ class ReverseRendering:
             return [ast.unparse(ast.Assign([names], value, lineno=0))]
         if isinstance(stmt, ZerosAdjoint):
             # Integer inputs still get floating-point cotangents, so the buffer cannot use x's dtype.
-            self.use_helper("_zeros_like")
-            zeros_like = self.ref("_zeros_like")
+            helper = "_complex_zeros_like" if stmt.complex else "_zeros_like"
+            self.use_helper(helper)
+            zeros_like = self.ref(helper)
             if stmt.is_dict:
                 skip = ", ".join(stmt.assigned) + ("," if len(stmt.assigned) == 1 else "")
                 return self.statement(
@@ -158,6 +159,10 @@ class ReverseRendering:
             return self.statement("zeros", target=stmt.target, like=stmt.like.name, zeros_like=zeros_like)
         if isinstance(stmt, CopyAdjoint) and stmt.is_dict:
             return self.statement("copy_entries", target=stmt.target, key=self.key, value=self.value)
+        if isinstance(stmt, CopyAdjoint) and stmt.complex:
+            # A complex array even where the value is real at run time: complex parts are added in.
+            self.use_helper("_complex_copy")
+            return [f"{stmt.target} = {self.ref('_complex_copy')}({stmt.target})"]
         if isinstance(stmt, CopyAdjoint):
             return self.statement("copy", target=stmt.target)
         if isinstance(stmt, KeyAddAdjoint):

@@ -125,6 +125,10 @@ class Rule:
     #: complex. Without them, a non-holomorphic primitive meeting a complex value is refused.
     complex_vjp: Mapping[str, Union[Expr, Callable[["Bound"], Expr]]] = field(default_factory=dict)
     complex_jvp: Mapping[str, Union[Expr, Callable[["Bound"], Expr]]] = field(default_factory=dict)
+    #: The primitive refuses complex arguments at run time (``np.floor``, ``//``): dpgen refuses
+    #: a call whose argument may be complex where it generates the code, with a location.
+    #: Every ``math`` function is real-only too (by its name: math refuses complex numbers).
+    real_only: bool = False
 
     @property
     def differentiable(self) -> bool:
@@ -232,6 +236,7 @@ FACTS = (
     "holomorphic",
     "shape_only",
     "out_dtype",
+    "real_only",
 )
 
 

@@ -67,12 +67,15 @@ defvjp(
     pointwise=True,
     out_dtype="real",
 )
-# |z|: gradient z / |z| = sign(z) (NumPy's complex sign), 0 at 0 as for real numbers.
+# |z|: gradient z / |z| = sign(z) (NumPy's complex sign), 0 at 0 as for real numbers. The
+# tangent Re(conj(z) t) / |z| avoids np.sign, which has no derivative rule: --mode hvp
+# differentiates this tangent again, and sign(z) varies with z off the real line.
+_ABS_JVP = "np.real(np.conj(x) * t) / np.where(x == 0, 1, ans)"
 defelementwise(
     "numpy.abs(x)",
     x="np.sign(x)",
     complex_vjp={"x": "g * np.sign(x)"},
-    complex_jvp={"x": "np.real(np.conj(np.sign(x)) * t)"},
+    complex_jvp={"x": _ABS_JVP},
     holomorphic=False,
     out_dtype="real",
 )  # 0 at the kink, like autograd and JAX
@@ -81,7 +84,7 @@ defelementwise(
     "builtins.abs(x)",
     x="np.sign(x)",
     complex_vjp={"x": "g * np.sign(x)"},
-    complex_jvp={"x": "np.real(np.conj(np.sign(x)) * t)"},
+    complex_jvp={"x": _ABS_JVP},
     holomorphic=False,
     out_dtype="real",
 )

@@ -21,7 +21,9 @@ defelementwise(
     infix="**",
 )
 # The remainder and the floor it subtracts are defined on real numbers only.
-defelementwise("numpy.remainder(x1, x2)", x1="1", x2="-np.floor_divide(x1, x2)", infix="%", holomorphic=False)
+defelementwise(
+    "numpy.remainder(x1, x2)", x1="1", x2="-np.floor_divide(x1, x2)", infix="%", holomorphic=False, real_only=True
+)
 defelementwise("numpy.negative(x)", x="-1", prefix="-")
 defelementwise("numpy.positive(x)", x="1")
 defelementwise("numpy.square(x)", x="2 * x")

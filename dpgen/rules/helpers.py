@@ -16,6 +16,9 @@ nondiff(
     "dpgen.helpers._zero_tangent(x)",
     shape_only="x",
 )
+# Complex buffers for the cotangents of values that may be complex (`passes/reverse.py`).
+nondiff("dpgen.helpers._complex_zeros_like(x)", shape_only="x", out_dtype="complex")
+deflinear("dpgen.helpers._complex_copy(x)", x="g", out_dtype="complex")
 # Linear in the tangent or cotangent; the array read for its shape or mask is constant.
 # Parameters are renamed where the helper's own names (g, ans, t) are a rule's reserved
 # names; generated code calls helpers positionally, so only the order matters.

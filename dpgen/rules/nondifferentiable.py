@@ -36,19 +36,20 @@ nondiff(
 )
 
 # ---------------------------------------------------------- rounding and signs
+# Complex input: NumPy's sign is z/|z| and rint/round round both parts; the rest refuse it
+# at run time (real_only), so `promote` holds.
+nondiff("numpy.sign(x)", "numpy.rint(x)", "numpy.round(a, decimals=0)", pointwise=True)
 nondiff(
-    "numpy.sign(x)",
     "numpy.floor(x)",
     "numpy.ceil(x)",
     "numpy.trunc(x)",
-    "numpy.rint(x)",
-    "numpy.round(a, decimals=0)",
     "math.floor(x)",
     "math.ceil(x)",
     "builtins.round(number, ndigits=None)",
     pointwise=True,
-)  # complex input: NumPy's sign is z/|z|, and the rest refuse it, so `promote` holds
-nondiff("numpy.floor_divide(x1, x2)", pointwise=True, infix="//")
+    real_only=True,
+)
+nondiff("numpy.floor_divide(x1, x2)", pointwise=True, infix="//", real_only=True)
 
 # ------------------------------------------------------ indices and comparisons
 nondiff(

@@ -72,8 +72,9 @@ deflinear("numpy.concatenate(arrays, axis=0)", arrays="split_like(g, arrays, axi
 deflinear("numpy.stack(arrays, axis=0)", arrays=_stack_vjp)
 # Indexing reads; the reverse pass writes the scatter (see dpgen.passes.reverse).
 deflinear("dpgen.getitem(a, index)", a="g", view=True)
-# Indexed writes `x[index] = value`; the reverse pass writes this rule's pullback too.
-# NumPy casts the value into the buffer's dtype, so the result is complex only if `a` may be.
+# Indexed writes `x[index] = value`; the reverse pass writes this rule's pullback too. NumPy casts
+# the value into the buffer's dtype: a complex value written into a real buffer loses its imaginary
+# part (a real projection, so no f_derivative through it).
 deflinear("dpgen.setitem(a, index, value)", a="g", value="unbroadcast(g[index], value)", out_dtype="first")
 # Dicts of parameters read with constant keys, `p["W1"]`; the reverse pass writes the scatter.
 deflinear("dpgen.getkey(d, key)", d="g", view=True)  # the dict's item itself

@@ -9,6 +9,15 @@ derivative is known to be ill-conditioned says so in its table row), never loose
   pullback (<jvp(v), u> == <v, vjp(u)>).
 - `check_hvp`: H v against central differences of the gradient along v, and symmetry
   (<u, H v> == <v, H u>).
+- `check_derivative`: a holomorphic function's complex derivative f'(z) against central
+  differences along the real axis and along the imaginary axis.
+
+Complex values (the convention of DEVELOPERS.md and the README): a complex leaf z = x + iy is
+a point of R^2 per element. Its expected cotangent for a real-valued loss L is dL/dx + i dL/dy,
+from two central differences, one along the real part and one along the imaginary part. A
+complex output w pairs with its cotangent u through the real inner product Re<u, w> =
+sum(real(conj(u) * w)), which is also the inner product of every dot-product test. A REAL leaf
+must get a REAL cotangent (and a real output a real tangent): "real stays real".
 """
 
 from __future__ import annotations
@@ -24,7 +33,9 @@ from support.structures import (
     difference,
     get_leaf,
     inner,
+    is_complex,
     leaf_paths,
+    random_complex,
     random_tangent,
     shifted,
     with_leaf,
@@ -56,26 +67,33 @@ SECOND_ATOL = 1e-4
 
 
 def _pairing(cotangent, out) -> float:
-    """<cotangent, out>, through tuples."""
+    """<cotangent, out>, through tuples: the real inner product Re<u, w> where either is complex."""
     if isinstance(out, tuple):
         return sum(_pairing(c, o) for c, o in zip(cotangent, out))
+    if is_complex(cotangent) or is_complex(out):
+        return float(np.sum(np.real(np.conj(np.asarray(cotangent)) * np.asarray(out))))
     return float(np.sum(np.asarray(cotangent) * np.asarray(out)))
 
 
 def central_difference(f, args: list, i: int, cotangent, eps: float = EPS, path: tuple = ()):
-    """d<cotangent, f(args)>/d args[i][path], element by element (central, float64)."""
+    """d<cotangent, f(args)>/d args[i][path], element by element (central, float64).
+
+    For a complex leaf, dL/dx + i dL/dy: one central difference along the real part of each
+    element and one along its imaginary part (the convention of the module docstring)."""
     leaf = get_leaf(args[i], path)
-    x = np.asarray(leaf, dtype=float)
+    kind = complex if is_complex(leaf) else float
+    x = np.asarray(leaf, dtype=kind)
     grad = np.zeros_like(x)
     for idx in np.ndindex(x.shape):
-        for sign in (+1, -1):
-            moved = x.copy()
-            moved[idx] += sign * eps
-            trial = copy.deepcopy(list(args))
-            trial[i] = with_leaf(trial[i], path, moved if np.ndim(leaf) else float(moved))
-            grad[idx] += sign * _pairing(cotangent, f(*trial))
+        for part in (1.0, 1j) if kind is complex else (1.0,):
+            for sign in (+1, -1):
+                moved = x.copy()
+                moved[idx] += sign * eps * part
+                trial = copy.deepcopy(list(args))
+                trial[i] = with_leaf(trial[i], path, moved if np.ndim(leaf) else kind(moved))
+                grad[idx] += part * sign * _pairing(cotangent, f(*trial))
     grad /= 2 * eps
-    return grad if np.ndim(leaf) else float(grad)
+    return grad if np.ndim(leaf) else kind(grad)
 
 
 def directional_difference(f, args: list, direction: list, eps: float = EPS):
@@ -86,10 +104,28 @@ def directional_difference(f, args: list, direction: list, eps: float = EPS):
 
 
 def _seed(out, rng):
-    """The output cotangent: 1.0 for a scalar (the gradient itself), random otherwise."""
+    """The output cotangent: 1.0 for a real scalar (the gradient itself), random otherwise
+    (complex, both parts random, for a complex output)."""
     if isinstance(out, tuple):
         return tuple(_seed(o, rng) for o in out)
+    if is_complex(out):
+        return random_complex(np.shape(out), rng)
     return rng.normal(size=np.shape(out)) if np.ndim(out) else 1.0
+
+
+def _assert_real_stays_real(got, value, what: str) -> None:
+    """A derivative `got` belonging to a REAL `value` (argument or output) must be real: a
+    complex dtype, even with a zero imaginary part, would turn real parameters complex."""
+    if got is None or value is None:
+        return
+    if isinstance(value, dict):
+        for key in value:
+            _assert_real_stays_real(got[key], value[key], f"{what}[{key!r}]")
+    elif isinstance(value, (list, tuple)) and isinstance(got, (list, tuple)):
+        for k, (x, y) in enumerate(zip(got, value)):
+            _assert_real_stays_real(x, y, f"{what}[{k}]")
+    elif not is_complex(value) and not isinstance(value, (list, tuple)):
+        assert not np.iscomplexobj(got), f"{what}: real stays real, but a real value got the complex {got!r}"
 
 
 def check_vjp(primal, vjp, args, rng, nondiff=None, rtol: float = RTOL, atol: float = ATOL) -> None:
@@ -129,6 +165,7 @@ def check_vjp(primal, vjp, args, rng, nondiff=None, rtol: float = RTOL, atol: fl
             where = f"cotangent of argument {i}{''.join(f'[{p!r}]' for p in path)}"
             shape = np.shape(get_leaf(arg, path))
             assert np.shape(leaf_got) == shape, f"{where}: shape {np.shape(leaf_got)} != {shape}"
+            _assert_real_stays_real(leaf_got, get_leaf(arg, path), where)
             np.testing.assert_allclose(leaf_got, expected, rtol=rtol, atol=atol, err_msg=where)
 
 
@@ -149,7 +186,9 @@ def check_jvp(primal, jvp, vjp, args, rng, rtol: float = RTOL, atol: float = ATO
     names = list(inspect.signature(jvp).parameters)
     tangent_names = names[len(names) // 2 :][: len(tangents)]
     out, dout = jvp(*copy.deepcopy(args), **dict(zip(tangent_names, copy.deepcopy(tangents))))
-    assert_close(out, primal(*copy.deepcopy(args)), VALUE_TOL, VALUE_TOL, "value")
+    expected_out = primal(*copy.deepcopy(args))
+    assert_close(out, expected_out, VALUE_TOL, VALUE_TOL, "value")
+    _assert_real_stays_real(dout, expected_out, "tangent of the output")
     for arg, kept in zip(args, before):
         assert_close(arg, kept, 0, 0, "an argument was mutated")
     expected = directional_difference(primal, args, tangents, eps)
@@ -178,6 +217,7 @@ def check_hvp(hvp, vjp, args, rng, rtol: float = HVP_RTOL, atol: float = HVP_ATO
     gradient `vjp` gives along v, and the symmetry <u, H v> == <v, H u>."""
     out, pullback = vjp(*copy.deepcopy(args))
     assert np.ndim(out) == 0 and not isinstance(out, tuple), "a Hessian needs a real-scalar function"
+    assert not is_complex(out), "a Hessian needs a real-scalar function, the output is complex"
     cotangents = pullback(1.0)
     v = [None if c is None else random_tangent(a, rng) for a, c in zip(args, cotangents)]
     u = [None if c is None else random_tangent(a, rng) for a, c in zip(args, cotangents)]
@@ -187,9 +227,62 @@ def check_hvp(hvp, vjp, args, rng, rtol: float = HVP_RTOL, atol: float = HVP_ATO
     def gradient(*point):
         return vjp(*point)[1](1.0)
 
+    # For a complex z = x + iy, the gradient is dL/dx + i dL/dy and H v packs the R^2 Hessian
+    # applied to (Re v, Im v) the same way: the difference of the gradient along v gives it.
     expected = directional_difference(gradient, args, v, eps)
     for k, got in enumerate(hv):
         if got is not None:
+            _assert_real_stays_real(got, args[k], f"H v, parameter {k}")
             assert_close(got, expected[k], rtol, atol, f"H v, parameter {k}")
     lhs, rhs = inner(u, hv), inner(v, hu)
     assert abs(lhs - rhs) <= SYMMETRY_TOL * max(1.0, abs(lhs)), f"<u, Hv> = {lhs} but <v, Hu> = {rhs}"
+
+
+def check_derivative(f, f_derivative, *args, which=None, rtol: float = RTOL, atol: float = ATOL, eps: float = EPS):
+    """`f_derivative(*args)`, the complex derivative f'(z) of a holomorphic scalar function,
+    against (f(z + h) - f(z - h)) / 2h AND (f(z + ih) - f(z - ih)) / 2ih, element by element of
+    each complex parameter z (for an array z, f'(z) is the array of partial derivatives).
+
+    Both differences must agree with f'(z): a function that is not holomorphic (|z|^2, conj z)
+    fails one of them whatever the derivative says. The result is a tuple with one entry per
+    parameter (None for the real ones) or, bare, the entry of the one parameter `which` (by
+    default the one argument with a complex value).
+    """
+    result = f_derivative(*copy.deepcopy(list(args)))
+    if isinstance(result, tuple) and len(result) == len(args):
+        derivatives = list(result)
+    else:
+        if which is None:
+            complex_args = [k for k, a in enumerate(args) if is_complex(a)]
+            assert len(complex_args) == 1, f"a bare f_derivative, but {len(complex_args)} arguments are complex"
+            which = complex_args[0]
+        derivatives = [result if k == which else None for k in range(len(args))]
+    for k, arg in enumerate(args):
+        if is_complex(arg):
+            assert derivatives[k] is not None, f"no derivative for the complex argument {k}"
+    for k, derivative in enumerate(derivatives):
+        if derivative is None:
+            continue
+        z = np.asarray(args[k], dtype=complex)
+        assert np.shape(derivative) == z.shape, f"derivative {k}: shape {np.shape(derivative)} != {z.shape}"
+        for direction in (1.0, 1j):
+            expected = np.zeros(z.shape, dtype=complex)
+            for idx in np.ndindex(z.shape):
+                ends = []
+                for sign in (+1, -1):
+                    moved = z.copy()
+                    moved[idx] += sign * eps * direction
+                    trial = copy.deepcopy(list(args))
+                    trial[k] = moved if np.ndim(args[k]) else complex(moved)
+                    value = f(*trial)
+                    assert np.ndim(value) == 0 and not isinstance(value, tuple), "f'(z) needs a scalar function"
+                    ends.append(complex(value))
+                expected[idx] = (ends[0] - ends[1]) / (2 * eps * direction)
+            along = "the real axis" if direction == 1.0 else "the imaginary axis"
+            np.testing.assert_allclose(
+                derivative,
+                expected if z.shape else expected[()],
+                rtol=rtol,
+                atol=atol,
+                err_msg=f"f'(z) of argument {k} against central differences along {along}",
+            )

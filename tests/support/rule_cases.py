@@ -30,10 +30,25 @@ def _shaped(values: np.ndarray, shape: tuple) -> object:
     return float(values) if shape == () else values
 
 
+def _domain(make):
+    """Tag each generator `make(*args)` returns with (domain name, args), so `complex_domain`
+    can find the complex domain that stands in for it (the real draws are unchanged)."""
+
+    def tagged(*args, **kwargs):
+        gen = make(*args, **kwargs)
+        gen.domain = (make.__name__, args)
+        return gen
+
+    tagged.__name__, tagged.__doc__ = make.__name__, make.__doc__
+    return tagged
+
+
+@_domain
 def normal(*shape: int) -> Gen:
     return lambda rng: _shaped(rng.normal(size=shape), shape)
 
 
+@_domain
 def uniform(lo: float, hi: float, *shape: int) -> Gen:
     return lambda rng: _shaped(rng.uniform(lo, hi, size=shape), shape)
 
@@ -48,11 +63,13 @@ def unit(*shape: int) -> Gen:
     return uniform(-0.8, 0.8, *shape)
 
 
+@_domain
 def nonzero(*shape: int) -> Gen:
     """For division and prod: magnitudes in [0.5, 1.5], random signs."""
     return lambda rng: _shaped(rng.choice([-1.0, 1.0], size=shape) * rng.uniform(0.5, 1.5, size=shape), shape)
 
 
+@_domain
 def apart(*shape: int) -> Gen:
     """For max/min/sort: distinct values at least 0.3 apart, so no ties under a 1e-6 nudge."""
 
@@ -64,11 +81,13 @@ def apart(*shape: int) -> Gen:
     return draw
 
 
+@_domain
 def clustered(*shape: int, centers=(-1.5, -0.3, 0.2, 1.4)) -> Gen:
     """For clip and relu: within 0.05 of a few centers, so at least 0.1 from 0, +-0.5 and +-[0.6, 1]."""
     return lambda rng: _shaped(rng.choice(centers, size=shape) + rng.uniform(-0.05, 0.05, size=shape), shape)
 
 
+@_domain
 def well_conditioned(*shape: int) -> Gen:
     """Square matrices (batched over leading axes) near 2 I: invertible, det far from 0."""
     return lambda rng: rng.normal(size=shape) * 0.3 + 2 * np.eye(shape[-1])
@@ -77,6 +96,55 @@ def well_conditioned(*shape: int) -> Gen:
 def const(value) -> Gen:
     """A fixed value, e.g. an integer index array."""
     return lambda rng: value
+
+
+# Complex domains (shape () means a Python complex): real and imaginary parts drawn
+# independently, kept away from branch cuts and poles by the same margins as the real ones.
+def _cshaped(values: np.ndarray, shape: tuple) -> object:
+    return complex(values) if shape == () else values
+
+
+def cnormal(*shape: int) -> Gen:
+    """Standard normal real and imaginary parts."""
+    return lambda rng: _cshaped(rng.normal(size=shape) + 1j * rng.normal(size=shape), shape)
+
+
+def cnonzero(*shape: int) -> Gen:
+    """For division, prod, abs and angle: magnitudes in [0.5, 1.5], any phase."""
+    return lambda rng: _cshaped(rng.uniform(0.5, 1.5, size=shape) * np.exp(2j * np.pi * rng.uniform(size=shape)), shape)
+
+
+def cpositive(*shape: int) -> Gen:
+    """For log, sqrt, z ** w (principal branches, cut along the negative real axis): real part
+    in [0.5, 2], imaginary part in [-1, 1]."""
+    return lambda rng: _cshaped(rng.uniform(0.5, 2.0, size=shape) + 1j * rng.uniform(-1.0, 1.0, size=shape), shape)
+
+
+def cunit(*shape: int) -> Gen:
+    """For arcsin/arccos/arctan and tan (cuts and poles at |Re| >= 1 or on the imaginary axis
+    beyond +-i): magnitude below 0.6."""
+    return lambda rng: _cshaped(rng.uniform(0.0, 0.6, size=shape) * np.exp(2j * np.pi * rng.uniform(size=shape)), shape)
+
+
+def cwell_conditioned(*shape: int) -> Gen:
+    """Complex square matrices (batched over leading axes) near 2 I."""
+    return lambda rng: (rng.normal(size=shape) + 1j * rng.normal(size=shape)) * 0.3 + 2 * np.eye(shape[-1])
+
+
+def complex_domain(gen: Gen):
+    """The complex domain standing in for a real one (None for a constant: an index stays as it
+    is): tests/test_complex_rules.py makes a case's differentiable arguments complex with it."""
+    domain, args = getattr(gen, "domain", (None, ()))
+    if domain in ("normal", "apart", "clustered"):
+        return cnormal(*args)
+    if domain == "uniform":
+        lo, hi, *shape = args
+        if lo > 0:  # a positive domain (log, sqrt): the right half-plane, away from the cut
+            return lambda rng: _cshaped(
+                rng.uniform(lo, hi, size=shape) + 1j * rng.uniform(-lo, lo, size=shape), tuple(shape)
+            )
+        return cunit(*shape) if max(-lo, hi) <= 1 else cnormal(*shape)
+    return {"nonzero": cnonzero, "well_conditioned": cwell_conditioned}.get(domain, lambda *_: None)(*args)
 
 
 # ---------------------------------------------------------------------------- cases
@@ -658,6 +726,7 @@ def helper_case(id: str, body: str, *, nondiff=(), **args: Gen) -> HelperCase:
 HELPER_CASES = [
     helper_case("helper-broadcast_like", "_broadcast_like(x, y)", nondiff=("y",), x=normal(3), y=normal(2, 3)),
     helper_case("helper-unbroadcast", "_unbroadcast(x, y)", nondiff=("y",), x=normal(2, 3), y=normal(3)),
+    helper_case("helper-complex_copy", "_complex_copy(x) * 2.0", x=normal(3)),
     helper_case("helper-default_tangent", "_default_tangent(x, y)", nondiff=("y",), x=normal(3), y=normal(3)),
     helper_case("helper-unreduce", "_unreduce(x, y, 1, False)", nondiff=("y",), x=normal(2), y=normal(2, 3)),
     helper_case(
@@ -886,6 +955,7 @@ NONDIFF_CASES = [
     case("isinf", "x * np.isinf(x)", x=normal(3)),
     case("is-none", "x * float(x is not None) + x * float(x is None)", x=normal(3)),
     helper_case("helper-zeros_like", "x + _zeros_like(x)", x=normal(3)),
+    helper_case("helper-complex_zeros_like", "x + _complex_zeros_like(x)", x=normal(3)),
     helper_case("helper-zero_tangent", "x * 2.0 + _zero_tangent(x)", x=normal(3)),
     helper_case("helper-tensordot_axes", "x * len(_tensordot_axes(x, x, 1)[0])", x=normal(3)),
     case(

@@ -1,6 +1,12 @@
 """Values shaped like a function's arguments or results: arrays, floats, and dicts, lists and
 tuples of them. Random directions, shifts along them, inner products, and comparisons, all
-through the structure (None counts as a zero tangent or cotangent)."""
+through the structure (None counts as a zero tangent or cotangent).
+
+Complex leaves are points of R^2 per element: a random direction along a complex leaf is
+complex (real and imaginary parts drawn independently), and the inner product is the real one,
+Re<a, b> = sum(real(conj(a) * b)), under which a cotangent dL/dx + i dL/dy pairs with a
+tangent dx + i dy to give dL. For real leaves every function here computes exactly what it did
+before complex support (same random draws, same arithmetic)."""
 
 from __future__ import annotations
 
@@ -15,12 +21,28 @@ class Mismatch(AssertionError):
     classify a program as wrong."""
 
 
+def is_complex(value) -> bool:
+    """A complex leaf: a Python or NumPy complex scalar, or an array of a complex dtype."""
+    return isinstance(value, (complex, np.complexfloating)) or (
+        isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.complexfloating)
+    )
+
+
+def random_complex(shape: tuple, rng):
+    """Standard normal real and imaginary parts: a Python complex for shape (), else an array."""
+    values = rng.normal(size=shape) + 1j * rng.normal(size=shape)
+    return complex(values) if shape == () else values
+
+
 def random_tangent(value, rng):
-    """A random tangent mirroring `value`'s structure; None for integers, bools and strings."""
+    """A random tangent mirroring `value`'s structure; None for integers, bools and strings;
+    complex (both parts random) for a complex leaf."""
     if isinstance(value, dict):
         return {k: random_tangent(v, rng) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return type(value)(random_tangent(v, rng) for v in value)
+    if is_complex(value):
+        return random_complex(np.shape(value), rng)
     if isinstance(value, (bool, int, str, np.integer)) or (
         isinstance(value, np.ndarray) and not np.issubdtype(value.dtype, np.floating)
     ):
@@ -29,7 +51,8 @@ def random_tangent(value, rng):
 
 
 def inner(a, b) -> float:
-    """The sum of elementwise products over matching structures (None counts as zero)."""
+    """The real inner product Re<a, b> = sum(real(conj(a) * b)) over matching structures (None
+    counts as zero); for real leaves, the sum of elementwise products."""
     if a is None or b is None:
         return 0.0
     if isinstance(a, dict):
@@ -40,6 +63,8 @@ def inner(a, b) -> float:
         return sum(inner(x, y) for x, y in zip(a, b))
     if np.shape(a) != np.shape(b):  # no broadcasting: a wrong shape is a wrong derivative
         raise Mismatch(f"shape {np.shape(a)} != {np.shape(b)}")
+    if is_complex(a) or is_complex(b):
+        return float(np.sum(np.real(np.conj(np.asarray(a, dtype=complex)) * np.asarray(b, dtype=complex))))
     return float(np.sum(np.asarray(a, dtype=float) * np.asarray(b, dtype=float)))
 
 
@@ -51,7 +76,10 @@ def shifted(value, tangent, eps):
         return {k: shifted(value[k], tangent[k], eps) for k in value}
     if isinstance(value, (list, tuple)):
         return type(value)(shifted(v, t, eps) for v, t in zip(value, tangent))
-    return value + eps * tangent if np.ndim(value) else float(value + eps * tangent)
+    if np.ndim(value):
+        return value + eps * tangent
+    # A scalar stays a Python number: complex when the value or the direction is.
+    return complex(value + eps * tangent) if is_complex(value) or is_complex(tangent) else float(value + eps * tangent)
 
 
 def combine(args, steps):
@@ -71,15 +99,20 @@ def difference(a, b, eps):
         return {k: difference(a[k], b[k], eps) for k in a}
     if isinstance(a, (list, tuple)):
         return type(a)(difference(x, y, eps) for x, y in zip(a, b))
-    return (np.asarray(a, dtype=float) - np.asarray(b, dtype=float)) / (2 * eps)
+    kind = complex if is_complex(a) or is_complex(b) else float
+    return (np.asarray(a, dtype=kind) - np.asarray(b, dtype=kind)) / (2 * eps)
 
 
 def flat(value) -> np.ndarray:
-    """Every number in `value`, in a fixed order (dict keys sorted)."""
+    """Every number in `value`, in a fixed order (dict keys sorted); a complex leaf gives its
+    real parts, then its imaginary parts (real numbers, as R^2 sees them)."""
     if isinstance(value, dict):
         return np.concatenate([flat(value[k]) for k in sorted(value)] or [np.zeros(0)])
     if isinstance(value, (list, tuple)):
         return np.concatenate([flat(v) for v in value] or [np.zeros(0)])
+    if is_complex(value):
+        values = np.ravel(np.asarray(value, dtype=complex))
+        return np.concatenate([values.real, values.imag])
     return np.ravel(np.asarray(value, dtype=float))
 
 

@@ -1,0 +1,341 @@
+"""Forward mode (`f_jvp`) and HVP mode (`f_hvp`) on complex values.
+
+A complex tangent is ``dz = dx + i dy``: every case is checked along a purely real direction,
+a purely imaginary one and a mixed one, against central differences of the source in float64
+(real and imaginary parts of ``dout`` alike). A real parameter takes a real tangent. Refusals
+are located errors; a complex tangent for a real parameter is a run-time TypeError.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pytest
+
+from dpgen.errors import SourceErrors
+from dpgen.header import Options
+from support import ALONG_ATOL, ALONG_RTOL, EPS, EPS_HVP, generated_text, load, load_source
+
+#: One central difference along a direction compares like `check_jvp`'s tolerances.
+RTOL, ATOL = ALONG_RTOL * 10, ALONG_ATOL * 10
+
+
+def _generate(source: str, mode: str):
+    source = textwrap.dedent(source)
+    return load_source(source), load(generated_text(source, options=Options(mode=mode)))
+
+
+def _complex(rng, shape):
+    return rng.normal(size=shape) + 1j * rng.normal(size=shape) if shape != () else complex(rng.normal(), rng.normal())
+
+
+def _real(rng, shape):
+    return rng.normal(size=shape) if shape != () else float(rng.normal())
+
+
+def _directions(args, kinds, rng):
+    """Per argument list of tangents: real parts only, imaginary parts only, then both
+    (complex arguments); a real argument's tangent is real in each (zero in the second)."""
+    real_only = [
+        _real(rng, np.shape(a)) * (1 + 0j) if k == "c" else _real(rng, np.shape(a)) for a, k in zip(args, kinds)
+    ]
+    imag_only = [
+        _real(rng, np.shape(a)) * 1j if k == "c" else 0.0 * _real(rng, np.shape(a)) for a, k in zip(args, kinds)
+    ]
+    mixed = [_complex(rng, np.shape(a)) if k == "c" else _real(rng, np.shape(a)) for a, k in zip(args, kinds)]
+    return [real_only, imag_only, mixed]
+
+
+def _central(f, args, tangents, eps=EPS):
+    plus = f(*[a + eps * t for a, t in zip(args, tangents)])
+    minus = f(*[a - eps * t for a, t in zip(args, tangents)])
+    return (np.asarray(plus) - np.asarray(minus)) / (2 * eps)
+
+
+def _check_forward(source: str, shapes: list, kinds: str, seed: int = 0):
+    """f_jvp against central differences along real, imaginary and mixed directions."""
+    primal, gen = _generate(source, "forward")
+    rng = np.random.default_rng(seed)
+    args = [_complex(rng, s) if k == "c" else _real(rng, s) for s, k in zip(shapes, kinds)]
+    for tangents in _directions(args, kinds, rng):
+        out, dout = gen.f_jvp(*args, *tangents)
+        np.testing.assert_allclose(out, primal.f(*args), rtol=1e-12, atol=1e-12)
+        expected = _central(primal.f, args, tangents)
+        assert np.shape(dout) == np.shape(expected)
+        np.testing.assert_allclose(np.real(dout), np.real(expected), rtol=RTOL, atol=ATOL, err_msg="Re dout")
+        np.testing.assert_allclose(np.imag(dout), np.imag(expected), rtol=RTOL, atol=ATOL, err_msg="Im dout")
+        if not np.iscomplexobj(primal.f(*args)):
+            assert not np.iscomplexobj(dout), "a real output has a real tangent"
+    return gen
+
+
+# ------------------------------------------------------------------ holomorphic chains
+
+HOLOMORPHIC = [
+    "np.exp(z)",
+    "np.log(z)",
+    "np.sqrt(z)",
+    "np.sin(z)",
+    "np.cos(z)",
+    "np.tan(z)",
+    "np.sinh(z)",
+    "np.cosh(z)",
+    "np.tanh(z)",
+    "np.reciprocal(z)",
+    "np.square(z)",
+    "z ** 3",
+    "z ** w",
+    "z / w",
+    "1 / z - z * w",
+    "np.exp(np.sin(z) * w) / (1 + z ** 2)",
+    "np.log(np.cosh(z)) + np.sqrt(w) * np.tan(z)",
+]
+
+
+@pytest.mark.parametrize("expression", HOLOMORPHIC)
+def test_holomorphic_chains(expression):
+    _check_forward(
+        f"""
+        import numpy as np
+
+
+        def f(z: complex, w: complex):
+            return {expression}
+        """,
+        [(4,), (4,)],
+        "cc",
+    )
+
+
+# ----------------------------------------------------------------- parts of complex numbers
+
+PARTS = [
+    "np.abs(z)",
+    "abs(z)",
+    "np.real(z)",
+    "np.imag(z)",
+    "np.conj(z)",
+    "np.conjugate(z)",
+    "np.angle(z)",
+    "z.real",
+    "z.imag",
+    "z.conj()",
+    "z.conjugate()",
+    "np.abs(z) ** 2",
+    "z * np.conj(z)",
+    "np.real(z * np.conj(w)) + np.imag(z) * np.angle(w)",
+    "np.abs(np.exp(z) * w) * z",
+    "(z.real - 2 * z.imag) * np.conj(z)",
+]
+
+
+@pytest.mark.parametrize("expression", PARTS)
+def test_parts(expression):
+    _check_forward(
+        f"""
+        import numpy as np
+
+
+        def f(z: complex, w: complex):
+            return {expression}
+        """,
+        [(5,), (5,)],
+        "cc",
+    )
+
+
+def test_phases_and_intensities_of_real_parameters():
+    """exp(1j * theta) of a real theta, |.|^2 intensities, and a + 1j * b: real parameters,
+    complex intermediates, real outputs."""
+    _check_forward(
+        """
+        import numpy as np
+
+
+        def f(theta, a, b):
+            field = a * np.exp(1j * theta) + (a + 1j * b) / (1 + 1j * b * theta)
+            return np.abs(field) ** 2 + np.angle(field) * b
+        """,
+        [(4,), (4,), (4,)],
+        "rrr",
+    )
+
+
+def test_real_gain_through_a_complex_filter():
+    """The issue's low-pass filter: real parameters, a complex transfer function, a real loss."""
+    _check_forward(
+        """
+        import numpy as np
+
+
+        def f(gain, tau, w):
+            h = gain / (1 + 1j * w * tau)
+            return np.sum(np.abs(h - 0.5) ** 2)
+        """,
+        [(), (), (6,)],
+        "rrr",
+    )
+
+
+# ---------------------------------------------------------------- arrays and reductions
+
+ARRAYS = [
+    ("np.sum(z * w)", [(3, 4), (3, 4)]),
+    ("np.mean(z, axis=0) * np.sum(w)", [(3, 4), (3, 4)]),
+    ("z @ w", [(3, 4), (4, 2)]),
+    ("np.matmul(np.conj(z), w)", [(3, 4), (4, 2)]),
+    ("np.einsum('ij,jk->ik', z, w)", [(3, 4), (4, 2)]),
+    ("np.einsum('ij,ij->i', np.conj(z), z).real * np.sum(w)", [(3, 4), (4, 2)]),
+    ("np.dot(z, w) + np.sum(np.abs(z) ** 2)", [(3, 4), (4, 2)]),
+    ("z * w", [(3, 1), (1, 4)]),  # broadcasting
+    ("np.abs(z) * w + np.conj(z)", [(3, 1), (4,)]),
+    ("np.sum(np.exp(1j * np.angle(z)) * w, axis=1)", [(3, 4), (4,)]),
+]
+
+
+@pytest.mark.parametrize("expression,shapes", ARRAYS)
+def test_complex_arrays(expression, shapes):
+    _check_forward(
+        f"""
+        import numpy as np
+
+
+        def f(z: complex, w: complex):
+            return {expression}
+        """,
+        shapes,
+        "cc",
+    )
+
+
+def test_mixed_real_and_complex_parameters():
+    """A real parameter's tangent is real; it meets complex values on the way."""
+    _check_forward(
+        """
+        import numpy as np
+
+
+        def f(z: complex, x, scale: float):
+            y = np.exp(z * x) * scale + x ** 2
+            return np.sum(np.abs(y) + np.real(y * np.conj(z)) * x)
+        """,
+        [(4,), (4,), ()],
+        "crr",
+    )
+
+
+def test_calls_branches_and_loops_with_complex_values():
+    _check_forward(
+        """
+        import numpy as np
+
+
+        def rotate(u: complex, phase):
+            return u * np.exp(1j * phase)
+
+
+        def f(z: complex, phase):
+            acc = z
+            for k in range(3):
+                acc = rotate(acc, phase) + z ** 2 / (k + 2)
+            if np.sum(np.abs(acc)) > 0:
+                out = np.abs(acc) ** 2 + rotate(phase, phase).real
+            else:
+                out = np.real(acc)
+            return out
+        """,
+        [(3,), (3,)],
+        "cr",
+    )
+
+
+def test_abs_at_zero_has_a_zero_tangent():
+    """|z| at 0, as for real numbers: 0, not nan."""
+    _, gen = _generate(
+        """
+        import numpy as np
+
+
+        def f(z: complex):
+            return np.abs(z) + abs(z)
+        """,
+        "forward",
+    )
+    _, dout = gen.f_jvp(np.array([0j, 1 + 1j]), np.array([1 + 2j, 1 + 0j]))
+    np.testing.assert_allclose(dout, [0.0, 2 / np.sqrt(2)])
+
+
+# ---------------------------------------------------------------------- real stays real
+
+
+def test_a_complex_value_written_into_a_real_buffer_keeps_its_real_part():
+    """NumPy casts `y[0] = z[0]` to y's real dtype; the tangent drops the imaginary part too."""
+    source = """
+    import numpy as np
+
+
+    def f(z: complex, x):
+        y = x * 2.0
+        y[0] = z[0] * 3.0
+        return y * x
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
+        gen = _check_forward(source, [(3,), (3,)], "cr")
+        assert "np.real(" in generated_text(textwrap.dedent(source), options=Options(mode="forward"))
+        _, dout = gen.f_jvp(np.ones(3) + 1j, np.ones(3), 1j * np.ones(3), np.zeros(3))
+        assert dout.dtype == np.float64 and np.all(dout == 0)
+
+
+def test_a_complex_tangent_for_a_real_parameter_is_refused_at_run_time():
+    _, gen = _generate(
+        """
+        import numpy as np
+
+
+        def f(z: complex, x):
+            return np.abs(z * x)
+        """,
+        "forward",
+    )
+    with pytest.raises(TypeError, match="'dx'"):
+        gen.f_jvp(np.ones(2) + 1j, np.ones(2), np.ones(2), np.ones(2) * 1j)
+
+
+def test_code_without_complex_values_is_unchanged():
+    """No `np.real` and no tangent check in a module without complex values (goldens pin the rest)."""
+    text = generated_text(
+        textwrap.dedent("""
+            import numpy as np
+
+
+            def f(x, y):
+                y[0] = x[1]
+                return np.abs(x) * np.maximum(x, y)
+            """),
+        options=Options(mode="forward"),
+    )
+    assert "np.real" not in text and "dx=dx" not in text
+
+
+# ----------------------------------------------------------------------------- refusals
+
+
+@pytest.mark.parametrize(
+    "body,message",
+    [
+        ("return np.maximum(z, x)", "np.maximum has no derivative for complex values ('z' may be complex here)"),
+        ("return np.clip(z, 0, 1) * x", "np.clip has no derivative for complex values ('z' may be complex here)"),
+        ("return np.sign(z) * x", "np.sign has no derivative for complex values ('z' may be complex here)"),
+        ("return math.sin(z * x)", "math.sin does not take complex values"),
+        ("return math.exp(x + 1j)", "math.exp does not take complex values"),
+    ],
+)
+def test_refusals_are_located(body, message):
+    source = f"import math\nimport numpy as np\n\n\ndef f(z: complex, x):\n    {body}\n"
+    with pytest.raises(SourceErrors) as raised:
+        generated_text(source, options=Options(mode="forward"))
+    assert f"model.py:6:5: error: {message}" in str(raised.value)
