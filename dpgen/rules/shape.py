@@ -66,6 +66,7 @@ deflinear("numpy.expand_dims(a, axis)", a="np.reshape(g, np.shape(a))", view=Tru
 deflinear("numpy.squeeze(a, axis=None)", a="np.reshape(g, np.shape(a))", view=True, methods="squeeze")
 deflinear("numpy.broadcast_to(array, shape)", array="unbroadcast(g, array)", view=True)
 deflinear("numpy.copy(a)", a="g", methods="copy")
+deflinear("numpy.flip(m, axis=None)", m="np.flip(g, axis)", view=True)  # its own transpose
 # Joins: one cotangent per array of the list.
 deflinear("numpy.concatenate(arrays, axis=0)", arrays="split_like(g, arrays, axis)")
 deflinear("numpy.stack(arrays, axis=0)", arrays=_stack_vjp)
