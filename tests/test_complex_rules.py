@@ -6,7 +6,8 @@ annotated `x: complex` or `x: npt.NDArray[np.complex128]` in the source, so dpge
 passes when EITHER dpgen refuses at generation time with a located error (`model.py:L:C: error:
 ...`), OR the generated derivatives match central differences taken along the real and along
 the imaginary part of every element (reverse mode: `check_vjp`; forward mode: `check_jvp` with
-the dot-product test in the real inner product). A silent wrong value fails, an internal error
+the dot-product test in the real inner product; and where dpgen writes `f_derivative` for a
+scalar f, `check_derivative` along both axes). A silent wrong value fails, an internal error
 fails, and a run-time error of the generated code fails unless the source itself fails on
 those complex values (np.floor(z), math.sin(z): the primitive has no complex domain at all).
 
@@ -32,7 +33,7 @@ from dpgen.frontend.own_helpers import own_helpers
 from dpgen.frontend.source import Source, parse
 from dpgen.header import Options
 from dpgen.ir import Eqn
-from support import check_jvp, check_vjp, generated_text, is_complex, load, load_source
+from support import check_derivative, check_jvp, check_vjp, generated_text, is_complex, load, load_source
 from support import rule_cases
 from support.rule_cases import Case, cnonzero, cnormal, complex_domain, cpositive, cunit, cwell_conditioned, normal
 
@@ -155,6 +156,10 @@ def _guard(source: str, params: list[str], nondiff, args: list, rng, rtol: float
             return "source fails"
         positions = tuple(k for k, name in enumerate(params) if name in nondiff)
         check_vjp(primal, reverse.f_vjp, args, rng, nondiff=positions, rtol=rtol, atol=atol)
+        # Where dpgen claims f holomorphic (it wrote f_derivative) and f is scalar, f'(z) must
+        # match differences along both axes: a wrong claim of holomorphy fails one of them.
+        if hasattr(reverse, "f_derivative") and np.ndim(primal(*[_copy(a) for a in args])) == 0:
+            check_derivative(primal, reverse.f_derivative, *args, rtol=rtol, atol=atol)
     forward = _generate(source, FORWARD)
     if forward is not None and not _source_fails(primal, args):
         vjp = reverse.f_vjp if reverse is not None else None
