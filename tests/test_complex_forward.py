@@ -15,7 +15,17 @@ import pytest
 
 from dpgen.errors import SourceErrors
 from dpgen.header import Options
-from support import ALONG_ATOL, ALONG_RTOL, EPS, EPS_HVP, generated_text, load, load_source
+from support import (
+    ALONG_ATOL,
+    ALONG_RTOL,
+    EPS,
+    EPS_HVP,
+    check_hvp,
+    check_jvp,
+    generated_text,
+    load,
+    load_source,
+)
 
 #: One central difference along a direction compares like `check_jvp`'s tolerances.
 RTOL, ATOL = ALONG_RTOL * 10, ALONG_ATOL * 10
@@ -67,6 +77,9 @@ def _check_forward(source: str, shapes: list, kinds: str, seed: int = 0):
         np.testing.assert_allclose(np.imag(dout), np.imag(expected), rtol=RTOL, atol=ATOL, err_msg="Im dout")
         if not np.iscomplexobj(primal.f(*args)):
             assert not np.iscomplexobj(dout), "a real output has a real tangent"
+    # And support's checker: a random direction, and the dot product against the pullback.
+    reverse = load(generated_text(textwrap.dedent(source)))
+    check_jvp(primal.f, gen.f_jvp, reverse.f_vjp, args, rng)
     return gen
 
 
@@ -98,13 +111,29 @@ def test_holomorphic_chains(expression):
     _check_forward(
         f"""
         import numpy as np
+        from numpy.typing import NDArray
 
 
-        def f(z: complex, w: complex):
+        def f(z: NDArray[np.complex128], w: NDArray[np.complex128]):
             return {expression}
         """,
         [(4,), (4,)],
         "cc",
+    )
+
+
+def test_complex_scalars():
+    """`z: complex` declares a complex scalar: Python complex numbers in and out."""
+    _check_forward(
+        """
+        import numpy as np
+
+
+        def f(z: complex, w: complex, x: float):
+            return np.exp(z * w) / (1 + z**2) + np.abs(z) * x + np.conj(w) * z.imag
+        """,
+        [(), (), ()],
+        "ccr",
     )
 
 
@@ -135,9 +164,10 @@ def test_parts(expression):
     _check_forward(
         f"""
         import numpy as np
+        from numpy.typing import NDArray
 
 
-        def f(z: complex, w: complex):
+        def f(z: NDArray[np.complex128], w: NDArray[np.complex128]):
             return {expression}
         """,
         [(5,), (5,)],
@@ -151,6 +181,7 @@ def test_phases_and_intensities_of_real_parameters():
     _check_forward(
         """
         import numpy as np
+        from numpy.typing import NDArray
 
 
         def f(theta, a, b):
@@ -167,6 +198,7 @@ def test_real_gain_through_a_complex_filter():
     _check_forward(
         """
         import numpy as np
+        from numpy.typing import NDArray
 
 
         def f(gain, tau, w):
@@ -199,9 +231,10 @@ def test_complex_arrays(expression, shapes):
     _check_forward(
         f"""
         import numpy as np
+        from numpy.typing import NDArray
 
 
-        def f(z: complex, w: complex):
+        def f(z: NDArray[np.complex128], w: NDArray[np.complex128]):
             return {expression}
         """,
         shapes,
@@ -214,9 +247,10 @@ def test_mixed_real_and_complex_parameters():
     _check_forward(
         """
         import numpy as np
+        from numpy.typing import NDArray
 
 
-        def f(z: complex, x, scale: float):
+        def f(z: NDArray[np.complex128], x, scale: float):
             y = np.exp(z * x) * scale + x ** 2
             return np.sum(np.abs(y) + np.real(y * np.conj(z)) * x)
         """,
@@ -229,13 +263,14 @@ def test_calls_branches_and_loops_with_complex_values():
     _check_forward(
         """
         import numpy as np
+        from numpy.typing import NDArray
 
 
-        def rotate(u: complex, phase):
+        def rotate(u: NDArray[np.complex128], phase):
             return u * np.exp(1j * phase)
 
 
-        def f(z: complex, phase):
+        def f(z: NDArray[np.complex128], phase):
             acc = z
             for k in range(3):
                 acc = rotate(acc, phase) + z ** 2 / (k + 2)
@@ -255,9 +290,10 @@ def test_abs_at_zero_has_a_zero_tangent():
     _, gen = _generate(
         """
         import numpy as np
+        from numpy.typing import NDArray
 
 
-        def f(z: complex):
+        def f(z: NDArray[np.complex128]):
             return np.abs(z) + abs(z)
         """,
         "forward",
@@ -273,9 +309,10 @@ def test_a_complex_value_written_into_a_real_buffer_keeps_its_real_part():
     """NumPy casts `y[0] = z[0]` to y's real dtype; the tangent drops the imaginary part too."""
     source = """
     import numpy as np
+    from numpy.typing import NDArray
 
 
-    def f(z: complex, x):
+    def f(z: NDArray[np.complex128], x):
         y = x * 2.0
         y[0] = z[0] * 3.0
         return y * x
@@ -294,9 +331,10 @@ def test_a_complex_tangent_for_a_real_parameter_is_refused_at_run_time():
     _, gen = _generate(
         """
         import numpy as np
+        from numpy.typing import NDArray
 
 
-        def f(z: complex, x):
+        def f(z: NDArray[np.complex128], x):
             return np.abs(z * x)
         """,
         "forward",
@@ -310,6 +348,7 @@ def test_code_without_complex_values_is_unchanged():
     text = generated_text(
         textwrap.dedent("""
             import numpy as np
+            from numpy.typing import NDArray
 
 
             def f(x, y):
@@ -363,9 +402,10 @@ def test_dot_product_with_the_real_inner_product(expression, shapes, kinds):
     """Re<jvp(v), u> == Re<v, vjp(u)>: the pullback is the adjoint of the JVP over R."""
     source = f"""
     import numpy as np
+    from numpy.typing import NDArray
 
 
-    def f(z: complex, x, w: complex):
+    def f(z: NDArray[np.complex128], x, w: NDArray[np.complex128]):
         return {expression}
     """
     _, forward = _generate(source, "forward")
@@ -395,11 +435,11 @@ HVP = [
 
 #: Calls, a loop, a branch and a complex value written into a real buffer, for the HVP cases.
 HELPERS = """
-def rotate(u: complex, phase):
+def rotate(u: NDArray[np.complex128], phase):
     return u * np.exp(1j * phase)
 
 
-def powers(z: complex, x):
+def powers(z: NDArray[np.complex128], x):
     acc = z
     for k in range(3):
         if np.sum(np.abs(acc)) > 1:
@@ -409,7 +449,7 @@ def powers(z: complex, x):
     return acc
 
 
-def written(z: complex, x):
+def written(z: NDArray[np.complex128], x):
     y = x * 2.0
     y[0] = z[0] * z[1]
     return y * x
@@ -420,8 +460,12 @@ def written(z: complex, x):
 def test_hvp_against_differences_of_the_gradient(expression, shapes, kinds):
     """f_hvp(z, v) = d/dt grad f(z + t v) at 0 (grad = df/dx + i df/dy), along real,
     imaginary and mixed directions."""
-    params = ", ".join(["z: complex", "x"][: len(shapes)])
-    source = "import numpy as np\n\n" + HELPERS + f"\n\ndef f({params}):\n    return {expression}\n"
+    params = ", ".join(["z: NDArray[np.complex128]", "x"][: len(shapes)])
+    source = (
+        "import numpy as np\nfrom numpy.typing import NDArray\n\n"
+        + HELPERS
+        + f"\n\ndef f({params}):\n    return {expression}\n"
+    )
     _, gen = _generate(source, "hvp")
     _, grads = _generate(source, "reverse")
     rng = np.random.default_rng(2)
@@ -431,6 +475,7 @@ def test_hvp_against_differences_of_the_gradient(expression, shapes, kinds):
         g = grads.f_grad(*point)
         return list(g) if isinstance(g, tuple) else [g]
 
+    check_hvp(gen.f_hvp, grads.f_vjp, args, rng)  # support's checker: a random v, and symmetry
     for v in _directions(args, kinds, rng):
         hv = gen.f_hvp(*args, *v)
         hv = list(hv) if isinstance(hv, tuple) else [hv]
@@ -445,9 +490,10 @@ def test_hvp_against_differences_of_the_gradient(expression, shapes, kinds):
 def test_hvp_of_a_complex_output_is_refused_at_run_time():
     source = """
     import numpy as np
+    from numpy.typing import NDArray
 
 
-    def f(z: complex, x):
+    def f(z: NDArray[np.complex128], x):
         return np.sum(z * x)
     """
     _, gen = _generate(source, "hvp")
@@ -460,9 +506,10 @@ def test_hvp_tangent_parameters_carry_the_complex_flag():
     text = generated_text(
         textwrap.dedent("""
             import numpy as np
+            from numpy.typing import NDArray
 
 
-            def f(z: complex, x):
+            def f(z: NDArray[np.complex128], x):
                 return np.sum(np.abs(z * x) ** 2)
             """),
         options=Options(mode="hvp"),
