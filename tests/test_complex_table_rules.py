@@ -1,7 +1,9 @@
 """The rules issue 11 added or made complex-correct, on complex input, in both modes.
 
 FFTs (fft, ifft, rfft, irfft, fft2, ifft2 with n=/s=, axes and every norm), vdot, linalg.norm,
-var and std (real-valued on complex input), cumsum and flip: each case's pullback goes through
+var and std (real-valued on complex input), cumsum and flip, and the holomorphic reductions,
+products and linalg rules whose primal reads the reverse pass conjugates (sum, mean, prod,
+dot, matmul, einsum, inner, outer, trace, inv, solve, det): each case's pullback goes through
 support's `check_vjp` (central differences along the real and the imaginary part of every
 complex element; a real argument must get a real cotangent) and its `f_jvp` through
 `check_jvp` (a complex direction, and the dot-product test against the pullback in the real
@@ -56,6 +58,19 @@ CASES = {
     "cumsum": ("np.cumsum(z)", {"z": ("c", (2, 3))}),
     "cumsum-axis": ("np.cumsum(z * x, axis=0)", {"z": ("c", (3, 2)), "x": ("r", (2,))}),
     "flip": ("np.flip(z, 1)", {"z": ("c", (2, 3))}),
+    # Holomorphic rules the reverse pass conjugates generically (the primal holes they read).
+    "sum-axis": ("np.sum(z * x, axis=0)", {"z": ("c", (2, 3)), "x": ("r", (2, 3))}),
+    "mean-keepdims": ("np.mean(z, axis=1, keepdims=True)", {"z": ("c", (2, 3))}),
+    "prod": ("np.prod(z, axis=0)", {"z": ("c", (3, 2))}),
+    "dot": ("np.dot(z, w)", {"z": ("c", (2, 3)), "w": ("c", (3,))}),
+    "matmul-real-and-complex": ("x @ z", {"x": ("r", (2, 3)), "z": ("c", (3, 2))}),
+    "einsum": ("np.einsum('ij,jk->ik', z, w)", {"z": ("c", (2, 3)), "w": ("c", (3, 2))}),
+    "inner": ("np.inner(z, w)", {"z": ("c", (2, 3)), "w": ("c", (4, 3))}),
+    "outer": ("np.outer(z, x)", {"z": ("c", (3,)), "x": ("r", (2,))}),
+    "trace": ("np.trace(z)", {"z": ("c", (3, 3))}),
+    "inv": ("np.linalg.inv(z + 3.0 * np.eye(3))", {"z": ("c", (3, 3))}),
+    "solve": ("np.linalg.solve(z + 3.0 * np.eye(3), w)", {"z": ("c", (3, 3)), "w": ("c", (3, 2))}),
+    "det": ("np.linalg.det(z + 3.0 * np.eye(3))", {"z": ("c", (3, 3))}),
 }
 
 
