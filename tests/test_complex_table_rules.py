@@ -1,4 +1,4 @@
-"""The rules issue 11 added or made complex-correct, on complex input, in both modes.
+"""The rules issue 11 added or made complex-correct, on complex input, in every mode.
 
 FFTs (fft, ifft, rfft, irfft, fft2, ifft2 with n=/s=, axes and every norm), vdot, linalg.norm,
 var and std (real-valued on complex input), cumsum and flip, and the holomorphic reductions,
@@ -7,7 +7,8 @@ dot, matmul, einsum, inner, outer, trace, inv, solve, det): each case's pullback
 support's `check_vjp` (central differences along the real and the imaginary part of every
 complex element; a real argument must get a real cotangent) and its `f_jvp` through
 `check_jvp` (a complex direction, and the dot-product test against the pullback in the real
-inner product). `tests/test_fft_rules.py` checks the FFT adjoints with the dot-product test
+inner product); a few real losses also go through `--mode hvp` (`check_hvp`).
+`tests/test_fft_rules.py` checks the FFT adjoints with the dot-product test
 alone; `support/rule_cases.py` has every rule's rows on real input.
 """
 
@@ -20,7 +21,7 @@ import pytest
 
 from dpgen.errors import SourceErrors
 from dpgen.header import Options
-from support import check_derivative, check_jvp, check_vjp, generated_text, load, load_source
+from support import check_derivative, check_hvp, check_jvp, check_vjp, generated_text, load, load_source
 
 C = "NDArray[np.complex128]"
 #: id -> (the function's body over its parameters, parameters with "c" (complex) or "r"
@@ -143,3 +144,29 @@ def test_real_only_rules_refuse_complex_input(body):
     with pytest.raises(SourceErrors) as error:
         generated_text(source)
     assert "model.py:6:" in str(error.value) and "may be complex here" in str(error.value), str(error.value)
+
+
+#: Real losses of complex values for --mode hvp (reverse over forward, so the forward rules'
+#: helpers are differentiated again, `_norm_jvp` among them).
+HVP_CASES = {
+    "fft": "np.sum(np.abs(np.fft.fft(z, 6, norm='ortho')) ** 2 * np.arange(6))",
+    "irfft": "np.sum(np.fft.irfft(z, 7) ** 3)",
+    "ifft2": "np.sum(np.abs(np.fft.ifft2(z, s=(3, 3))) ** 3)",
+    "vdot": "np.real(np.vdot(z, np.sin(z)) ** 2)",
+    "cumsum": "np.sum(np.abs(np.cumsum(z)) ** 3)",
+    "norm": "np.linalg.norm(z) ** 3",
+    "var-std": "np.var(z) ** 2 + np.std(z, axis=0)[0]",
+}
+
+
+@pytest.mark.parametrize("case_id", sorted(HVP_CASES))
+def test_hvp_mode_on_complex_input(case_id):
+    source = (
+        "import numpy as np\nfrom numpy.typing import NDArray\n\n\n"
+        f"def f(z: NDArray[np.complex128]):\n    return {HVP_CASES[case_id]}\n"
+    )
+    hvp = load(generated_text(source, options=Options(mode="hvp")))
+    reverse = load(generated_text(source))
+    rng = np.random.default_rng(len(case_id))
+    shape = (2, 4) if case_id in ("ifft2", "var-std") else (4,)
+    check_hvp(hvp.f_hvp, reverse.f_vjp, [rng.normal(size=shape) + 1j * rng.normal(size=shape)], rng)
