@@ -28,7 +28,8 @@ reverse pass takes it). ``rfft`` and ``irfft`` are only real-linear:
 - ``irfft`` reads a half spectrum and ignores the imaginary parts of its DC bin (and, for
   even ``n``, its Nyquist bin), so it is not holomorphic; its adjoint, ``rfft`` of the
   cotangent weighted 1 on those bins and 2 on the others (each stands for itself and its
-  mirror image), is right for complex input too, so it is also its complex rule.
+  mirror image), is its complex rule; on a real spectrum the rule takes its real part, since
+  nothing else in such a call is complex for the reverse pass to take it.
 """
 
 from dpgen.ir import Apply, Const, Hole, Lit
@@ -84,8 +85,15 @@ def _irfft_tangent(bound: Bound):
 
 
 def _irfft_adjoint(bound: Bound):
+    """The half spectrum's cotangent (complex rule: a complex spectrum's)."""
     _dual_norm(bound)  # only to refuse a norm that is not a literal, as the other transforms do
     return Apply("dpgen.helpers._irfft_vjp", (Hole("g"), Hole("a"), Hole("axis"), Hole("norm")))
+
+
+def _irfft_real_adjoint(bound: Bound):
+    """A real spectrum's cotangent: the real part of the adjoint. The reverse pass takes no
+    real part itself here, as nothing else in the call is complex."""
+    return Apply("numpy.real", (_irfft_adjoint(bound),))
 
 
 for _name, _inverse in (("fft", "ifft"), ("ifft", "fft")):
@@ -108,7 +116,7 @@ deflinear(
 )
 deflinear(
     "numpy.fft.irfft(a, n=None, axis=-1, norm=None, out=None)",
-    a=_irfft_adjoint,
+    a=_irfft_real_adjoint,
     complex_vjp={"a": _irfft_adjoint},
     complex_jvp={"a": _irfft_tangent},
     holomorphic=False,

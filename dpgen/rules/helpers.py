@@ -60,6 +60,7 @@ defvjp(
         "x": "norm_jvp(dx, norm, t, ord, axis, keepdims)",
         "norm": "-t * ans / norm",
     },
+    holomorphic=True,  # sum(x * dx) / norm: products and a quotient, so --mode hvp runs on complex x
 )
 
 # ------------------------------------------------ helpers of reverse-mode pullbacks
@@ -145,6 +146,7 @@ defvjp(
         "x": "norm_vjp(cotangent, norm, t, ord, axis, keepdims)",
         "norm": "-norm_vjp(cotangent * t / norm, norm, x, ord, axis, keepdims)",
     },
+    holomorphic=True,  # keepdims(c / norm) * x: products and a quotient
 )
 # -solve(a.T, c) x^T, with B = solve(a.T, c): linear in c and in x; in a,
 # d out = a^-T da^T B x^T, whose transpose is B (a^-1 h x)^T = -solve_vjp_a(c, a, a^-1 h x).
