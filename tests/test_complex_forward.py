@@ -193,6 +193,22 @@ def test_phases_and_intensities_of_real_parameters():
     )
 
 
+def test_complex_of_two_real_parts():
+    """complex(a, b) of real scalars: a complex value, its tangent da + i db."""
+    _check_forward(
+        """
+        import numpy as np
+
+
+        def f(a: float, b: float):
+            z = complex(a, b)
+            return np.abs(z**2 + 1j * a) + np.exp(z).imag
+        """,
+        [(), ()],
+        "rr",
+    )
+
+
 def test_real_gain_through_a_complex_filter():
     """The issue's low-pass filter: real parameters, a complex transfer function, a real loss."""
     _check_forward(
