@@ -36,7 +36,7 @@ class Renderer(JvpRendering, ReverseRendering, ExpressionPrinter):
     complex_outputs: set[str] = set()  #: the functions whose result may be complex
 
     def function(self, fn: VjpFunction) -> dict:
-        src = self.current_source = fn.source
+        src = fn.source
         self.shadowed = frozenset(p.name for p in src.params)
         # The pullback's own loop and comprehension variables for dict adjoints; user
         # variables of these names were renamed (`names.reserved`), parameters keep theirs.
@@ -49,7 +49,9 @@ class Renderer(JvpRendering, ReverseRendering, ExpressionPrinter):
         for stmt in fn.backward:
             backward.extend(self.backward(stmt))
         cotangents = ast.unparse(
-            ast.Tuple([self.projected(c, p) if c else ast.Constant(None) for c, p in zip(fn.cotangents, src.params)])
+            ast.Tuple(
+                [self.projected(c, p, src) if c else ast.Constant(None) for c, p in zip(fn.cotangents, src.params)]
+            )
         )
         return dict(
             kind="vjp",
@@ -87,10 +89,11 @@ class Renderer(JvpRendering, ReverseRendering, ExpressionPrinter):
         self.use_helper("_check_real")
         return [f"{self.ref('_check_real')}({name!r}, {', '.join(f'{p}={p}' for p in params)})"]
 
-    def projected(self, cotangent: str, param) -> ast.expr:
+    def projected(self, cotangent: str, param, src) -> ast.expr:
         """A public pullback's cotangent for `param`: ``_real_if_real(z_bar, z)`` when the
-        parameter may be complex, so a real value passed for it gets a real cotangent."""
-        src = self.current_source
+        parameter may be complex, so a real value passed for it gets a real cotangent. It
+        reads ``z`` for its dtype only; a parameter, so always in the pullback's closure
+        (the residuals in the IR do not list this read: it is the entry's, not a rule's)."""
         if src.internal or param.name not in self.complex_params.get(src.name, frozenset()):
             return ast.Name(cotangent)
         self.use_helper("_real_if_real")

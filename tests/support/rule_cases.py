@@ -307,7 +307,13 @@ UNARY_CASES += [
     case("angle", "np.angle(x) + x", x=nonzero(3)),
     case("builtin-abs", "abs(x) * x", x=nonzero()),
     # Making complex numbers from real ones: the real parts of the products keep x and y real.
-    case("complex-builtin", "np.real(complex(x, y) * complex(x, -y))", x=normal(), y=normal()),
+    case(
+        "complex-builtin",
+        "np.sum(np.real(complex(x, y) * complex(x, -y) * w))",
+        x=normal(),
+        y=normal(),
+        w=normal(2),
+    ),
     case("complex128-cast", "np.real(np.complex128(x) * np.cdouble(x)) + x", x=normal(3)),
     # complex64 rounds to float32: near zero that rounding is far below the difference step.
     case(
