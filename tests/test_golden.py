@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from support import check_hvp, check_jvp, check_vjp, load, load_source
+from support import check_derivative, check_hvp, check_jvp, check_vjp, load, load_source
 from support.golden import CASES, GOLDEN, HVP_CASES, golden_inputs
 from dpgen.header import Options
 from dpgen.pipeline import generate
@@ -63,6 +63,10 @@ def _check_grad(grad, vjp, args):
         with pytest.raises(ValueError, match="needs a scalar output"):
             grad(*args)
         return
+    if np.iscomplexobj(out):  # a complex output has no gradient (f_vjp or f_derivative instead)
+        with pytest.raises(ValueError, match="has a complex output"):
+            grad(*args)
+        return
     expected = pullback(1.0)
     got = grad(*args)
     if sum(e is not None for e in expected) == 1:
@@ -106,11 +110,24 @@ def _check_hvp(case: str, hessian) -> None:
     rng = np.random.default_rng(99)
     for name, args in golden_inputs(case)(rng).items():
         vjp = getattr(reverse, f"{name}_vjp")
-        if np.ndim(vjp(*args)[0]) != 0:
-            with pytest.raises(ValueError, match="needs a scalar output"):
+        out = vjp(*args)[0]
+        if np.ndim(out) != 0 or np.iscomplexobj(out):
+            # A Hessian needs a real-scalar function ("a real scalar" where the output may be complex).
+            with pytest.raises(ValueError, match="needs a (real )?scalar output"):
                 getattr(hessian, f"{name}_hvp")(*args, *args)
-            continue  # a Hessian needs a real-scalar function
+            continue
         check_hvp(getattr(hessian, f"{name}_hvp"), vjp, args, rng)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_golden_derivative_matches_differences_along_both_axes(case):
+    """Every `f_derivative` a golden module holds (a function holomorphic in its complex
+    parameters) against (f(z + h) - f(z - h)) / 2h and (f(z + ih) - f(z - ih)) / 2ih."""
+    primal = load_source((GOLDEN / case / "model.py").read_text(encoding="utf-8"))
+    generated = load((GOLDEN / case / "model_grad.py").read_text(encoding="utf-8"))
+    for name, args in golden_inputs(case)(np.random.default_rng(2468)).items():
+        if hasattr(generated, f"{name}_derivative"):
+            check_derivative(getattr(primal, name), getattr(generated, f"{name}_derivative"), *args)
 
 
 def _as_tuple(value) -> tuple:

@@ -210,6 +210,48 @@ def test_holomorphic_flags():
             assert not rule.holomorphic, f"{rule.name} compares or takes signs, yet is marked holomorphic"
 
 
+# What NumPy returns for a complex argument (or, for "complex", a real one): the `out_dtype`
+# facts the dtype analysis reads must agree, or a complex value could pass for a real one.
+_Z = np.array([[1.0 + 2.0j, -0.5 + 0.25j], [0.75 - 1.0j, 2.0 + 0.5j]])
+_X = np.array([[1.0, -2.0], [0.5, 3.0]])
+OUT_DTYPE_SAMPLES = {
+    "numpy.abs": lambda: np.abs(_Z),
+    "numpy.angle": lambda: np.angle(_Z),
+    "numpy.real": lambda: np.real(_Z),
+    "numpy.imag": lambda: np.imag(_Z),
+    "numpy.linalg.norm": lambda: np.linalg.norm(_Z),
+    "numpy.var": lambda: np.var(_Z),
+    "numpy.std": lambda: np.std(_Z, axis=0),
+    "numpy.equal": lambda: np.equal(_Z, _Z),
+    "numpy.isnan": lambda: np.isnan(_Z),
+    "numpy.argmax": lambda: np.argmax(_Z),
+    "numpy.shape": lambda: np.shape(_Z),
+    "numpy.fft.fft": lambda: np.fft.fft(_X),
+    "numpy.fft.ifft": lambda: np.fft.ifft(_X),
+    "numpy.fft.rfft": lambda: np.fft.rfft(_X),
+    "numpy.fft.fft2": lambda: np.fft.fft2(_X),
+    "numpy.fft.ifft2": lambda: np.fft.ifft2(_X),
+    "numpy.fft.irfft": lambda: np.fft.irfft(_Z),
+    "numpy.sin": lambda: np.sin(_Z),
+    "numpy.vdot": lambda: np.vdot(_Z, _X),
+    "numpy.cumsum": lambda: np.cumsum(_Z),
+}
+
+
+def test_out_dtype_facts_agree_with_numpy():
+    for name, sample in OUT_DTYPE_SAMPLES.items():
+        value = np.asarray(sample())
+        expected = "complex" if name.startswith("numpy.fft.") and name != "numpy.fft.irfft" else None
+        if expected is None:
+            expected = "promote" if np.iscomplexobj(value) else "real"
+        assert (
+            _rule(name).out_dtype == expected
+        ), f"{name}: out_dtype {_rule(name).out_dtype}, NumPy gives {value.dtype}"
+    for name, rule in TABLE.items():
+        if name.startswith("math."):
+            assert rule.out_dtype == "real" and not rule.holomorphic, f"{name}: math returns floats, refuses complex"
+
+
 def test_pointwise_rules_keep_scalars_scalars_and_others_do_not():
     """Evaluated on floats, a pointwise NumPy primitive gives a scalar (not an array, not 0-d)."""
     s = 0.625

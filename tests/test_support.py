@@ -244,3 +244,20 @@ def test_check_derivative_rejects_a_function_that_is_not_holomorphic():
     z = 0.3 - 0.8j
     with pytest.raises(AssertionError, match="imaginary axis"):
         check_derivative(lambda z: abs(z) ** 2, lambda z: 2 * z.real, z)
+
+
+def test_check_derivative_goes_through_a_dict_of_parameters():
+    p = {"a": 0.3 + 0.2j, "b": Z}
+
+    def f(p):
+        return p["a"] ** 2 * np.sum(p["b"] ** 3)
+
+    def derivative(p, wrong=False):
+        return {
+            "a": 2 * p["a"] * np.sum(p["b"] ** 3),
+            "b": 3 * p["a"] ** 2 * (np.conj(p["b"]) if wrong else p["b"]) ** 2,
+        }
+
+    check_derivative(f, derivative, p)
+    with pytest.raises(AssertionError, match=r"argument 0\['b'\]"):
+        check_derivative(f, lambda p: derivative(p, wrong=True), p)

@@ -242,10 +242,12 @@ FACTS = (
 
 def _facts(name: str, facts: Mapping[str, object], **defaults: object) -> dict:
     """The declared facts over the family's defaults. Every function of Python's ``math``
-    module returns a Python number, so its rules need not say so one by one."""
+    module returns a Python float and refuses complex numbers at run time, so its rules need
+    not say one by one that they are scalar, real and not to be used on complex values."""
     unknown = set(facts) - set(FACTS)
     assert not unknown, f"{name}: unknown facts {sorted(unknown)}"
-    merged = {"scalar_result": name.startswith("math."), **defaults, **facts}
+    python_math = {"holomorphic": False, "out_dtype": "real"} if name.startswith("math.") else {}
+    merged = {"scalar_result": name.startswith("math."), **defaults, **python_math, **facts}
     if isinstance(merged.get("methods"), str):
         merged["methods"] = (merged["methods"],)
     if isinstance(merged.get("shape_only"), str):
@@ -364,6 +366,7 @@ from dpgen.rules import (
     reductions,
     shape,
     linalg,
+    fft,
     scalar,
     nondifferentiable,
     helpers,

@@ -60,12 +60,14 @@ defvjp(
         "x": "norm_jvp(dx, norm, t, ord, axis, keepdims)",
         "norm": "-t * ans / norm",
     },
+    holomorphic=True,  # sum(x * dx) / norm: products and a quotient, so --mode hvp runs on complex x
 )
 
 # ------------------------------------------------ helpers of reverse-mode pullbacks
 # Each product helper is the transpose of its product in one operand, so it is linear in the
 # cotangent it carries and in the other operand; its own transposes are the product again
-# and the other side's helper. The operand read for its shape only carries no derivative.
+# and the other side's helper. The operand read for its shape only carries no derivative, and
+# says so (`shape_only`): the complex reverse pass conjugates the other operand, not that one.
 deflinear(
     "dpgen.helpers._keepdims(cotangent, x, axis, keepdims)",
     cotangent="np.reshape(g, np.shape(cotangent))",
@@ -78,33 +80,61 @@ defmultilinear(
     cotangent="var_jvp(g, x, axis, ddof, keepdims)",
     x="var_vjp(cotangent, g, axis, ddof, keepdims)",
 )
-defmultilinear("dpgen.helpers._matmul_vjp_lhs(cotangent, a, b)", cotangent="g @ b", b="matmul_vjp_rhs(cotangent, g, b)")
-defmultilinear("dpgen.helpers._matmul_vjp_rhs(cotangent, a, b)", cotangent="a @ g", a="matmul_vjp_lhs(cotangent, a, g)")
 defmultilinear(
-    "dpgen.helpers._dot_vjp_lhs(cotangent, a, b)", cotangent="np.dot(g, b)", b="dot_vjp_rhs(cotangent, g, b)"
+    "dpgen.helpers._matmul_vjp_lhs(cotangent, a, b)",
+    cotangent="g @ b",
+    b="matmul_vjp_rhs(cotangent, g, b)",
+    shape_only="a",
 )
 defmultilinear(
-    "dpgen.helpers._dot_vjp_rhs(cotangent, a, b)", cotangent="np.dot(a, g)", a="dot_vjp_lhs(cotangent, a, g)"
+    "dpgen.helpers._matmul_vjp_rhs(cotangent, a, b)",
+    cotangent="a @ g",
+    a="matmul_vjp_lhs(cotangent, a, g)",
+    shape_only="b",
 )
 defmultilinear(
-    "dpgen.helpers._inner_vjp_lhs(cotangent, a, b)", cotangent="np.inner(g, b)", b="inner_vjp_rhs(cotangent, g, b)"
+    "dpgen.helpers._dot_vjp_lhs(cotangent, a, b)",
+    cotangent="np.dot(g, b)",
+    b="dot_vjp_rhs(cotangent, g, b)",
+    shape_only="a",
 )
 defmultilinear(
-    "dpgen.helpers._inner_vjp_rhs(cotangent, a, b)", cotangent="np.inner(a, g)", a="inner_vjp_lhs(cotangent, a, g)"
+    "dpgen.helpers._dot_vjp_rhs(cotangent, a, b)",
+    cotangent="np.dot(a, g)",
+    a="dot_vjp_lhs(cotangent, a, g)",
+    shape_only="b",
+)
+defmultilinear(
+    "dpgen.helpers._inner_vjp_lhs(cotangent, a, b)",
+    cotangent="np.inner(g, b)",
+    b="inner_vjp_rhs(cotangent, g, b)",
+    shape_only="a",
+)
+defmultilinear(
+    "dpgen.helpers._inner_vjp_rhs(cotangent, a, b)",
+    cotangent="np.inner(a, g)",
+    a="inner_vjp_lhs(cotangent, a, g)",
+    shape_only="b",
 )
 defmultilinear(
     "dpgen.helpers._tensordot_vjp_lhs(cotangent, a, b, axes)",
     cotangent="np.tensordot(g, b, axes)",
     b="tensordot_vjp_rhs(cotangent, g, b, axes)",
+    shape_only="a",
 )
 defmultilinear(
     "dpgen.helpers._tensordot_vjp_rhs(cotangent, a, b, axes)",
     cotangent="np.tensordot(a, g, axes)",
     a="tensordot_vjp_lhs(cotangent, a, g, axes)",
+    shape_only="b",
 )
 # The identity on the diagonal, times the cotangent: its transpose is the trace.
-deflinear("dpgen.helpers._trace_vjp(cotangent, a, offset)", cotangent="np.trace(g, offset)")
-deflinear("dpgen.helpers._trace_last_vjp(cotangent, a, offset)", cotangent="np.trace(g, offset, axis1=-2, axis2=-1)")
+deflinear("dpgen.helpers._trace_vjp(cotangent, a, offset)", cotangent="np.trace(g, offset)", shape_only="a")
+deflinear(
+    "dpgen.helpers._trace_last_vjp(cotangent, a, offset)",
+    cotangent="np.trace(g, offset, axis1=-2, axis2=-1)",
+    shape_only="a",
+)
 # keepdims(c / norm) * x: linear in c and in x; d/dnorm = -keepdims(c / norm**2) * x.
 defvjp(
     "dpgen.helpers._norm_vjp(cotangent, norm, x, ord, axis, keepdims)",
@@ -116,6 +146,7 @@ defvjp(
         "x": "norm_vjp(cotangent, norm, t, ord, axis, keepdims)",
         "norm": "-norm_vjp(cotangent * t / norm, norm, x, ord, axis, keepdims)",
     },
+    holomorphic=True,  # keepdims(c / norm) * x: products and a quotient
 )
 # -solve(a.T, c) x^T, with B = solve(a.T, c): linear in c and in x; in a,
 # d out = a^-T da^T B x^T, whose transpose is B (a^-1 h x)^T = -solve_vjp_a(c, a, a^-1 h x).
@@ -129,4 +160,24 @@ defvjp(
         "solution": "solve_vjp_a(cotangent, a, t)",
         "a": "-solve_vjp_a(np.swapaxes(t, -1, -2) @ np.linalg.solve(np.swapaxes(a, -1, -2), cotangent), a, solution)",
     },
+)
+# ------------------------------------------------------- helpers of the FFT and vdot rules
+# Cutting or zero-padding is linear; its adjoint is the resize back to the input's lengths.
+deflinear("dpgen.helpers._resize(x, like, axes)", x="resize(g, x, axes)", shape_only="like")
+# The adjoint of irfft, as a map of the real cotangent: its own adjoint is irfft again. It is
+# real-linear only (the DC and Nyquist bins come out real), so not holomorphic.
+deflinear(
+    "dpgen.helpers._irfft_vjp(cotangent, a, axis, norm)",
+    cotangent="np.fft.irfft(g, np.shape(cotangent)[axis], axis, norm)",
+    shape_only="a",
+    holomorphic=False,
+    out_dtype="complex",
+)
+# conj(c) * b in a's shape: on real values the product c * b, linear in c and in b.
+defmultilinear(
+    "dpgen.helpers._vdot_vjp(cotangent, a, b)",
+    cotangent="np.vdot(b, g)",
+    b="np.reshape(cotangent * g, np.shape(b))",
+    shape_only="a",
+    holomorphic=False,
 )

@@ -62,12 +62,32 @@ defmultilinear(
 defmultilinear("numpy.einsum(subscripts, *operands)", operands=PerElement(_einsum_operand_vjp))
 deflinear("numpy.trace(a, offset=0, axis1=0, axis2=1)", a=_trace_vjp)
 
+# vdot(a, b) = sum(conj(a) * b), flattened: conjugate-linear in a, so not holomorphic. With
+# w_bar = g, a_bar = conj(g) * b and b_bar = g * a (DEVELOPERS.md, "Complex numbers"); the
+# helper conjugates g, so the rule for a real `a` beside a complex `b` is right too. The
+# tangent conj(da) b + conj(a) db is vdot itself, for real and complex values alike.
+defmultilinear(
+    "numpy.vdot(a, b)",
+    a="vdot_vjp(g, a, b)",
+    b="np.reshape(g * a, np.shape(b))",
+    complex_vjp={"a": "vdot_vjp(g, a, b)", "b": "np.reshape(g * a, np.shape(b))"},
+    complex_jvp={"a": "np.vdot(t, b)", "b": "np.vdot(a, t)"},
+    holomorphic=False,
+)
+
+# The 2-norm |x| = sqrt(sum(conj(x) x)) is real-valued: x_bar = g x / |x| for real and
+# complex x alike (2 g d|x|/d conj(x)), and the tangent is Re(sum(conj(x) dx)) / |x|.
 defvjp(
     "numpy.linalg.norm(x, ord=None, axis=None, keepdims=False)",
     x="norm_vjp(g, ans, x, ord, axis, keepdims)",
     jvp={"x": "norm_jvp(t, ans, x, ord, axis, keepdims)"},
+    complex_vjp={"x": "norm_vjp(g, ans, x, ord, axis, keepdims)"},
+    complex_jvp={"x": "np.real(norm_jvp(t, ans, np.conj(x), ord, axis, keepdims))"},
     reduces="axis",
+    out_dtype="real",
 )
+# inv, solve and det are holomorphic: the reverse pass conjugates the primal values their
+# cotangents read (ans, a), which turns each transpose into a conjugate transpose.
 defvjp("numpy.linalg.inv(a)", a="-ans.mT @ g @ ans.mT", jvp={"a": "-ans @ t @ ans"}, holomorphic=True)
 # x = solve(a, b): dx = solve(a, db - da x).
 defvjp(

@@ -6,7 +6,7 @@ inverse rearrangement of ``g``. Indexing
 so the rule here only declares it.
 """
 
-from dpgen.ir import Apply, Hole, Lit, Seq
+from dpgen.ir import Apply, Const, Hole, Lit, Seq
 from dpgen.rules import Bound, RuleError, alias, deflinear, expr
 
 _TRANSPOSE = expr("np.transpose(g)", "g")
@@ -14,6 +14,8 @@ _RESHAPE_C = expr("np.reshape(g, np.shape(a))", "g", "a")
 _RESHAPE_F = expr("np.reshape(g, np.shape(a), order='F')", "g", "a")
 _UNSTACK = expr("g", "g")
 _UNSTACK_AXIS = expr("np.moveaxis(g, axis, 0)", "g", "axis")
+_FLIP_ALL = expr("np.flip(g)", "g")
+_FLIP_AXIS = expr("np.flip(g, axis)", "g", "axis")
 
 
 def _transpose_vjp(bound: Bound):
@@ -48,6 +50,11 @@ def _stack_vjp(bound: Bound):
     return _UNSTACK_AXIS
 
 
+def _flip_vjp(bound: Bound):
+    # A flip is its own transpose; the axis is spelled only where the call gave one.
+    return _FLIP_ALL if bound["axis"] == Const("None") else _FLIP_AXIS
+
+
 # Rearrangements return views where NumPy can: writing into the result writes into `a`.
 deflinear("numpy.reshape(a, shape=None, order='C')", a=_reshape_vjp, view=True, methods="reshape", method_varargs=True)
 # `x.flatten()` always copies; counting it a view only costs a copy in the pullback.
@@ -66,6 +73,7 @@ deflinear("numpy.expand_dims(a, axis)", a="np.reshape(g, np.shape(a))", view=Tru
 deflinear("numpy.squeeze(a, axis=None)", a="np.reshape(g, np.shape(a))", view=True, methods="squeeze")
 deflinear("numpy.broadcast_to(array, shape)", array="unbroadcast(g, array)", view=True)
 deflinear("numpy.copy(a)", a="g", methods="copy")
+deflinear("numpy.flip(m, axis=None)", m=_flip_vjp, view=True)
 # Joins: one cotangent per array of the list.
 deflinear("numpy.concatenate(arrays, axis=0)", arrays="split_like(g, arrays, axis)")
 deflinear("numpy.stack(arrays, axis=0)", arrays=_stack_vjp)

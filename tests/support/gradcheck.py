@@ -249,40 +249,49 @@ def check_derivative(f, f_derivative, *args, which=None, rtol: float = RTOL, ato
     default the one argument with a complex value).
     """
     result = f_derivative(*copy.deepcopy(list(args)))
+    holds_complex = [any(is_complex(get_leaf(a, path)) for path in leaf_paths(a)) for a in args]
     if isinstance(result, tuple) and len(result) == len(args):
         derivatives = list(result)
     else:
         if which is None:
-            complex_args = [k for k, a in enumerate(args) if is_complex(a)]
+            complex_args = [k for k, c in enumerate(holds_complex) if c]
             assert len(complex_args) == 1, f"a bare f_derivative, but {len(complex_args)} arguments are complex"
             which = complex_args[0]
         derivatives = [result if k == which else None for k in range(len(args))]
-    for k, arg in enumerate(args):
-        if is_complex(arg):
+    for k, complex_ in enumerate(holds_complex):
+        if complex_:
             assert derivatives[k] is not None, f"no derivative for the complex argument {k}"
     for k, derivative in enumerate(derivatives):
         if derivative is None:
             continue
-        z = np.asarray(args[k], dtype=complex)
-        assert np.shape(derivative) == z.shape, f"derivative {k}: shape {np.shape(derivative)} != {z.shape}"
-        for direction in (1.0, 1j):
-            expected = np.zeros(z.shape, dtype=complex)
-            for idx in np.ndindex(z.shape):
-                ends = []
-                for sign in (+1, -1):
-                    moved = z.copy()
-                    moved[idx] += sign * eps * direction
-                    trial = copy.deepcopy(list(args))
-                    trial[k] = moved if np.ndim(args[k]) else complex(moved)
-                    value = f(*trial)
-                    assert np.ndim(value) == 0 and not isinstance(value, tuple), "f'(z) needs a scalar function"
-                    ends.append(complex(value))
-                expected[idx] = (ends[0] - ends[1]) / (2 * eps * direction)
-            along = "the real axis" if direction == 1.0 else "the imaginary axis"
-            np.testing.assert_allclose(
-                derivative,
-                expected if z.shape else expected[()],
-                rtol=rtol,
-                atol=atol,
-                err_msg=f"f'(z) of argument {k} against central differences along {along}",
-            )
+        for path in leaf_paths(args[k]):  # a dict or list of parameters: leaf by leaf
+            where = f"argument {k}{''.join(f'[{p!r}]' for p in path)}"
+            _check_derivative_leaf(f, args, k, path, get_leaf(derivative, path), where, rtol, atol, eps)
+
+
+def _check_derivative_leaf(f, args, k, path, derivative, where, rtol, atol, eps) -> None:
+    """f'(z) for the leaf at `path` of argument k, against differences along 1 and along i."""
+    leaf = get_leaf(args[k], path)
+    z = np.asarray(leaf, dtype=complex)
+    assert np.shape(derivative) == z.shape, f"derivative of {where}: shape {np.shape(derivative)} != {z.shape}"
+    for direction in (1.0, 1j):
+        expected = np.zeros(z.shape, dtype=complex)
+        for idx in np.ndindex(z.shape):
+            ends = []
+            for sign in (+1, -1):
+                moved = z.copy()
+                moved[idx] += sign * eps * direction
+                trial = copy.deepcopy(list(args))
+                trial[k] = with_leaf(trial[k], path, moved if np.ndim(leaf) else complex(moved))
+                value = f(*trial)
+                assert np.ndim(value) == 0 and not isinstance(value, tuple), "f'(z) needs a scalar function"
+                ends.append(complex(value))
+            expected[idx] = (ends[0] - ends[1]) / (2 * eps * direction)
+        along = "the real axis" if direction == 1.0 else "the imaginary axis"
+        np.testing.assert_allclose(
+            derivative,
+            expected if z.shape else expected[()],
+            rtol=rtol,
+            atol=atol,
+            err_msg=f"f'(z) of {where} against central differences along {along}",
+        )

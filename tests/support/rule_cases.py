@@ -497,6 +497,46 @@ LINALG_CASES += [
     case("det-2x2", "np.linalg.det(x) * y", x=well_conditioned(2, 2), y=normal()),
 ]
 
+# ------------------------------------------------------ FFTs, vdot, running sums
+# On real input (tests/test_fft_rules.py checks every FFT adjoint on complex values). A
+# transform's complex output reaches a real result through a complex weight and np.real,
+# np.imag or np.abs, so both parts of the output are checked; n= longer and shorter than
+# the input, odd and even, every norm, and other axes.
+W = "(0.3 - 0.7j)"
+FFT_CASES = [
+    case("fft", f"np.real(np.fft.fft(x) * {W})", x=normal(5)),
+    case("fft-float-weight", "np.imag(np.fft.fft(x)) + np.real(np.fft.fft(x)) * 2.0", x=normal(4)),
+    case("fft-n-longer", f"np.real(np.fft.fft(x, 8) * {W})", x=normal(5)),
+    case("fft-n-shorter-ortho", f"np.real(np.fft.fft(x, n=3, norm='ortho') * {W})", x=normal(2, 5)),
+    case("fft-axis0-forward", f"np.real(np.fft.fft(x, axis=0, norm='forward') * {W})", x=normal(4, 3)),
+    case("fft-backward-norm", "np.abs(np.fft.fft(x, norm='backward')) ** 2", x=normal(6)),
+    case("ifft", f"np.real(np.fft.ifft(x) * {W})", x=normal(5)),
+    case("ifft-n-axis0", f"np.imag(np.fft.ifft(x, 6, 0, 'ortho'))", x=normal(4, 2)),
+    case("ifft-n-shorter-forward", f"np.real(np.fft.ifft(x, n=3, norm='forward') * {W})", x=normal(6)),
+    case("rfft", f"np.real(np.fft.rfft(x) * {W})", x=normal(6)),
+    case("rfft-odd", "np.abs(np.fft.rfft(x)) ** 2", x=normal(7)),
+    case("rfft-n-longer-ortho", f"np.real(np.fft.rfft(x, n=9, norm='ortho') * {W})", x=normal(6)),
+    case("rfft-n-shorter-axis0", f"np.real(np.fft.rfft(x, 4, axis=0, norm='forward') * {W})", x=normal(7, 2)),
+    case("irfft", "np.fft.irfft(x)", x=normal(5)),
+    case("irfft-complex-spectrum", f"np.fft.irfft(x * {W} + y)", x=normal(4), y=normal(4)),
+    case("irfft-n-odd", "np.fft.irfft(x, 7)", x=normal(4)),
+    case("irfft-n-shorter-ortho", "np.fft.irfft(x, n=4, norm='ortho')", x=normal(6)),
+    case("irfft-n-longer-axis0-forward", "np.fft.irfft(x, 12, axis=0, norm='forward')", x=normal(4, 3)),
+    case("fft2", f"np.real(np.fft.fft2(x) * {W})", x=normal(3, 4)),
+    case("fft2-s-axes-ortho", "np.imag(np.fft.fft2(x, s=(2, 5), axes=(0, 2), norm='ortho'))", x=normal(3, 2, 4)),
+    case("ifft2", f"np.real(np.fft.ifft2(x, norm='forward') * {W})", x=normal(2, 3, 4)),
+    case("ifft2-s", f"np.real(np.fft.ifft2(x, (4, 2)) * {W})", x=normal(3, 3)),
+    case("fft-roundtrip", "np.real(np.fft.ifft(np.fft.fft(x) * y))", x=normal(5), y=normal(5)),
+    case("vdot", "np.vdot(x, y)", x=normal(2, 3), y=normal(6)),
+    case("vdot-same-operand", "np.vdot(x, x)", x=normal(4)),
+    case("cumsum", "np.cumsum(x)", x=normal(2, 3)),
+    case("cumsum-axis", "np.cumsum(x, axis=1)", x=normal(2, 3, 2)),
+    case("cumsum-negative-axis", "np.cumsum(x, -1) * y", x=normal(3, 4), y=normal(4)),
+    case("method-cumsum", "x.cumsum(0)", x=normal(4, 2)),
+    case("flip", "np.flip(x)", x=normal(2, 3)),
+    case("flip-axis", "np.flip(x, 1) * y", x=normal(2, 3), y=normal(3)),
+]
+
 # ---------------------------------------------------------------- shape and layout
 SHAPE_CASES = [
     case("reshape", "np.reshape(x, (3, 4))", x=normal(2, 6)),
@@ -821,6 +861,17 @@ HELPER_CASES = [
     helper_case(
         "helper-solve_vjp_a", "_solve_vjp_a(x, a, y)", x=normal(3, 2), a=well_conditioned(3, 3), y=normal(3, 2)
     ),
+    # The FFT rules' helpers: resizing is linear; irfft's adjoint is irfft's transpose.
+    helper_case("helper-resize-crop", "_resize(x, y, 0)", nondiff=("y",), x=normal(5, 2), y=normal(3, 2)),
+    helper_case("helper-resize-pad", "_resize(x, y, (0, -1))", nondiff=("y",), x=normal(2, 5), y=normal(4, 3)),
+    helper_case(
+        "helper-irfft_vjp",
+        "np.real(_irfft_vjp(x, y, -1, 'ortho') * (0.3 - 0.7j))",
+        nondiff=("y",),
+        x=normal(2, 6),
+        y=normal(2, 5),
+    ),
+    helper_case("helper-vdot_vjp", "_vdot_vjp(x, a, y)", nondiff=("a",), x=normal(), a=normal(2, 3), y=normal(6)),
     helper_case(
         "helper-solve_vjp_a-vector", "_solve_vjp_a(x, a, y)", x=normal(3), a=well_conditioned(3, 3), y=normal(3)
     ),
@@ -833,6 +884,7 @@ CASES = (
     + REDUCTION_CASES
     + METHOD_CASES
     + LINALG_CASES
+    + FFT_CASES
     + SHAPE_CASES
     + INDEX_CASES
     + SCALAR_CASES
