@@ -65,6 +65,16 @@ def is_complex_literal(text: str) -> bool:
     return any(isinstance(n, ast.Constant) and isinstance(n.value, complex) for n in ast.walk(node))
 
 
+def complex_literal_value(text: str) -> complex | None:
+    """The value of a literal's source text that is one complex number (``1j``, ``(2 - 3j)``),
+    so a pass can conjugate it where it is written; None for anything else."""
+    try:
+        value = ast.literal_eval(text)
+    except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
+        return None
+    return value if type(value) is complex else None
+
+
 def complex_constants(module: Module) -> frozenset[str]:
     """Module-level names bound (by any binding) to an expression with a complex literal."""
     found = set()

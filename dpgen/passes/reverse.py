@@ -16,7 +16,6 @@ with another (a pass-through like ``unbroadcast`` can return its input) is copie
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 from dataclasses import dataclass, field
 
@@ -60,7 +59,7 @@ from dpgen.ir import (
 from dpgen.ir.expr import OPERATORS, holes, mul, real, strip_unbroadcast, substitute, unbroadcast
 from dpgen.names import NameAllocator
 from dpgen.analysis import activity, residuals
-from dpgen.analysis.dtypes import complex_constants, complex_types, is_complex_literal, may_be_complex
+from dpgen.analysis.dtypes import complex_constants, complex_literal_value, complex_types, may_be_complex
 from dpgen.passes.conjugate import conjugate_derivative, conjugate_holes, has_complex_literal
 from dpgen.analysis.activity import active_parameters, dict_variables
 from dpgen.analysis.scalars import is_scalar_constant, module_scalars, scalar_constants, shape_classes
@@ -394,9 +393,9 @@ class _Reverse:
         # conjugated in holomorphic rules; a complex literal is conjugated where it is written.
         complex_holes = frozenset(name for name, atom in bindings.items() if name != "g" and adj.atom_complex(atom))
         literals = {
-            name: Lit(_literal_value(atom))
+            name: Lit(complex_literal_value(atom.text))
             for name, atom in bindings.items()
-            if name in complex_holes and isinstance(atom, Const) and is_complex_literal(atom.text)
+            if name in complex_holes and isinstance(atom, Const) and complex_literal_value(atom.text) is not None
         }
         complex_holes = complex_holes - set(literals)
         for param, template in rule.vjp.items():
@@ -776,11 +775,6 @@ def elementwise_cotangent(
 def _takes_scalars(rule: rules.Rule) -> bool:
     """``math`` functions and the two-value builtins ``max``/``min``: scalars only, no broadcasting."""
     return rule.name.startswith("math.") or rule.name in ("builtins.max", "builtins.min")
-
-
-def _literal_value(atom: Const) -> complex:
-    """The value of a complex literal written in the user's code (``1j``, ``(2 + 3j)``)."""
-    return ast.literal_eval(atom.text)
 
 
 def _complex_argument(bound: rules.Bound, param: str, adj: _Adjoints) -> str | None:
