@@ -201,6 +201,8 @@ class Derivative:
     name: str  #: ``f_derivative``
     complex: tuple[bool, ...]  #: per parameter: complex-typed, so the derivative has an entry for it
     breaks: tuple[HolomorphyBreak, ...] = ()  #: not empty: not holomorphic, no f_derivative
+    #: Not empty: why no f_derivative is written although nothing breaks holomorphy (a dict parameter).
+    unsupported: str = ""
 
 
 @dataclass(frozen=True)

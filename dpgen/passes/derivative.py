@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from dpgen.analysis.activity import dict_variables
 from dpgen.analysis.holomorphy import holomorphy
 from dpgen.ir import Derivative, VjpModule
 
@@ -18,11 +19,17 @@ from dpgen.ir import Derivative, VjpModule
 def derivatives(vjp: VjpModule) -> VjpModule:
     """The reverse-mode module with `VjpFunction.derivative` set where complex parameters ask for it."""
     found = holomorphy(vjp.source)
+    dicts = dict_variables(vjp.source)
     functions = []
     for fn in vjp.functions:
         if fn.source.name in found:
             params, breaks = found[fn.source.name]
             complex_ = tuple(p.name in params for p in fn.source.params)
-            fn = dataclasses.replace(fn, derivative=Derivative(f"{fn.source.name}_derivative", complex_, breaks))
+            # f_derivative passes complex parameters as complex arrays and conjugates their
+            # cotangents: numbers and arrays only (a dict's derivative is its f_grad's business).
+            held = sorted(p for p in params if p in dicts[fn.source.name])
+            unsupported = f"'{held[0]}' holds a dict (f_derivative takes numbers and arrays)" if held else ""
+            derivative = Derivative(f"{fn.source.name}_derivative", complex_, breaks, unsupported)
+            fn = dataclasses.replace(fn, derivative=derivative)
         functions.append(fn)
     return dataclasses.replace(vjp, functions=tuple(functions))

@@ -133,6 +133,12 @@ class Renderer(JvpRendering, ReverseRendering, ExpressionPrinter):
             what=what,
             # A complex output has no gradient: said at run time, where the value's type is known.
             complex=fn.source.name in self.complex_outputs,
+            # Named in the complex-output error only when it is written.
+            derivative=(
+                fn.derivative.name
+                if fn.derivative and not fn.derivative.breaks and not fn.derivative.unsupported
+                else None
+            ),
             source_name=fn.source.name,
         )
 
@@ -147,6 +153,8 @@ class Renderer(JvpRendering, ReverseRendering, ExpressionPrinter):
             return dict(
                 comment=comment_text(f"{derivative.name} is not written: {fn.source.name} is not holomorphic {where}")
             )
+        if derivative.unsupported:
+            return dict(comment=comment_text(f"{derivative.name} is not written: {derivative.unsupported}"))
         params = fn.source.params
         names = NameAllocator(p.name for p in params)
         np_ = self.backend.alias
@@ -173,7 +181,7 @@ class Renderer(JvpRendering, ReverseRendering, ExpressionPrinter):
             what = (
                 f"of a holomorphic {fn.source.name}: "
                 + ", ".join(f"d{fn.source.name}/d{params[k].name}" for k in complex_)
-                + " (None for the real parameters)"
+                + (" (None for the real parameters)" if len(complex_) < len(params) else "")
             )
         return dict(
             name=derivative.name,

@@ -64,7 +64,7 @@ class PerElement:
 VjpTemplate = Union[Expr, Callable[["Bound"], Expr], PerElement]
 
 #: Bump when a rule's output changes, so headers tell which rules produced a file.
-RULES_VERSION = "5"
+RULES_VERSION = "6"
 
 
 class RuleError(Exception):

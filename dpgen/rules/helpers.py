@@ -26,9 +26,9 @@ deflinear("dpgen.helpers._broadcast_like(tangent, like)", tangent="unbroadcast(g
 # --mode hvp: a public f_jvp's None tangent (no direction) is zeros; the identity on a given one.
 deflinear("dpgen.helpers._default_tangent(tangent, like)", tangent="g")
 # A public pullback's cotangent for a parameter declared complex: real when the value is. The
-# projection onto the reals is self-adjoint for the real inner product Re<u, v>, and the
-# identity when the value is complex: either way the cotangent passes through.
-deflinear("dpgen.helpers._real_if_real(cotangent, x)", cotangent="g", shape_only="x")
+# projection onto the reals (or the identity, for a complex value) is self-adjoint for the
+# real inner product Re<u, v>, so its adjoint is itself.
+deflinear("dpgen.helpers._real_if_real(cotangent, x)", cotangent="real_if_real(g, x)", shape_only="x")
 deflinear(
     "dpgen.helpers._unbroadcast(cotangent, x)", cotangent="np.broadcast_to(g, np.shape(cotangent))", shape_only="x"
 )
