@@ -47,7 +47,7 @@ _SPLIT_LIKE = "dpgen.helpers._split_like"
 
 
 @functools.lru_cache(maxsize=None)
-def _shape_only_positions(op: str) -> frozenset[int]:
+def shape_only_positions(op: str) -> frozenset[int]:
     """Positions of the arguments `op` reads only for shape and dtype: the rule's
     `shape_only` fact (``np.zeros_like(a)``, ``unbroadcast(g, x)``)."""
     if op == _SPLIT_LIKE:
@@ -75,7 +75,7 @@ def _leaves(node: object, shape: bool, bindings: dict, found: list[tuple[str, bo
         if node.op == "dpgen.getattr" and isinstance(node.args[1], Lit) and node.args[1].value in SHAPE_ATTRIBUTES:
             _leaves(node.args[0], True, bindings, found)
             return
-        positions = _shape_only_positions(node.op)
+        positions = shape_only_positions(node.op)
         for k, arg in enumerate(node.args):
             _leaves(arg, shape or k in positions, bindings, found)
         for _, value in node.kwargs:

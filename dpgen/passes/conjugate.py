@@ -13,24 +13,11 @@ read ``np.cos(z)`` from the forward sweep; a real factor stays outside the conju
 
 from __future__ import annotations
 
-import functools
 from typing import Callable
 
-from dpgen import rules
 from dpgen.ir import Apply, Expr, Hole, Index, Lit, Seq, SliceAtom
+from dpgen.analysis.residuals import SHAPE_ATTRIBUTES, shape_only_positions
 from dpgen.ir.expr import DIVIDE, MULTIPLY, NEGATIVE, children, conj, holes, neg
-
-#: Attributes that read only an array's metadata (``x.shape``); mirrors `analysis.residuals`.
-_SHAPE_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype"})
-
-
-@functools.lru_cache(maxsize=None)
-def _shape_only_positions(op: str) -> frozenset[int]:
-    """Positions of the arguments `op` reads only for shape and dtype (the rule's `shape_only`)."""
-    rule = rules.lookup(op)
-    if rule is None:
-        return frozenset()
-    return frozenset(rule.params.index(name) for name in rule.shape_only if name in rule.params)
 
 
 def has_complex_literal(node: object) -> bool:
@@ -84,9 +71,9 @@ def conjugate_holes(tree: Expr, complex_holes: frozenset[str], skip: frozenset[s
         if isinstance(node, Lit):
             return conj(node) if type(node.value) is complex else node
         if isinstance(node, Apply):
-            if node.op == "dpgen.getattr" and isinstance(node.args[1], Lit) and node.args[1].value in _SHAPE_ATTRIBUTES:
+            if node.op == "dpgen.getattr" and isinstance(node.args[1], Lit) and node.args[1].value in SHAPE_ATTRIBUTES:
                 return node
-            positions = _shape_only_positions(node.op)
+            positions = shape_only_positions(node.op)
             return Apply(
                 node.op,
                 tuple(walk(a, shape or k in positions) for k, a in enumerate(node.args)),
