@@ -69,7 +69,7 @@ class CallLowering:
                     scope.shares.setdefault(out, set()).add(handed_back[None])
             return Var(out)
         if callee is not None and callee in self.helpers:
-            if rules.lookup(f"{HELPER_PREFIX}{callee}") is None:  # `_check_real` as a value, `_split_like`
+            if rules.lookup(f"{HELPER_PREFIX}{callee}") is None:  # the helpers rules/helpers.py names as ruleless
                 return self.unsupported(node, f"a call of dpgen's helper '{callee}' in its output read back")
             args, kwargs = self.arguments(node, scope, target)
             return self.emit(scope, f"{HELPER_PREFIX}{callee}", args, kwargs, target, node=node)
