@@ -137,6 +137,22 @@ def test_revolve_is_optimal_on_a_grid():
             assert simulate(steps, snapshots) == closed_form(steps, snapshots), (steps, snapshots)
 
 
+def test_no_step_runs_plainly_more_than_the_repetition_number():
+    """t, the least integer with binomial(s + t, s) >= n, bounds how often any one step is
+    advanced (Griewank's repetition number), and some step is advanced t times."""
+    for steps in range(2, 61):
+        for snapshots in range(1, 9):
+            t = 0
+            while math.comb(min(snapshots, steps - 1) + t, t) < steps:
+                t += 1
+            runs = [0] * steps
+            for action in revolve(steps, snapshots):
+                if action[0] == "advance":
+                    for k in range(action[1], action[2]):
+                        runs[k] += 1
+            assert max(runs) == t, (steps, snapshots, runs)
+
+
 @pytest.mark.parametrize("steps,snapshots", [(100, 3), (1000, 10), (1000, 2), (10_000, 14), (2_000, 2_000)])
 def test_revolve_is_optimal_for_long_loops(steps, snapshots):
     """Long loops too; as many snapshots as steps needs no deep recursion."""
