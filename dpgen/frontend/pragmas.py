@@ -137,10 +137,10 @@ class _Placer:
                 own = _block_above(above) + _block_above(stmt.lines_after_decorators) + _trailing(stmt.body)
                 if where == "module":
                     self.place(stmt, own, "function", stmt.name.value)
-                    self.statements(suite_body(stmt.body), (), stmt.name.value, "function")
+                    self.statements(_suite_body(stmt.body), (), stmt.name.value, "function")
                 else:
                     self.refuse(own, "a nested function or a method is not differentiated on its own")
-                    self.statements(suite_body(stmt.body), (), None, "nested")
+                    self.statements(_suite_body(stmt.body), (), None, "nested")
             elif isinstance(stmt, (cst.For, cst.While)):
                 own = _block_above(above) + _trailing(stmt.body)
                 kind = "for" if isinstance(stmt, cst.For) else "while"
@@ -152,15 +152,15 @@ class _Placer:
                     )
                 else:
                     self.refuse(own, f"a '{kind}' loop inside a nested function or a class is not differentiated")
-                self.statements(suite_body(stmt.body), (), function, where)
+                self.statements(_suite_body(stmt.body), (), function, where)
                 if stmt.orelse is not None:
-                    self.statements(suite_body(stmt.orelse.body), (), function, where)
+                    self.statements(_suite_body(stmt.orelse.body), (), function, where)
             elif isinstance(stmt, cst.ClassDef):
-                self.statements(suite_body(stmt.body), (), None, "nested")
+                self.statements(_suite_body(stmt.body), (), None, "nested")
             elif isinstance(stmt, cst.BaseCompoundStatement):
                 # if/with/try: their blocks hold statements that may carry pragmas.
                 for child in _blocks(stmt):
-                    self.statements(suite_body(child), (), function, where)
+                    self.statements(_suite_body(child), (), function, where)
 
     def place(self, node, own: list[cst.Comment], what: str, function: str | None) -> None:
         first = True
@@ -207,7 +207,7 @@ def _trailing(body) -> list[cst.Comment]:
     return [comment] if comment is not None else []
 
 
-def suite_body(body) -> list:
+def _suite_body(body) -> list:
     """The statements of an indented block or a one-line suite."""
     return list(body.body)
 
