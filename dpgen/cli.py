@@ -247,6 +247,8 @@ def diff(source: str, output: str | None, mode: str, backend: str, dump_ir: bool
         _to_stdout(listing(ir_after(read_source(source), Options(mode=mode, backend=backend), dump_after)))
         return
     stages = generate(read_source(source), Options(mode=mode, backend=backend))
+    for warning in stages.warnings:  # stderr only: the output and the exit code do not depend on them
+        click.echo(str(warning), err=True)
     if dump_ir:
         from dpgen.ir.printer import dump
 

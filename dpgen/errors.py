@@ -33,15 +33,17 @@ class Span:
 
 @dataclass(frozen=True)
 class Diagnostic:
-    """One compiler-style message: `path:line:col: error: message`."""
+    """One compiler-style message: `path:line:col: error: message` (or `warning:`)."""
 
     path: str  #: the path as the user gave it
     span: Span  #: where in the file
     message: str  #: what is wrong, and a hint when there is one
+    severity: str = "error"  #: "error" stops the run; "warning" is printed and changes nothing
 
     def __str__(self) -> str:
         # One line each, whatever the file name or the quoted source holds.
-        return f"{message_text(self.path)}:{self.span.line}:{self.span.col}: error: {message_text(self.message)}"
+        where = f"{message_text(self.path)}:{self.span.line}:{self.span.col}"
+        return f"{where}: {self.severity}: {message_text(self.message)}"
 
 
 class DpgenError(Exception):
@@ -73,11 +75,20 @@ class SourceErrors(DpgenError):
 
 
 class DiagnosticSink:
-    """Collects diagnostics for one file; `raise_if_any` ends a pass that found errors."""
+    """Collects diagnostics for one file; `raise_if_any` ends a pass that found errors.
+
+    Warnings are kept apart: they never stop a run, and the CLI prints them to stderr only
+    (the output and the exit code are the same with or without them)."""
 
     def __init__(self, path: str):
         self.path = path
         self.diagnostics: list[Diagnostic] = []
+        self.warnings: list[Diagnostic] = []
+
+    def warning(self, span: Span, message: str) -> None:
+        diagnostic = Diagnostic(self.path, span, message, "warning")
+        if diagnostic not in self.warnings:  # a loop copied into both arms of an `if` is lowered twice
+            self.warnings.append(diagnostic)
 
     def error(self, span: Span, message: str) -> None:
         diagnostic = Diagnostic(self.path, span, message)

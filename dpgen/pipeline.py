@@ -73,6 +73,7 @@ class Stages:
     hessian: HvpModule | None
     text: str
     after: dict = field(default_factory=dict)  #: stage name (from STAGES) -> the IR it produced
+    warnings: tuple = ()  #: `Diagnostic`s of severity "warning": printed to stderr, they change nothing else
 
 
 class _Stop(Exception):
@@ -224,4 +225,12 @@ def _generate(source: Source, options: Options, record: _Recorder) -> Stages:
     _refuse_clashing_names(lowered, vjp, jvp, hessian, sink)
     header = Header(source.name, __version__, RULES_VERSION, Options(",".join(modes), options.backend), source.sha256)
     text = format_code(render(lowered, vjp, jvp, backend, header.render(), hessian))
-    return Stages(lowered, vjp, jvp, hessian, text, record.after)
+    return Stages(
+        lowered,
+        vjp,
+        jvp,
+        hessian,
+        text,
+        record.after,
+        tuple(sorted(sink.warnings, key=lambda d: (d.span.line, d.span.col))),
+    )

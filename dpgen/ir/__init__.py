@@ -30,6 +30,7 @@ from dpgen.ir.core import (  # noqa: F401
     Branch,
     ForRange,
     ForEach,
+    Checkpoint,
     Loop,
     Stmt,
     Param,

@@ -169,6 +169,16 @@ class ForEach:
 
 
 @dataclass(frozen=True)
+class Checkpoint:
+    """A `# dpgen: checkpoint` pragma read from the source (see `dpgen.frontend.pragmas`).
+
+    Recorded on the `Function` or `Loop` it stands on; no pass applies it yet (issue 12)."""
+
+    snapshots: int | None  #: ``snapshots=N``; None for ``snapshots=auto`` (and always for a def)
+    span: Span  #: where the pragma comment is
+
+
+@dataclass(frozen=True)
 class Loop:
     """A ``for`` or ``while`` loop whose body is outlined into an internal function.
 
@@ -185,6 +195,7 @@ class Loop:
     invariants: tuple[Atom, ...]  #: values the body reads but never rebinds
     breaks: bool  #: the body returns a flag saying whether it hit ``break``
     span: Span
+    checkpoint: Checkpoint | None = None  #: a ``# dpgen: checkpoint`` pragma on the loop
 
     @property
     def outs(self) -> tuple[str, ...]:
@@ -223,6 +234,7 @@ class Function:
     internal: bool = False  #: outlined from a loop body or branch arm: no contract names, no f_grad
     returns_tuple: bool = False  #: some ``return`` gives a tuple: no f_grad
     description: str = ""  #: for internal functions: what they are, e.g. "one iteration of the for loop at line 4"
+    checkpoint: Checkpoint | None = None  #: a ``# dpgen: checkpoint`` pragma on the ``def``
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import dataclasses
 from typing import Iterable
 
 from dpgen.ir.core import Branch, Call, Const, Eqn, ForEach, ForRange, Function, Index, Loop, Module, Seq, SliceAtom
-from dpgen.ir.core import Apply, Global, Hole, Lit, Test, Var
+from dpgen.ir.core import Apply, Checkpoint, Global, Hole, Lit, Test, Var
 from dpgen.ir.expr import OPERATOR_SYMBOLS
 from dpgen.ir.forward import DefaultTangent, JvpBranch, JvpCall, JvpFunction, JvpLoop, JvpModule, SetTangent
 from dpgen.ir.forward import ZeroTangent
@@ -194,7 +194,7 @@ class _Printer:
     def lowered(self, depth: int, fn: Function) -> None:
         params = ", ".join(_param(p) for p in fn.params)
         note = f"  ({fn.description})" if fn.description else ""
-        self.emit(depth, f"def {fn.name}({params}):{note}", fn.span)
+        self.emit(depth, f"def {fn.name}({params}):{note}{_checkpoint(fn.checkpoint)}", fn.span)
         for stmt in fn.body:
             self.stmt(depth + 1, stmt)
         self.emit(depth + 1, f"return {atom(fn.result)}")
@@ -381,7 +381,19 @@ def _unpack(names) -> str:
     return "_" if names is None else str(names)
 
 
+def _checkpoint(checkpoint: Checkpoint | None) -> str:
+    """The recorded pragma, after a def or loop head (nothing when there is none)."""
+    if checkpoint is None:
+        return ""
+    snapshots = "auto" if checkpoint.snapshots is None else checkpoint.snapshots
+    return f"  [checkpoint snapshots={snapshots}, pragma at {checkpoint.span.line}:{checkpoint.span.col}]"
+
+
 def _loop_head(loop: Loop) -> str:
+    return _loop_over(loop) + _checkpoint(loop.checkpoint)
+
+
+def _loop_over(loop: Loop) -> str:
     targets = ", ".join(loop.targets)
     over = loop.over
     if isinstance(over, ForRange):

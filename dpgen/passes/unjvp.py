@@ -303,6 +303,7 @@ class _Unjvp:
                 self.atom(loop.invariants, cur) + invariant_tangents + by_position,
                 loop.breaks,
                 loop.span,
+                checkpoint=loop.checkpoint,  # the jvp loop is the source loop: the pragma stays on it
             )
         )
 

@@ -204,7 +204,18 @@ class BlockLowering:
         )
         parent_targets = tuple(self._version(t, scope) for t in targets)
         scope.body.append(
-            Loop(body_fn, over, parent_targets, outs, tuple(carried), init, invariant_values, has_break, scope.span)
+            Loop(
+                body_fn,
+                over,
+                parent_targets,
+                outs,
+                tuple(carried),
+                init,
+                invariant_values,
+                has_break,
+                scope.span,
+                checkpoint=self.checkpoint(node),
+            )
         )
         # The values the body's parameters start from; after zero iterations a carried name
         # still holds its entry value.

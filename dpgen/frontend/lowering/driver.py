@@ -7,9 +7,10 @@ import libcst as cst
 
 from dpgen.errors import DiagnosticSink, Span
 from dpgen.escape import code_text
-from dpgen.ir import Atom, Const, Function, Module, Param, Var
+from dpgen.ir import Atom, Checkpoint, Const, Function, Module, Param, Var
 from dpgen.names import BACKEND_NAMES, NameAllocator, reserved
 from dpgen.frontend.regions import jumps, module_bindings, name_nodes, returns_tuple, suite, terminates
+from dpgen.frontend.pragmas import Placed, read_pragmas
 from dpgen.frontend.source import Parsed
 from dpgen.frontend.lowering.aliasing import AliasChecks
 from dpgen.frontend.lowering.blocks import BlockLowering
@@ -62,6 +63,8 @@ class Lowering(BlockLowering, StatementLowering, AliasChecks, ExpressionLowering
         self.copied = 0  # statements of the current function copied into both arms of an `if` (`COPY_BUDGET`)
         self.current = ""  # the user function being lowered
         self.base_names: frozenset[str] = frozenset()  # names taken in the current function; outlines start there
+        self.pragmas: dict[int, Placed] = {}  # id of a def/for/while node -> the checkpoint pragma on it
+        self.applied: set[int] = set()  # the keys of `pragmas` recorded in the IR
 
     def reserved(self, name: str) -> bool:
         """Whether a user variable called `name` must take another name in the output: the
@@ -70,6 +73,7 @@ class Lowering(BlockLowering, StatementLowering, AliasChecks, ExpressionLowering
 
     # ------------------------------------------------------------------ module
     def module(self) -> Module:
+        self.pragmas = read_pragmas(self.parsed, self.sink)
         literals = []  # the target names of each literal constant, in source order
         # A module-level name is copied as a constant only if the module binds it exactly
         # once: the generated module would otherwise compute with its first value.
@@ -133,6 +137,7 @@ class Lowering(BlockLowering, StatementLowering, AliasChecks, ExpressionLowering
                     f"'{callee}' writes into its argument '{param}', which would change this caller's array; "
                     f"that is not supported yet (copy inside '{callee}': {param} = {param}.copy())",
                 )
+        self.check_pragmas_placed()
         return Module(self.parsed.source.name, tuple(prelude), tuple(functions))
 
     # ---------------------------------------------------------------- function
@@ -194,7 +199,33 @@ class Lowering(BlockLowering, StatementLowering, AliasChecks, ExpressionLowering
             statement_lines=tuple(sorted(set(scope.lines))),
             taken_names=frozenset(scope.names.taken),
             returns_tuple=returns_tuple(node),
+            checkpoint=self.checkpoint(node),
         )
+
+    def checkpoint(self, node: cst.FunctionDef | cst.For | cst.While) -> Checkpoint | None:
+        """The checkpoint pragma on `node`, if any. No pass applies it yet: a warning says so,
+        so that a user who asked for checkpointing is not misled (the gradient is the same)."""
+        placed = self.pragmas.get(id(node))
+        if placed is None:
+            return None
+        self.applied.add(id(node))
+        self.sink.warning(
+            placed.checkpoint.span,
+            "'# dpgen: checkpoint' is read but not yet applied (issue 12); the gradient is computed without checkpointing",
+        )
+        return placed.checkpoint
+
+    def check_pragmas_placed(self) -> None:
+        """A valid pragma whose def or loop was not lowered (code after a `return`, say) would be
+        dropped without a word: an error instead, unless an error about that code is already out."""
+        if self.sink.diagnostics:
+            return
+        for key, placed in self.pragmas.items():
+            if key not in self.applied and placed.function not in self.skip:
+                self.sink.error(
+                    placed.checkpoint.span,
+                    "'# dpgen: checkpoint' stands on code that dpgen does not differentiate (is it reachable?)",
+                )
 
     def unsupported(self, node: cst.CSTNode, what: str, plain: bool = False) -> Atom:
         self.error(node, what if plain else f"{what} is not supported")
