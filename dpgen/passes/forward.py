@@ -50,6 +50,7 @@ from dpgen.ir import (
     ZeroTangent,
 )
 from dpgen.names import NameAllocator
+from dpgen.analysis import complex_refusals
 from dpgen.analysis.activity import active_parameters
 from dpgen.analysis.dtypes import complex_constants, complex_types, may_be_complex
 from dpgen.analysis.scalars import is_scalar_constant, scalar_variables
@@ -192,15 +193,14 @@ class _Forward:
                 if p.name in tparams:
                     tan.of[p.name] = dp
                     tan.stmts.append(DefaultTangent(dp, Var(p.name)))
-        self._refuse_real_only(f, tan)
+        for span, message in complex_refusals.refusals(f, tan.complex, self.constants):
+            self.sink.error(span, message)
         for stmt in f.body:
             try:
                 if isinstance(stmt, Eqn):
                     tan.stmts.append(stmt)
                     if self.varied_outs(stmt, varied):
                         self.eqn(stmt, tan)
-                    else:
-                        self._check_constant_on_complex(stmt, tan)
                 elif isinstance(stmt, Call):
                     self.call(stmt, tan, varied)
                 elif isinstance(stmt, Branch):
@@ -312,57 +312,15 @@ class _Forward:
         if rule.holomorphic or rule.jvp_kind in ("linear", "multilinear"):
             return frozenset()
         if rule.real_only or rule.name.startswith("math."):
-            return frozenset()  # on complex values, refused by `_refuse_real_only` already
+            return frozenset()  # on complex values, refused by `complex_refusals` already
         found = set()
         for p in rule.vjp:
             if self._may_be_complex(bound[p], tan):
                 if p not in rule.complex_jvp:
-                    raise rules.RuleError(
-                        f"{rule.short_name} has no derivative for complex values "
-                        f"({_shown(bound[p], tan, self.constants)} may be complex here)"
-                    )
+                    argument = complex_refusals.named(bound[p], lambda a: self._may_be_complex(a, tan))
+                    raise rules.RuleError(complex_refusals.no_complex_derivative(rule, argument))
                 found.add(p)
         return frozenset(found)
-
-    def _refuse_real_only(self, f: Function, tan: _Tangents) -> None:
-        """A located error for every call that would raise at run time on a complex argument
-        (``math`` functions, ``np.floor``: `Rule.real_only`), worded as the reverse pass does,
-        so a run of both modes reports it once."""
-        for stmt in f.body:
-            rule = rules.lookup(stmt.op) if isinstance(stmt, Eqn) else None
-            if rule is None or not (rule.real_only or rule.name.startswith("math.")):
-                continue
-            atoms = stmt.args + tuple(v for _, v in stmt.kwargs)
-            found = [a for a in atoms if self._may_be_complex(a, tan)]
-            if found:
-                advice = f"; use np.{rule.name.partition('.')[2]}" if rule.name.startswith("math.") else ""
-                self.sink.error(
-                    stmt.span,
-                    f"{rule.short_name} does not take complex numbers{advice} "
-                    f"({_shown(found[0], tan, self.constants)} may be complex here)",
-                )
-
-    def _check_constant_on_complex(self, eqn: Eqn, tan: _Tangents) -> None:
-        """Refuse a primitive without derivative (taken as constant) whose complex output reads a
-        complex variable: np.sign(z) = z / |z| is not constant off the real line. Real
-        outputs (comparisons) and shape-only reads (np.zeros_like) stay constant."""
-        rule = rules.lookup(eqn.op)
-        if rule.differentiable or rule.real_only or rule.out_dtype == "real":
-            return  # real_only: refused by `_refuse_real_only` already
-        if not any(o in tan.complex for o in eqn.outs):
-            return
-        bound = rule.bind(eqn.args, eqn.kwargs)
-        for p in rule.params + ((rule.varargs,) if rule.varargs else ()):
-            value = bound.values.get(p)
-            if p in rule.shape_only or value is None:
-                continue
-            # Any variable, not only varied ones: activity analysis already took the output as
-            # constant, so a parameter feeding only np.sign(z) takes no tangent at all.
-            if variables(value) and self._may_be_complex(value, tan):
-                raise rules.RuleError(
-                    f"{rule.short_name} has no derivative for complex values "
-                    f"({_shown(value, tan, self.constants)} may be complex here)"
-                )
 
     def _real_part(self, tangent: object, tan: _Tangents, realify: bool) -> object:
         """`tangent`, or its real part bound to a fresh name when it may be complex and the
@@ -437,18 +395,6 @@ class _Forward:
                 tangents.append(Var(dcarried[k - layout.carried.start]) if carried else tan.dense(feed))
         flag = tan.names.fresh("broke") if loop.breaks else ""
         tan.stmts.append(JvpLoop(loop, tuple(rows), dcarried, dinit, tuple(tangents), flag))
-
-
-def _shown(atom: object, tan: _Tangents, constants: frozenset[str]) -> str:
-    """How an error names the complex argument: ``'z'``, or the literal ``'1j'``."""
-    if isinstance(atom, (Seq, tuple)):
-        items = atom.items if isinstance(atom, Seq) else atom
-        atom = next(i for i in items if may_be_complex(i, tan.complex, constants))
-    if isinstance(atom, Var):
-        return f"'{atom.name}'"
-    if isinstance(atom, Const):
-        return f"'{atom.text}'"
-    return "an argument"
 
 
 def elementwise_tangent(derivative: Expr) -> Expr:

@@ -58,7 +58,7 @@ from dpgen.ir import (
 )
 from dpgen.ir.expr import OPERATORS, holes, mul, real, strip_unbroadcast, substitute, unbroadcast
 from dpgen.names import NameAllocator
-from dpgen.analysis import activity, residuals
+from dpgen.analysis import activity, complex_refusals, residuals
 from dpgen.analysis.dtypes import complex_constants, complex_literal_value, complex_types, may_be_complex
 from dpgen.passes.conjugate import conjugate_derivative, conjugate_holes, has_complex_literal
 from dpgen.analysis.activity import active_parameters, dict_variables
@@ -336,46 +336,9 @@ class _Reverse:
         )
 
     def _refuse_on_complex(self, f: Function) -> None:
-        """Located errors, whether or not the call is differentiated, for a call that
-
-        - would raise at run time on a complex argument (``math`` functions, ``np.floor``:
-          `Rule.real_only`), or
-        - has no derivative, so activity analysis takes it as constant, but has a complex
-          output that reads a complex variable: ``np.sign(z) = z / |z|`` is not constant off
-          the real line (the forward pass refuses the same calls). Real outputs (comparisons)
-          and shape-only reads (``np.zeros_like(z)``) stay constant."""
-        complex_vars = self.complex_vars[f.name]
-
-        def complex_atom(atom: object) -> bool:
-            return may_be_complex(atom, complex_vars, self.complex_constants)
-
-        for stmt in f.body:
-            rule = rules.lookup(stmt.op) if isinstance(stmt, Eqn) else None
-            if rule is None:
-                continue
-            if rule.real_only or rule.name.startswith("math."):
-                found = [a for a in stmt.args + tuple(v for _, v in stmt.kwargs) if complex_atom(a)]
-                if found:
-                    advice = f"; use np.{rule.name.partition('.')[2]}" if rule.name.startswith("math.") else ""
-                    self.sink.error(
-                        stmt.span,
-                        f"{rule.short_name} does not take complex numbers{advice} ({_shown(found[0])} may be complex here)",
-                    )
-                continue
-            if rule.differentiable or rule.out_dtype == "real" or not any(o in complex_vars for o in stmt.outs):
-                continue
-            try:
-                bound = rule.bind(stmt.args, stmt.kwargs)
-            except RuleError:
-                continue  # not a call this pass differentiates; lowering reports what it must
-            for p in rule.params + ((rule.varargs,) if rule.varargs else ()):
-                value = bound.values.get(p)
-                if p not in rule.shape_only and value is not None and walk.variables(value) and complex_atom(value):
-                    self.sink.error(
-                        stmt.span,
-                        f"{rule.short_name} has no derivative for complex values ({_shown(value)} may be complex here)",
-                    )
-                    break
+        """Located errors for the calls refused on complex values in every mode (`complex_refusals`)."""
+        for span, message in complex_refusals.refusals(f, self.complex_vars[f.name], self.complex_constants):
+            self.sink.error(span, message)
 
     def eqn(self, eqn: Eqn, adj: _Adjoints) -> None:
         rule = rules.lookup(eqn.op)
@@ -742,7 +705,7 @@ def complex_cotangent(
     except linear rules, which state their adjoint already."""
     if not rule.holomorphic:
         if param not in rule.complex_vjp:
-            raise RuleError(f"{rule.short_name} has no derivative for complex values ({argument} may be complex here)")
+            raise RuleError(complex_refusals.no_complex_derivative(rule, argument))
         template = rule.complex_vjp[param]
         tree = template(bound) if callable(template) else template
         if rule.jvp_kind == "elementwise" and not _takes_scalars(rule):
@@ -791,21 +754,8 @@ def _complex_argument(bound: rules.Bound, param: str, adj: _Adjoints) -> str | N
     for name in [param] + [p for p in bound.values if p != param]:
         atom = bound[name]
         if adj.atom_complex(atom):
-            if isinstance(atom, (Seq, tuple)):
-                atom = next(a for a in (atom.items if isinstance(atom, Seq) else atom) if adj.atom_complex(a))
-            return _shown(atom)
+            return complex_refusals.named(atom, adj.atom_complex)
     return None
-
-
-def _shown(atom: object) -> str:
-    """An atom as an error names it: ``'z'``, ``'1j'``; "an argument" for anything else."""
-    if isinstance(atom, Var):
-        return f"'{atom.name}'"
-    if isinstance(atom, Const):
-        return f"'{atom.text}'"
-    if isinstance(atom, (Seq, tuple)):
-        return "an item of a list"
-    return "an argument"
 
 
 def _zeros_like(name: str) -> Apply:
