@@ -141,9 +141,10 @@ class ReverseRendering:
         checkpoint = stmt.checkpoint
         where = comment_text(f"{self.source_name}:{stmt.loop.span.line}")
         if checkpoint.schedule == "revolve":
-            kept = "ceil(log2(steps))" if checkpoint.snapshots is None else str(checkpoint.snapshots)
+            kept = "ceil(log2(steps)) snapshot" if checkpoint.snapshots is None else f"{checkpoint.snapshots} snapshot"
+            kept += "s" if checkpoint.snapshots != 1 else ""
             return [
-                f"# {where}: checkpointed: the tape keeps {kept} snapshots of the loop state",
+                f"# {where}: checkpointed: the tape keeps {kept} of the loop state",
                 "# and recomputes the other steps from them (binomial schedule, Revolve)",
             ]
         kept = "about log2(steps)" if checkpoint.snapshots is None else f"at most {checkpoint.snapshots}"
