@@ -247,8 +247,9 @@ class VjpFunction:
     shape_residuals: tuple[str, ...] = ()
     #: ``f_derivative`` for a public function with complex parameters (None: none, and no comment).
     derivative: Derivative | None = None
-    #: A checkpointed def (`dpgen.passes.checkpoint`): `name` keeps only the inputs and its
-    #: pullback reruns `recorded`, this function's ordinary vjp under an internal name.
+    #: A checkpointed def (`dpgen.passes.checkpoint`): `name` keeps only the inputs (then its
+    #: `residuals` are the parameters) and its pullback reruns `recorded`, this function's
+    #: ordinary vjp (`forward` and `backward`) under an internal name.
     checkpoint: Checkpoint | None = None
     recorded: str = ""  #: ``_f_vjp_recorded`` when checkpointed
 
