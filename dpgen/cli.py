@@ -17,7 +17,7 @@ from typing import Callable
 import click
 
 from dpgen import __version__
-from dpgen.errors import DpgenError, ExitCode, InputError, SourceErrors
+from dpgen.errors import DpgenError, ExitCode, InputError, OptionErrors, SourceErrors
 from dpgen.escape import message_text
 from dpgen.header import Options, read_header, without_version
 
@@ -159,6 +159,19 @@ def _check_stage(ctx: click.Context, param: click.Parameter, value: str | None) 
     return value
 
 
+def _check_checkpoints(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    """--checkpoint: each SPEC well formed, no target twice; canonical form and order, for the header.
+
+    Whether a spec names a def or loop of the source is known only once it is parsed: that is a
+    located error from `dpgen.frontend.pragmas.place_options` (exit 2 as well)."""
+    from dpgen.checkpoint_spec import canonical
+
+    try:
+        return canonical(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 class _Group(click.Group):
     """Turns dpgen's own exceptions into messages and exit codes, never tracebacks."""
 
@@ -228,7 +241,24 @@ def main() -> None:
     callback=_check_stage,
     help="Print the IR after STAGE instead of code: lower, reverse, simplify, forward, prune or hvp.",
 )
-def diff(source: str, output: str | None, mode: str, backend: str, dump_ir: bool, dump_after: str | None) -> None:
+@click.option(
+    "--checkpoint",
+    "checkpoints",
+    metavar="SPEC",
+    multiple=True,
+    callback=_check_checkpoints,
+    help="Checkpoint a def or loop as '# dpgen: checkpoint' on it would: SPEC is a top-level function's name "
+    "or the line a def/for/while starts on, optionally with :snapshots=N or :snapshots=auto. Repeatable.",
+)
+def diff(
+    source: str,
+    output: str | None,
+    mode: str,
+    backend: str,
+    dump_ir: bool,
+    dump_after: str | None,
+    checkpoints: tuple[str, ...],
+) -> None:
     """Differentiate SOURCE without importing or running it."""
     from dpgen.pipeline import generate
     from dpgen.frontend.source import read_source
@@ -244,9 +274,9 @@ def diff(source: str, output: str | None, mode: str, backend: str, dump_ir: bool
                 param_hint="'--dump-after'",
             )
 
-        _to_stdout(listing(ir_after(read_source(source), Options(mode=mode, backend=backend), dump_after)))
+        _to_stdout(listing(ir_after(read_source(source), Options(mode, backend, checkpoints), dump_after)))
         return
-    stages = generate(read_source(source), Options(mode=mode, backend=backend))
+    stages = generate(read_source(source), Options(mode, backend, checkpoints))
     for warning in stages.warnings:  # stderr only: the output and the exit code do not depend on them
         click.echo(str(warning), err=True)
     if dump_ir:
@@ -285,13 +315,18 @@ def check(files: tuple[str, ...], show_diff: bool) -> None:
                 )
             source_path = str(Path(generated_path).parent / header.source)
         _check_header_options(header.options, generated_path)
-        expected = generate(read_source(source_path), header.options).text
-        if without_version(expected) != without_version(generated):
+        try:
+            expected = generate(read_source(source_path), header.options).text
+        except OptionErrors as exc:
+            # The source changed under a `--checkpoint LINE` of the header (no loop starts there
+            # now): the file cannot be current. Say why, then list it as stale.
+            click.echo(str(exc), err=True)
+            expected = None
+        if expected is None or without_version(expected) != without_version(generated):
             stale.append(generated_path)
-            click.echo(
-                message_text(f"{generated_path}: stale (regenerate: dpgen diff {source_path} -o {generated_path})")
-            )
-            if show_diff:
+            command = " ".join(["dpgen diff", source_path, *_options_given(header.options), "-o", generated_path])
+            click.echo(message_text(f"{generated_path}: stale (regenerate: {command})"))
+            if show_diff and expected is not None:
                 click.echo(
                     "".join(
                         difflib.unified_diff(
@@ -307,12 +342,27 @@ def check(files: tuple[str, ...], show_diff: bool) -> None:
         sys.exit(int(ExitCode.STALE))
 
 
+def _options_given(options: Options) -> list[str]:
+    """The options to give `dpgen diff` to regenerate a file: those that are not the defaults."""
+    given = [] if options.mode == "reverse" else ["--mode", options.mode]
+    given += [] if options.backend == "numpy" else ["--backend", options.backend]
+    return given + [f"--checkpoint {spec}" for spec in options.checkpoints]
+
+
 def _check_header_options(options: Options, generated_path: str) -> None:
-    """A header naming a mode or backend this dpgen lacks is a bad input, reported with its file."""
+    """A header naming a mode or backend this dpgen lacks, or a malformed `--checkpoint`, is a
+    bad input, reported with its file."""
     from dpgen.backends import BACKENDS
+    from dpgen.checkpoint_spec import canonical
     from dpgen.pipeline import parse_modes
 
-    if parse_modes(options.mode) is None or options.backend not in BACKENDS:
+    try:
+        canonical(options.checkpoints)
+    except ValueError:
+        malformed = True
+    else:
+        malformed = False
+    if malformed or parse_modes(options.mode) is None or options.backend not in BACKENDS:
         raise InputError(
             f"{generated_path}: error: the header asks for options this dpgen does not have: {options.render()}"
         )

@@ -74,6 +74,14 @@ class SourceErrors(DpgenError):
         super().__init__("\n".join(str(d) for d in self.diagnostics))
 
 
+class OptionErrors(SourceErrors):
+    """A command-line option that names a place in the source names none that fits (`--checkpoint 14`
+    where no loop starts on line 14): located like a source error, but the command line is what is
+    wrong, so it exits as a usage error."""
+
+    exit_code = ExitCode.USAGE
+
+
 class DiagnosticSink:
     """Collects diagnostics for one file; `raise_if_any` ends a pass that found errors.
 

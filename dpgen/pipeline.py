@@ -3,6 +3,8 @@ r"""The whole compiler in one place, top to bottom:
     parse -> fence -> lower -> reverse -> simplify -> checkpoint --> render -> format
                              \-> forward -> prune -> hvp -------/
 
+`--checkpoint SPEC` options are placed on their defs and loops right after parsing, as pragmas
+(`dpgen.frontend.pragmas.place_options`), so the lowering records them like pragmas.
 `--mode` picks the passes: reverse (f_vjp, f_grad), forward (f_jvp), hvp (f_hvp: the
 forward pass's IR made core IR and differentiated in reverse, see `dpgen.passes.hvp`), or several.
 
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 
 from dpgen import __version__
 from dpgen.backends import BACKENDS
+from dpgen.checkpoint_spec import canonical
 from dpgen.deep import run_deep
 from dpgen.errors import DiagnosticSink, InputError, Span
 from dpgen.frontend.fence import fence
@@ -31,6 +34,7 @@ from dpgen.ir import HvpModule, JvpModule, Module, VjpModule
 from dpgen.frontend.lower import lower
 from dpgen.frontend.own_helpers import own_helpers
 from dpgen.passes.checkpoint import checkpoint
+from dpgen.frontend.pragmas import place_options
 from dpgen.passes.derivative import derivatives
 from dpgen.passes.reverse import reverse
 from dpgen.render.module import render
@@ -205,12 +209,17 @@ def _generate(source: Source, options: Options, record: _Recorder) -> Stages:
         )
     if options.backend not in BACKENDS:
         raise InputError(f"error: unknown backend '{options.backend}' (available: {', '.join(BACKENDS)})")
+    try:
+        checkpoints = canonical(options.checkpoints)  # the CLI has checked them; a caller of generate may not
+    except ValueError as exc:
+        raise InputError(f"error: --checkpoint {exc}") from None
     sink = DiagnosticSink(source.path)
     _refuse_reverse_output(source, sink)
     parsed = parse(source)
+    placed = place_options(parsed, checkpoints)  # OptionErrors (exit 2) if a spec names nothing that fits
     helpers = own_helpers(parsed)
     rejected = fence(parsed, sink, helpers)
-    lowered = lower(parsed, sink, skip=rejected, helpers=helpers)
+    lowered = lower(parsed, sink, skip=rejected, helpers=helpers, options=placed)
     sink.raise_if_any()
     record("lower", lowered)
     # Both passes run before any error is raised, so one run reports the problems of every mode.
@@ -228,7 +237,8 @@ def _generate(source: Source, options: Options, record: _Recorder) -> Stages:
     if "hvp" in modes:  # reverse over forward: the forward-mode module, differentiated again
         hessian = record("hvp", hvp(lowered, tangents, sink))
     _refuse_clashing_names(lowered, vjp, jvp, hessian, sink)
-    header = Header(source.name, __version__, RULES_VERSION, Options(",".join(modes), options.backend), source.sha256)
+    used = Options(",".join(modes), options.backend, checkpoints)
+    header = Header(source.name, __version__, RULES_VERSION, used, source.sha256)
     text = format_code(render(lowered, vjp, jvp, backend, header.render(), hessian))
     return Stages(
         lowered,

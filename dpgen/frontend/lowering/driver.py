@@ -39,6 +39,7 @@ class Lowering(BlockLowering, StatementLowering, AliasChecks, ExpressionLowering
         sink: DiagnosticSink,
         skip: frozenset[str] = frozenset(),
         helpers: frozenset[str] = frozenset(),
+        options: dict[int, Placed] | None = None,
     ):
         self.parsed = parsed  # the module being lowered, with positions and resolved names
         self.sink = sink  # where errors go; lowering goes on after one
@@ -63,6 +64,7 @@ class Lowering(BlockLowering, StatementLowering, AliasChecks, ExpressionLowering
         self.copied = 0  # statements of the current function copied into both arms of an `if` (`COPY_BUDGET`)
         self.current = ""  # the user function being lowered
         self.base_names: frozenset[str] = frozenset()  # names taken in the current function; outlines start there
+        self.cli_checkpoints = options or {}  # `--checkpoint` specs, placed like pragmas (`place_options`)
         self.pragmas: dict[int, Placed] = {}  # id of a def/for/while node -> the checkpoint pragma on it
         self.applied: set[int] = set()  # the keys of `pragmas` recorded in the IR
 
@@ -73,7 +75,8 @@ class Lowering(BlockLowering, StatementLowering, AliasChecks, ExpressionLowering
 
     # ------------------------------------------------------------------ module
     def module(self) -> Module:
-        self.pragmas = read_pragmas(self.parsed, self.sink)
+        # `place_options` refused a spec on a def or loop that has a pragma: the keys are disjoint.
+        self.pragmas = {**read_pragmas(self.parsed, self.sink), **self.cli_checkpoints}
         literals = []  # the target names of each literal constant, in source order
         # A module-level name is copied as a constant only if the module binds it exactly
         # once: the generated module would otherwise compute with its first value.
@@ -219,7 +222,7 @@ class Lowering(BlockLowering, StatementLowering, AliasChecks, ExpressionLowering
             if key not in self.applied and placed.function not in self.skip:
                 self.sink.error(
                     placed.checkpoint.span,
-                    "'# dpgen: checkpoint' stands on code that dpgen does not differentiate (is it reachable?)",
+                    f"{placed.origin} stands on code that dpgen does not differentiate (is it reachable?)",
                 )
 
     def unsupported(self, node: cst.CSTNode, what: str, plain: bool = False) -> Atom:
@@ -238,11 +241,17 @@ class Lowering(BlockLowering, StatementLowering, AliasChecks, ExpressionLowering
 
 
 def lower(
-    parsed: Parsed, sink: DiagnosticSink, skip: frozenset[str] = frozenset(), helpers: frozenset[str] = frozenset()
+    parsed: Parsed,
+    sink: DiagnosticSink,
+    skip: frozenset[str] = frozenset(),
+    helpers: frozenset[str] = frozenset(),
+    options: dict[int, Placed] | None = None,
 ) -> Module:
     """Lower a parsed module; unsupported constructs are reported into `sink`.
 
     Functions in `skip` (the fence rejected them) are not lowered, but calls to them are
     still checked against their signatures. `helpers` are dpgen's own helpers in a
-    generated module given back as input: calls to them are primitives."""
-    return Lowering(parsed, sink, skip, helpers).module()
+    generated module given back as input: calls to them are primitives. `options` are the
+    `--checkpoint` specs placed on their defs and loops (`pragmas.place_options`), lowered
+    exactly as pragmas there."""
+    return Lowering(parsed, sink, skip, helpers, options).module()
