@@ -266,12 +266,13 @@ def solve_vjp(y0, ts, p, rtol, atol):
     y = y0
     ys_3 = ys_2
     i = 1
-    loop_pullbacks = []
+    # model.py:61: checkpointed loop, length unknown on entry: the tape keeps
+    # about log2(steps) states, spread out as it runs, and recomputes the other steps
+    loop_tape = _OnlineTape(None)
     while i < np.shape(ts)[0]:
-        (h, y, t, ys_3, i), step_pullback = _solve_line61_while_vjp(
-            h, y, t, ys_3, i, ts, p, atol, rtol
+        h, y, t, ys_3, i = loop_tape.step(
+            _solve_line61_while_vjp, (), (h, y, t, ys_3, i), (ts, p, atol, rtol)
         )
-        loop_pullbacks.append(step_pullback)
 
     def solve_pullback(ys_3_bar):
         # model.py:61: while i < ts.shape[0]:
@@ -283,7 +284,7 @@ def solve_vjp(y0, ts, p, rtol, atol):
         p_bar = {key: _zeros_like(value) for key, value in p.items()}
         atol_bar = _zeros_like(atol)
         rtol_bar = _zeros_like(rtol)
-        for step in reversed(range(len(loop_pullbacks))):
+        for step, step_pullback in loop_tape.pullbacks():
             (
                 h_bar,
                 y_bar,
@@ -294,7 +295,7 @@ def solve_vjp(y0, ts, p, rtol, atol):
                 p_bar_part,
                 atol_bar_part,
                 rtol_bar_part,
-            ) = loop_pullbacks[step]((h_bar, y_bar, t_bar, ys_3_bar, i_bar))
+            ) = step_pullback((h_bar, y_bar, t_bar, ys_3_bar, i_bar))
             ts_bar += ts_bar_part
             for key in p_bar:
                 p_bar[key] += p_bar_part[key]
@@ -552,12 +553,13 @@ def rk4_solve_vjp(y0, ts, p, substeps):
     n_item = n_shape[0]
     y = y0
     ys_3 = ys_2
-    loop_pullbacks = []
+    # model.py:93: checkpointed loop: the tape keeps ceil(log2(steps)) states
+    # and recomputes the other steps from them (binomial schedule, Revolve)
+    loop_tape = _RevolveTape(len(range(1, n_item)), None)
     for i in range(1, n_item):
-        (y, ys_3), step_pullback = _rk4_solve_line93_for_vjp(
-            i, y, ys_3, ts, substeps, p
+        y, ys_3 = loop_tape.step(
+            _rk4_solve_line93_for_vjp, (i,), (y, ys_3), (ts, substeps, p)
         )
-        loop_pullbacks.append(step_pullback)
 
     def rk4_solve_pullback(ys_3_bar):
         # model.py:93: for i in range(1, ts.shape[0]):
@@ -565,9 +567,9 @@ def rk4_solve_vjp(y0, ts, p, substeps):
         ts_bar = _zeros_like(ts)
         substeps_bar = _zeros_like(substeps)
         p_bar = {key: _zeros_like(value) for key, value in p.items()}
-        for step in reversed(range(len(loop_pullbacks))):
+        for step, step_pullback in loop_tape.pullbacks():
             _, y_bar, ys_3_bar, ts_bar_part, substeps_bar_part, p_bar_part = (
-                loop_pullbacks[step]((y_bar, ys_3_bar))
+                step_pullback((y_bar, ys_3_bar))
             )
             ts_bar += ts_bar_part
             substeps_bar += substeps_bar_part
@@ -823,3 +825,299 @@ def _matmul_vjp_rhs(g, a, b):
     if np.ndim(b) == 1:
         return _unbroadcast((np.swapaxes(a, -1, -2) @ np.expand_dims(g, -1))[..., 0], b)
     return _unbroadcast(np.swapaxes(a, -1, -2) @ g, b)
+
+
+def _snapshots_auto(steps):
+    """`# dpgen: checkpoint` on a loop without `snapshots=`: ceil(log2(steps)) snapshots, at least 1."""
+    return max(1, (steps - 1).bit_length())
+
+
+def _revolve(steps, snapshots):
+    """The binomial checkpointing schedule (Griewank and Walther's Revolve, ACM TOMS Algorithm 799)
+    for reversing a loop of `steps` steps while storing at most `snapshots` states at once (the
+    working state besides).
+
+    "The state before step i" (i = 0, ..., steps - 1) is what step i reads; the caller holds one
+    working state, which starts as the state before step 0, and a dict of stored states (the
+    snapshots, keyed by step). For each action yielded, in order, the caller does:
+
+    - ("advance", i, j): the working state is the state before step i: run steps i, ..., j - 1
+      plainly (no residuals kept), leaving the state before step j;
+    - ("takeshot", i): store a copy of the working state (the state before step i) as snapshot i;
+    - ("restore", i): make (a copy of) snapshot i the working state;
+    - ("reverse", i): the working state is the state before step i: run step i keeping its
+      residuals, then its pullback on the carried cotangent; then drop snapshot i if stored
+      (no later step reads that state again).
+
+    Steps are reversed once each, in the order steps - 1, ..., 0. With s = `snapshots` and
+    t the least integer with binomial(s + t, s) >= steps, the advances run
+    t * steps - binomial(s + t, t - 1) steps in all, the proven minimum (the reversed steps'
+    own runs not counted); `snapshots >= steps - 1` needs steps - 1 (no step runs plainly twice).
+    """
+    if steps > 1 and snapshots < 1:
+        raise ValueError(
+            f"reversing {steps} loop steps needs at least 1 snapshot, not {snapshots}"
+        )
+
+    def split(length, free):
+        """How far to advance before the next snapshot, reversing `length` steps from a stored
+        state with `free` snapshots (that one included)."""
+        free = min(free, length - 1)  # more than one per step saves nothing
+        # beta = binomial(free + t, free) for the least t with beta >= length: t is the
+        # repetition number, an optimal schedule runs no step plainly more than t times.
+        t, beta = 0, 1
+        while beta < length:
+            t += 1
+            beta = beta * (free + t) // t
+        below = beta * t // (free + t)  # binomial(free + t - 1, free)
+        twice_below = below * (t - 1) // (free + t - 1)  # binomial(free + t - 2, free)
+        right = beta * free // (free + t)  # binomial(free - 1 + t, free - 1)
+        # Leave at most `right` steps to the part after the snapshot (it has one snapshot
+        # fewer) and at least binomial(free + t - 2, free) before it: both parts then run
+        # their own optimal schedules within the optimum of the whole.
+        return max(twice_below, length - right)
+
+    # The segments whose first state is stored and whose tail is being reversed, innermost
+    # last: (first step, snapshots it may use). The working segment is [start, stop).
+    waiting = []
+    start, stop, free, stored = 0, steps, snapshots, False
+    while stop > start:
+        if stop - start == 1:
+            yield ("reverse", start)
+            if not waiting:
+                return
+            # Back to the enclosing segment: its tail [start, stop) is reversed now.
+            stop = start
+            start, free = waiting.pop()
+            stored = True
+            yield ("restore", start)
+            continue
+        if not stored:
+            yield ("takeshot", start)
+        waiting.append((start, free))
+        ahead = split(stop - start, free)
+        yield ("advance", start, start + ahead)
+        # The tail [start + ahead, stop) with one snapshot fewer; its first state is the
+        # working state, stored when the tail is longer than one step.
+        start, free, stored = start + ahead, free - 1, False
+
+
+def _revolve_sweep(actions, first, working, stored, run):
+    """Carry out Revolve's actions on a stretch of a loop whose step `first` is the schedule's
+    step 0: yield (i, pullback of step i) at each reverse, from the stretch's last step back.
+
+    `working` is the state before the first action's step (None if the actions start with a
+    restore), `stored` the dict the snapshots go in, `run(i, state)` runs step i from the
+    state before it and gives (the state after it, its pullback)."""
+    for action in actions:
+        kind, i = action[0], first + action[1]
+        if kind == "advance":
+            # Steps i, ..., j - 1 run plainly: each pullback, and the residuals it holds,
+            # is dropped as soon as the step has given its state.
+            for k in range(i, first + action[2]):
+                working = run(k, working)[0]
+        elif kind == "takeshot":
+            stored[i] = working  # no copy: steps never mutate the state they are given
+        elif kind == "restore":
+            working = stored[i]
+        else:  # "reverse": run step i again, keeping its pullback this time
+            pullback = run(i, working)[1]
+            stored.pop(i, None)  # no later step reads the state before step i
+            working = None
+            yield i, pullback
+
+
+class _RevolveTape:
+    """The tape of a checkpointed loop whose trip count is known on entry (binomial checkpointing).
+
+    Instead of keeping every step's pullback, the forward sweep calls `step` once per iteration:
+    it runs the step's vjp, keeps the pullback only of the last step, and stores the state before
+    a step where Revolve's schedule takes a snapshot (`_revolve`'s actions up to its first
+    reverse). `pullbacks()` continues the same schedule: it restores snapshots, advances from
+    them (running steps and dropping their pullbacks), and yields each step's pullback, from the
+    last step back to step 0. With n steps and s snapshots (None: `_snapshots_auto(n)`), the
+    step vjps run n + R(n, s) times in all (R(n, s) in the reverse sweep), R(n, s) the
+    advances of the Revolve optimum: t * n - binomial(s + t, t - 1), t the least integer with
+    binomial(s + t, s) >= n (R = n - 1 when s >= n - 1). At most s states are stored at once,
+    besides the working one; a state is the tuple of the loop's carried values, and the targets
+    of each step (its loop variables) are remembered to run it again.
+    """
+
+    def __init__(self, steps, snapshots):
+        self.steps = steps  # the trip count the loop has on entry
+        self.snapshots = _snapshots_auto(steps) if snapshots is None else snapshots
+        self.stored = {}  # the snapshots: step i -> the state before step i
+        self._actions = _revolve(steps, self.snapshots)
+        self._action = next(
+            self._actions, None
+        )  # the action the forward sweep is carrying out
+        self._taken = 0  # steps the forward sweep has run
+        self._targets = []  # each step's loop variables, when it has any
+        self._step_vjp = self._invariants = self._first = None  # set by the first step
+        self._last = (
+            None  # the last step's pullback: the first reverse sweep starts with it
+        )
+        self.sweeps = (
+            0  # reverse sweeps begun: the pullback may be called more than once
+        )
+
+    def step(self, step_vjp, targets, state, invariants):
+        """Run one step of the forward sweep: outputs of `step_vjp(*targets, *state, *invariants)`."""
+        i = self._taken
+        if i == self.steps:
+            raise RuntimeError(self._trip_count_changed("more"))
+        if (
+            i == 0
+        ):  # the step function, the invariants and the first state serve every rerun
+            self._step_vjp, self._invariants, self._first = step_vjp, invariants, state
+        if targets:
+            self._targets.append(targets)
+        self._taken += 1
+        if self._action == ("takeshot", i):
+            self.stored[i] = (
+                state  # no copy: steps never mutate the state they are given
+            )
+            self._action = next(self._actions)
+        outputs, pullback = step_vjp(*targets, *state, *invariants)
+        if (
+            self._action[0] == "reverse"
+        ):  # the last step: its pullback is the first one needed
+            self._last = pullback
+        elif (
+            self._action[2] == i + 1
+        ):  # the end of an advance: on to the schedule's next action
+            self._action = next(self._actions)
+        return outputs
+
+    def pullbacks(self):
+        """(i, pullback of step i) for i = steps - 1, ..., 0; the states are recomputed from the
+        snapshots as the schedule says. A second reverse sweep reruns the schedule from the start.
+        """
+        if self._taken != self.steps:
+            raise RuntimeError(self._trip_count_changed("fewer"))
+        self.sweeps += 1
+        if (
+            self.sweeps == 1 and self.steps
+        ):  # the first reverse sweep: the forward's schedule goes on
+            actions, last, self._last = self._actions, self._last, None
+            yield self.steps - 1, last
+            del last
+            working = None  # the schedule's next action is a restore
+        else:  # again (the pullback is called twice): the schedule from the state before step 0
+            actions, working, self.stored = (
+                _revolve(self.steps, self.snapshots),
+                self._first,
+                {},
+            )
+        yield from _revolve_sweep(actions, 0, working, self.stored, self._run)
+
+    def _run(self, i, state):
+        """Step i from the state before it: (the state after it, its pullback)."""
+        targets = self._targets[i] if self._targets else ()
+        outputs, pullback = self._step_vjp(*targets, *state, *self._invariants)
+        return outputs[: len(state)], pullback
+
+    def _trip_count_changed(self, more_or_fewer):
+        """The error of a loop that ran another number of steps than it had on entry."""
+        return (
+            f"a checkpointed loop ran {more_or_fewer} steps than the {self.steps} it had on entry; "
+            "its trip count changed while it ran (does its body change what it iterates over?)"
+        )
+
+
+class _OnlineTape:
+    """The tape of a checkpointed loop whose trip count is unknown on entry (a `while` loop, or a
+    `for` loop with `break`): online checkpointing by doubling.
+
+    The forward sweep keeps the state before every d-th step, d = 1 at first; when a state is
+    due and s are kept already, d doubles and the states off the new spacing are dropped. So
+    the states kept are always those before steps 0, d, 2d, ... (at most s), d a power of two.
+    The last step's pullback is kept too. `pullbacks()` yields it, then reverses the segments
+    between kept states, the last first, each by Revolve with s snapshots of its own (the
+    segment's first state, already kept, is one of them).
+
+    Bounds, for n steps and s = `snapshots` (None: s = max(4, ceil(log2 k)) after k steps, so
+    max(4, ceil(log2 n)) in the end; a second reverse sweep costs the same, with n more runs):
+    - states held at once: at most s in the forward sweep, 2s in the reverse one (the kept
+      states, a segment's other snapshots, the working state);
+    - step vjp runs: exactly 2n - 1 + the sum of R(L, s) over the segments' lengths L (the last
+      segment stops before the last step), R(L, s) <= t * (L - 1) the Revolve optimum of
+      `_RevolveTape`, t the least integer with binomial(s + t, s) >= d: so at most (t + 2) * n.
+      d <= 2(n - 1)/s' (or 1), s' the value of s when d last doubled (s' = s for a given s).
+    """
+
+    def __init__(self, snapshots):
+        if snapshots is not None and snapshots < 1:
+            raise ValueError(
+                f"online checkpointing needs at least 1 snapshot, not {snapshots}"
+            )
+        self.snapshots = snapshots  # None: grows with the steps taken (`budget`)
+        self.steps = 0  # steps the forward sweep has run
+        self.spacing = 1  # d: the state before every d-th step is kept
+        self.kept = {}  # step i -> the state before step i, for i = 0, d, 2d, ...
+        self.stored = {}  # the snapshots of the segment being reversed
+        self._targets = []  # each step's loop variables, when it has any
+        self._step_vjp = self._invariants = None  # set by the first step
+        self._last = (
+            None  # the last step's pullback: the first reverse sweep starts with it
+        )
+        self.sweeps = (
+            0  # reverse sweeps begun: the pullback may be called more than once
+        )
+
+    def budget(self, steps):
+        """s: how many states may be kept after `steps` steps."""
+        if self.snapshots is None:
+            return max(
+                4, _snapshots_auto(steps)
+            )  # memory like log2(steps), a few at least
+        return self.snapshots
+
+    def step(self, step_vjp, targets, state, invariants):
+        """Run one step of the forward sweep: outputs of `step_vjp(*targets, *state, *invariants)`."""
+        i = self.steps
+        if i == 0:  # the step function and the invariants serve every rerun
+            self._step_vjp, self._invariants = step_vjp, invariants
+        if targets:
+            self._targets.append(targets)
+        self.steps += 1
+        if i % self.spacing == 0 and len(self.kept) >= self.budget(i + 1):
+            # Full: double the spacing and keep only the states on it (about half of them).
+            self.spacing *= 2
+            self.kept = {
+                k: kept for k, kept in self.kept.items() if k % self.spacing == 0
+            }
+        if i % self.spacing == 0:
+            self.kept[i] = state  # no copy: steps never mutate the state they are given
+        self._last = (
+            None  # only the last step's pullback is kept: drop the previous one first
+        )
+        outputs, self._last = step_vjp(*targets, *state, *invariants)
+        return outputs
+
+    def pullbacks(self):
+        """(i, pullback of step i) for i = steps - 1, ..., 0; the states between kept ones are
+        recomputed by Revolve. The kept states stay, so the pullback may be called again.
+        """
+        snapshots = self.budget(self.steps)
+        end = self.steps  # the segment being reversed ends before step `end`
+        self.sweeps += 1
+        if (
+            self.sweeps == 1 and self.steps
+        ):  # the first reverse sweep: the last step ran already
+            last, self._last = self._last, None
+            yield end - 1, last
+            del last
+            end -= 1
+        for first in sorted(self.kept, reverse=True):  # the segments, the last first
+            actions = _revolve(end - first, snapshots)
+            yield from _revolve_sweep(
+                actions, first, self.kept[first], self.stored, self._run
+            )
+            end = first
+
+    def _run(self, i, state):
+        """Step i from the state before it: (the state after it, its pullback)."""
+        targets = self._targets[i] if self._targets else ()
+        outputs, pullback = self._step_vjp(*targets, *state, *self._invariants)
+        return outputs[: len(state)], pullback
