@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from support import check_vjp, generated_text, load
+from support import check_hvp, check_vjp, generated_text, load
 
 from dpgen.cli import main
+from dpgen.header import Options
 
 NEURAL_ODE = Path(__file__).parent.parent / "examples" / "neural_ode"
 #: Solver tolerances of the checks: tight, so that shifting an input by central differences' step
@@ -137,3 +138,22 @@ def test_the_solver_loops_are_taped_with_checkpoints(example, unchecked):
     assert steps >= 29  # at least one step per observation interval
     assert steps < calls["checkpointed"] <= 4 * steps
     assert peaks["checkpointed"] < 0.5 * peaks["plain"], peaks
+
+
+def test_hessian_vector_products_through_the_checkpointed_solver(example):
+    """`--mode hvp` on the example (its f_jvp_vjp loops are checkpointed too): H v against
+    central differences of the gradient, and symmetry."""
+    text = generated_text((NEURAL_ODE / "model.py").read_text(), options=Options(mode="hvp"))
+    assert "loop_tape = _OnlineTape(None)" in text and "loop_tape = _RevolveTape(" in text
+    hessian = load(text)
+    rng = np.random.default_rng(6)
+    y0, ts, data, p = _point(rng)
+
+    def hvp(y0, ts, data, p, v_y0, v_ts, v_data, v_p):
+        return hessian.loss_hvp(y0, ts, data, p, RTOL, ATOL, v_y0, v_ts, v_data, v_p, None, None)[:4]
+
+    def vjp(*args):
+        value, pullback = example.model_grad.loss_vjp(*args, RTOL, ATOL)
+        return value, lambda g: pullback(g)[:4]
+
+    check_hvp(hvp, vjp, [y0, ts, data, p], rng)
