@@ -20,7 +20,7 @@ import numpy as np
 
 
 def rhs(y, p):
-    """f(y; p) = W2 tanh(W1 y^3 + b1) + b2: a 2 -> 16 -> 2 tanh MLP of the cubed state (the
+    """f(y; p) = W2 tanh(W1 y^3 + b1) + b2: a 2 -> 32 -> 2 tanh MLP of the cubed state (the
     DiffEqFlux spiral example's network). `p` is a dict of parameters."""
     h = np.tanh(p["W1"] @ y**3 + p["b1"])
     return p["W2"] @ h + p["b2"]

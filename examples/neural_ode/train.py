@@ -13,7 +13,7 @@ over t in [0, 1.5] (the DiffEqFlux / torchdiffeq demo). Run from anywhere:
 3. after training, against the gradient through fixed-step RK4 (`rk4_loss_grad`): both approach
    the gradient of the exact solution's loss, so they agree more closely the tighter the RK45
    tolerance. Near the fitted minimum that gradient is small, so at the training tolerance the
-   solver's own error dominates it (a relative distance near 1); at rtol 1e-8 they agree to
+   solver's own error dominates it (a relative distance of order 1); at rtol 1e-8 they agree to
    about 1e-6. (Not before training: the small starting weights make a nearly constant vector
    field, which both solvers integrate exactly.)
 
@@ -43,7 +43,7 @@ A = np.array([[-0.1, 2.0], [-2.0, -0.1]])  # the true dynamics dy/dt = (y^3) A
 Y0 = np.array([2.0, 0.0])
 TS = np.linspace(0.0, 1.5, 30)
 RTOL, ATOL = 1e-4, 1e-6  # the solver's tolerances while training
-HIDDEN = 16
+HIDDEN = 32
 
 
 def spiral(ts: np.ndarray, substeps: int = 200) -> np.ndarray:
