@@ -1,7 +1,8 @@
 """The neural-ODE example (examples/neural_ode): an MLP vector field integrated by an adaptive
 Dormand-Prince solver (a `while` loop with accept/reject) and by fixed-step RK4 (a `for` loop),
 both loops checkpointed. Its generated file is current, its gradients match central differences,
-the checkpointed gradients equal the ones without checkpointing, and training reduces the loss."""
+the checkpointed gradients equal the ones without checkpointing (the online tape rerunning steps
+with less memory), Hessian-vector products go through the tapes, and training reduces the loss."""
 
 import importlib
 import re
