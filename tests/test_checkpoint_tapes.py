@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from dpgen.backends import NUMPY, helper_sources
+from dpgen.render.expressions import ExpressionPrinter
 from support.gradcheck import check_vjp
 
 HELPERS = helper_sources(NUMPY, "model.py")
@@ -300,6 +301,28 @@ def test_revolve_tape_without_recomputation_and_with_one_snapshot():
         assert revolve_counts(steps, 1).calls["reverse"] == steps * (steps - 1) // 2  # R(n, 1)
 
 
+def test_a_second_reverse_sweep_costs_what_the_docstrings_say():
+    """Revolve: the schedule from the start, n + R(n, s) runs. Online: the same segments, the
+    last one now with the last step: n + sum of R(L, s) runs."""
+    for steps in range(1, 60):
+        for snapshots in (1, 2, 5):
+            tape = RevolveTape(steps, snapshots)
+            body = counts(tape, steps)
+            first = body.calls["reverse"]
+            assert [i for i, _ in tape.pullbacks()] == list(reversed(range(steps)))
+            assert body.calls["reverse"] - first == steps + optimum(steps, snapshots), (steps, snapshots)
+            assert max(body.held.values()) <= snapshots + 1
+
+            tape = OnlineTape(snapshots)
+            body = counts(tape, steps)
+            first = body.calls["reverse"]
+            assert [i for i, _ in tape.pullbacks()] == list(reversed(range(steps)))
+            d, last = tape.spacing, max(tape.kept)
+            segments = [d] * (last // d) + [steps - last]
+            assert body.calls["reverse"] - first == steps + sum(optimum(n, snapshots) for n in segments)
+            assert max(body.held.values()) <= 2 * snapshots
+
+
 def online_counts(steps, snapshots):
     tape = OnlineTape(snapshots)
     return tape, counts(tape, steps)
@@ -366,3 +389,15 @@ def test_the_tapes_use_plain_python():
         text, called = HELPERS[name]
         assert "import" not in text and "np." not in text and "dpgen" not in text
         assert called <= {"_revolve", "_snapshots_auto", "_revolve_sweep"}
+
+
+@pytest.mark.parametrize("tape", ["_RevolveTape", "_OnlineTape"])
+def test_a_tape_brings_the_helpers_it_calls(tape):
+    """A module that uses a tape gets the schedule helpers with it (`use_helper`), and they run
+    on their own in the order the module copies them."""
+    printer = ExpressionPrinter(NUMPY, "model.py")
+    printer.use_helper(tape)
+    assert printer.used_helpers == {tape, "_revolve", "_revolve_sweep", "_snapshots_auto"}
+    namespace = {}
+    exec("\n\n".join(text for name, (text, _) in HELPERS.items() if name in printer.used_helpers), namespace)
+    assert_same_gradient(namespace[tape](*((5, 2) if tape == "_RevolveTape" else (2,))), steps=5)
