@@ -931,16 +931,20 @@ class _RevolveTape:
     """The tape of a checkpointed loop whose trip count is known on entry (binomial checkpointing).
 
     Instead of keeping every step's pullback, the forward sweep calls `step` once per iteration:
-    it runs the step's vjp, keeps the pullback only of the last step, and stores the state before
+    it runs the step's vjp, keeps the pullback of the last step only, and stores the state before
     a step where Revolve's schedule takes a snapshot (`_revolve`'s actions up to its first
     reverse). `pullbacks()` continues the same schedule: it restores snapshots, advances from
     them (running steps and dropping their pullbacks), and yields each step's pullback, from the
-    last step back to step 0. With n steps and s snapshots (None: `_snapshots_auto(n)`), the
-    step vjps run n + R(n, s) times in all (R(n, s) in the reverse sweep), R(n, s) the
-    advances of the Revolve optimum: t * n - binomial(s + t, t - 1), t the least integer with
-    binomial(s + t, s) >= n (R = n - 1 when s >= n - 1). At most s states are stored at once,
-    besides the working one; a state is the tuple of the loop's carried values, and the targets
-    of each step (its loop variables) are remembered to run it again.
+    last step back to step 0. A state is the tuple of the loop's carried values; each step's
+    targets (its loop variables: ints, rows) are remembered to run it again.
+
+    Bounds, for n steps and s snapshots (None: s = `_snapshots_auto(n)` = ceil(log2 n)):
+    - states held at once: at most s snapshots and the working state;
+    - step vjp runs: n forward and R(n, s) backward, R(n, s) the advances of the Revolve
+      optimum, t * n - binomial(s + t, t - 1) with t the least integer such that
+      binomial(s + t, s) >= n (R = n - 1 for s >= n - 1: each step runs twice, the last once).
+    The state before step 0 is kept, so that the pullback may be called again (a second
+    reverse sweep runs the schedule from the start: n + R(n, s) runs).
     """
 
     def __init__(self, steps, snapshots):
@@ -1037,13 +1041,16 @@ class _OnlineTape:
     segment's first state, already kept, is one of them).
 
     Bounds, for n steps and s = `snapshots` (None: s = max(4, ceil(log2 k)) after k steps, so
-    max(4, ceil(log2 n)) in the end; a second reverse sweep costs the same, with n more runs):
-    - states held at once: at most s in the forward sweep, 2s in the reverse one (the kept
-      states, a segment's other snapshots, the working state);
-    - step vjp runs: exactly 2n - 1 + the sum of R(L, s) over the segments' lengths L (the last
-      segment stops before the last step), R(L, s) <= t * (L - 1) the Revolve optimum of
-      `_RevolveTape`, t the least integer with binomial(s + t, s) >= d: so at most (t + 2) * n.
-      d <= 2(n - 1)/s' (or 1), s' the value of s when d last doubled (s' = s for a given s).
+    that memory grows like log2 n):
+    - states held at once: at most s in the forward sweep (besides the loop's own), at most 2s
+      in the reverse one (the kept states, a segment's other snapshots, the working state);
+    - step vjp runs: n forward, and n - 1 + the sum of R(L, s) over the segments' lengths L
+      backward (L = d, but the last segment stops before the last step), R as in
+      `_RevolveTape`. Since no step runs plainly more than t times, t the least integer with
+      binomial(s + t, s) >= d, that is at most (t + 2) * n runs in all. The spacing d is 1
+      or at most 2(n - 1)/s', s' the value of s when d last doubled (s itself when given).
+    The kept states stay, so that the pullback may be called again (that sweep also reruns the
+    last step).
     """
 
     def __init__(self, snapshots):
