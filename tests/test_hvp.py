@@ -115,6 +115,24 @@ def test_hvp_through_calls_returning_tuples_the_ode_benchmark():
         _check_entry(generated, "loss", [*params, steps], rng, rtol=1e-5, atol=1e-8)
 
 
+def test_hvp_with_a_dict_of_parameters_passed_to_two_calls():
+    """The tangent dict of `p` is passed to both calls of `layer` only through `_default_tangent`
+    (never read with a key in `f_jvp`): its adjoint is still a dict, accumulated key by key (it
+    was `dp_bar + dp_bar_part`, a TypeError at run time)."""
+    source = """
+    import numpy as np
+
+    def layer(y, p):
+        return np.tanh(p["W"] @ y + p["b"])
+
+    def f(y, p):
+        return np.sum(layer(layer(y, p), p) ** 2)
+    """
+    generated = load(generated_text(textwrap.dedent(source), options=BOTH))
+    rng = np.random.default_rng(8)
+    _check_entry(generated, "f", [rng.normal(size=3), {"W": rng.normal(size=(3, 3)), "b": rng.normal(size=3)}], rng)
+
+
 def test_hvp_through_det():
     """det's forward rule writes ``np.trace(..., axis1=-2, axis2=-1)``, which reverse mode now takes."""
     source = """

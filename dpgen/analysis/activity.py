@@ -155,12 +155,19 @@ def active_parameters(module: Module) -> dict[str, tuple[str, ...]]:
         active = updated
 
 
+#: Primitives whose result has the structure of some of their arguments (positions): in
+#: `--mode hvp` the forward pass's `dp_2 = _default_tangent(dp, p)` is a dict exactly when the
+#: tangent `dp` and the parameter `p` are, so a dict read through `dp_2` makes `dp` a dict too.
+SAME_STRUCTURE = {"dpgen.helpers._default_tangent": (0, 1), "dpgen.helpers._zero_tangent": (0,)}
+
+
 def dict_variables(module: Module) -> dict[str, set[str]]:
     """For each function, the variables holding dicts of parameters (read as ``p["W1"]``).
 
     Their adjoints are dicts with the same keys, accumulated key by key. A variable is a
     dict when it is read with a constant string key, or passed to or returned from a
-    parameter that is one, in any function of the module.
+    parameter that is one, in any function of the module, or when it is the result or an
+    argument of a `SAME_STRUCTURE` primitive whose result or arguments are.
     """
     functions = {f.name: f for f in module.functions}
     dicts: dict[str, set[str]] = {f.name: set() for f in module.functions}
@@ -186,6 +193,13 @@ def dict_variables(module: Module) -> dict[str, set[str]]:
                 found = set()
                 if isinstance(stmt, Eqn) and stmt.op == "dpgen.getkey" and isinstance(stmt.args[0], Var):
                     found.add((f.name, stmt.args[0].name))
+                if isinstance(stmt, Eqn) and stmt.op in SAME_STRUCTURE:
+                    same = [
+                        *stmt.outs,
+                        *(stmt.args[i].name for i in SAME_STRUCTURE[stmt.op] if isinstance(stmt.args[i], Var)),
+                    ]
+                    if any(var in dicts[f.name] for var in same):
+                        found.update((f.name, var) for var in same)
                 for callee, param, var in links(stmt):
                     if param in dicts[callee] and var not in dicts[f.name]:
                         found.add((f.name, var))
