@@ -506,44 +506,37 @@ class _RevolveTape:
         self.snapshots = _snapshots_auto(steps) if snapshots is None else snapshots
         self.stored = {}  # the snapshots: step i -> the state before step i
         self._actions = _revolve(steps, self.snapshots)
-        self._action = next(
-            self._actions, None
-        )  # the action the forward sweep is carrying out
+        # the action the forward sweep is carrying out
+        self._action = next(self._actions, None)
         self._taken = 0  # steps the forward sweep has run
         self._targets = []  # each step's loop variables, when it has any
         self._step_vjp = self._invariants = self._first = None  # set by the first step
-        self._last = (
-            None  # the last step's pullback: the first reverse sweep starts with it
-        )
-        self.sweeps = (
-            0  # reverse sweeps begun: the pullback may be called more than once
-        )
+        # the last step's pullback: the first reverse sweep starts with it
+        self._last = None
+        # reverse sweeps begun: the pullback may be called more than once
+        self.sweeps = 0
 
     def step(self, step_vjp, targets, state, invariants):
         """Run one step of the forward sweep: outputs of `step_vjp(*targets, *state, *invariants)`."""
         i = self._taken
         if i == self.steps:
             raise RuntimeError(self._trip_count_changed("more"))
-        if (
-            i == 0
-        ):  # the step function, the invariants and the first state serve every rerun
+        if i == 0:
+            # the step function, the invariants and the first state serve every rerun
             self._step_vjp, self._invariants, self._first = step_vjp, invariants, state
         if targets:
             self._targets.append(targets)
         self._taken += 1
         if self._action == ("takeshot", i):
-            self.stored[i] = (
-                state  # no copy: steps never mutate the state they are given
-            )
+            # no copy: steps never mutate the state they are given
+            self.stored[i] = state
             self._action = next(self._actions)
         outputs, pullback = step_vjp(*targets, *state, *invariants)
-        if (
-            self._action[0] == "reverse"
-        ):  # the last step: its pullback is the first one needed
+        if self._action[0] == "reverse":
+            # the last step: its pullback is the first one needed
             self._last = pullback
-        elif (
-            self._action[2] == i + 1
-        ):  # the end of an advance: on to the schedule's next action
+        elif self._action[2] == i + 1:
+            # the end of an advance: on to the schedule's next action
             self._action = next(self._actions)
         return outputs
 
@@ -554,19 +547,16 @@ class _RevolveTape:
         if self._taken != self.steps:
             raise RuntimeError(self._trip_count_changed("fewer"))
         self.sweeps += 1
-        if (
-            self.sweeps == 1 and self.steps
-        ):  # the first reverse sweep: the forward's schedule goes on
+        if self.sweeps == 1 and self.steps:
+            # the first reverse sweep: the forward's schedule goes on
             actions, last, self._last = self._actions, self._last, None
             yield self.steps - 1, last
             del last
             working = None  # the schedule's next action is a restore
-        else:  # again (the pullback is called twice): the schedule from the state before step 0
-            actions, working, self.stored = (
-                _revolve(self.steps, self.snapshots),
-                self._first,
-                {},
-            )
+        else:
+            # again (the pullback is called twice): the schedule from the state before step 0
+            actions = _revolve(self.steps, self.snapshots)
+            working, self.stored = self._first, {}
         yield from _revolve_sweep(actions, 0, working, self.stored, self._run)
 
     def _run(self, i, state):
@@ -619,19 +609,16 @@ class _OnlineTape:
         self.stored = {}  # the snapshots of the segment being reversed
         self._targets = []  # each step's loop variables, when it has any
         self._step_vjp = self._invariants = None  # set by the first step
-        self._last = (
-            None  # the last step's pullback: the first reverse sweep starts with it
-        )
-        self.sweeps = (
-            0  # reverse sweeps begun: the pullback may be called more than once
-        )
+        # the last step's pullback: the first reverse sweep starts with it
+        self._last = None
+        # reverse sweeps begun: the pullback may be called more than once
+        self.sweeps = 0
 
     def budget(self, steps):
         """s: how many states may be kept after `steps` steps."""
         if self.snapshots is None:
-            return max(
-                4, _snapshots_auto(steps)
-            )  # memory like log2(steps), a few at least
+            # memory like log2(steps), a few at least
+            return max(4, _snapshots_auto(steps))
         return self.snapshots
 
     def step(self, step_vjp, targets, state, invariants):
@@ -650,9 +637,8 @@ class _OnlineTape:
             }
         if i % self.spacing == 0:
             self.kept[i] = state  # no copy: steps never mutate the state they are given
-        self._last = (
-            None  # only the last step's pullback is kept: drop the previous one first
-        )
+        # only the last step's pullback is kept: drop the previous one first
+        self._last = None
         outputs, self._last = step_vjp(*targets, *state, *invariants)
         return outputs
 
@@ -663,9 +649,8 @@ class _OnlineTape:
         snapshots = self.budget(self.steps)
         end = self.steps  # the segment being reversed ends before step `end`
         self.sweeps += 1
-        if (
-            self.sweeps == 1 and self.steps
-        ):  # the first reverse sweep: the last step ran already
+        if self.sweeps == 1 and self.steps:
+            # the first reverse sweep: the last step ran already
             last, self._last = self._last, None
             yield end - 1, last
             del last
