@@ -68,11 +68,13 @@ def test_checkpointed_gradient_equals_the_plain_one(lotka_volterra):
 
 def test_fit_recovers_the_parameters(lotka_volterra, capsys):
     """The example as it runs (gradient check, L-BFGS from a start 33-50 % off): all four
-    parameters within the stated 2 % of the truth, in well under 20 s."""
+    parameters within the stated 2 % of the truth, converged in fewer than 40 iterations (22;
+    3 s on an idle machine, so the time limit is only the example's stated budget)."""
     train = lotka_volterra.train
     start = time.perf_counter()
     result = train.main(plot_path=None)
-    assert time.perf_counter() - start < 20
+    assert time.perf_counter() - start < 60
+    assert len(result["history"]) - 1 < 40
     assert result["gradient_error"] < 1e-6
     for name, truth in zip(train.NAMES, train.TRUTH):
         assert abs(result["params"][name] / truth - 1) < train.ACCURACY, (name, result["params"][name])

@@ -71,7 +71,7 @@ def central_differences(log_params: np.ndarray, observed: np.ndarray, eps: float
     return out
 
 
-def lbfgs(function, x: np.ndarray, iterations: int, memory: int = 6, tolerance: float = 1e-10):
+def lbfgs(function, x: np.ndarray, iterations: int, memory: int = 6, tolerance: float = 1e-7):
     """Minimize function(x) -> (value, gradient) by L-BFGS with a backtracking (Armijo) line search.
     Returns x and the loss after each iteration (the first entry at the start)."""
     value, gradient = function(x)
@@ -92,13 +92,15 @@ def lbfgs(function, x: np.ndarray, iterations: int, memory: int = 6, tolerance: 
         if direction @ gradient >= 0:  # not a descent direction: restart from steepest descent
             direction, pairs = -gradient, []
         step = min(1.0, 0.5 / np.max(np.abs(direction)))  # log-parameters move by at most 0.5 at once
-        while True:
+        for _ in range(40):
             trial = x + step * direction
             trial_value, trial_gradient = function(trial)
             # A step too long may leave the populations' range (NaN): that is "not lower" too.
             if np.isfinite(trial_value) and trial_value <= value + 1e-4 * step * (direction @ gradient):
                 break
             step *= 0.5
+        else:
+            break  # no decrease along a descent direction: converged to rounding
         s, y = trial - x, trial_gradient - gradient
         if s @ y > 1e-12:  # keep the estimate positive definite
             pairs = (pairs + [(s, y)])[-memory:]
