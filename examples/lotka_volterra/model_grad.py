@@ -220,12 +220,16 @@ def loss_vjp(log_params, x0, y0, observed, dt, substeps):
     x = x0
     y = y0
     error = 0.0
-    loop_pullbacks = []
+    # model.py:51: checkpointed loop: the tape keeps ceil(log2(steps)) states
+    # and recomputes the other steps from them (binomial schedule, Revolve)
+    loop_tape = _RevolveTape(len(range(n_mul)), None)
     for k in range(n_mul):
-        (x, y, error), step_pullback = _loss_line51_for_vjp(
-            k, x, y, error, dt, a, b, c, d, substeps, observed
+        x, y, error = loop_tape.step(
+            _loss_line51_for_vjp,
+            (k,),
+            (x, y, error),
+            (dt, a, b, c, d, substeps, observed),
         )
-        loop_pullbacks.append(step_pullback)
     out_size = np.size(observed)
     out = error / out_size
 
@@ -241,7 +245,7 @@ def loss_vjp(log_params, x0, y0, observed, dt, substeps):
         c_bar = _zeros_like(c)
         d_bar = _zeros_like(d)
         observed_bar = _zeros_like(observed)
-        for step in reversed(range(len(loop_pullbacks))):
+        for step, step_pullback in loop_tape.pullbacks():
             (
                 _,
                 x_bar,
@@ -254,7 +258,7 @@ def loss_vjp(log_params, x0, y0, observed, dt, substeps):
                 d_bar_part,
                 _,
                 observed_bar_part,
-            ) = loop_pullbacks[step]((x_bar, y_bar, error_bar))
+            ) = step_pullback((x_bar, y_bar, error_bar))
             dt_bar += dt_bar_part
             a_bar += a_bar_part
             b_bar += b_bar_part
@@ -454,3 +458,205 @@ def _keepdims(g, x, axis, keepdims):
     if axis is None and not keepdims:
         return np.reshape(g, (1,) * np.ndim(x))
     return g
+
+
+def _snapshots_auto(steps):
+    """`# dpgen: checkpoint` on a loop without `snapshots=`: ceil(log2(steps)) snapshots, at least 1."""
+    return max(1, (steps - 1).bit_length())
+
+
+def _revolve(steps, snapshots):
+    """The binomial checkpointing schedule (Griewank and Walther's Revolve, ACM TOMS Algorithm 799)
+    for reversing a loop of `steps` steps while storing at most `snapshots` states at once (the
+    working state besides).
+
+    "The state before step i" (i = 0, ..., steps - 1) is what step i reads; the caller holds one
+    working state, which starts as the state before step 0, and a dict of stored states (the
+    snapshots, keyed by step). For each action yielded, in order, the caller does:
+
+    - ("advance", i, j): the working state is the state before step i: run steps i, ..., j - 1
+      plainly (no residuals kept), leaving the state before step j;
+    - ("takeshot", i): store a copy of the working state (the state before step i) as snapshot i;
+    - ("restore", i): make (a copy of) snapshot i the working state;
+    - ("reverse", i): the working state is the state before step i: run step i keeping its
+      residuals, then its pullback on the carried cotangent; then drop snapshot i if stored
+      (no later step reads that state again).
+
+    Steps are reversed once each, in the order steps - 1, ..., 0. With s = `snapshots` and
+    t the least integer with binomial(s + t, s) >= steps, the advances run
+    t * steps - binomial(s + t, t - 1) steps in all, the proven minimum (the reversed steps'
+    own runs not counted); `snapshots >= steps - 1` needs steps - 1 (no step runs plainly twice).
+    """
+    if steps > 1 and snapshots < 1:
+        raise ValueError(
+            f"reversing {steps} loop steps needs at least 1 snapshot, not {snapshots}"
+        )
+
+    def split(length, free):
+        """How far to advance before the next snapshot, reversing `length` steps from a stored
+        state with `free` snapshots (that one included)."""
+        free = min(free, length - 1)  # more than one per step saves nothing
+        # beta = binomial(free + t, free) for the least t with beta >= length: t is the
+        # repetition number, an optimal schedule runs no step plainly more than t times.
+        t, beta = 0, 1
+        while beta < length:
+            t += 1
+            beta = beta * (free + t) // t
+        below = beta * t // (free + t)  # binomial(free + t - 1, free)
+        twice_below = below * (t - 1) // (free + t - 1)  # binomial(free + t - 2, free)
+        right = beta * free // (free + t)  # binomial(free - 1 + t, free - 1)
+        # Leave at most `right` steps to the part after the snapshot (it has one snapshot
+        # fewer) and at least binomial(free + t - 2, free) before it: both parts then run
+        # their own optimal schedules within the optimum of the whole.
+        return max(twice_below, length - right)
+
+    # The segments whose first state is stored and whose tail is being reversed, innermost
+    # last: (first step, snapshots it may use). The working segment is [start, stop).
+    waiting = []
+    start, stop, free, stored = 0, steps, snapshots, False
+    while stop > start:
+        if stop - start == 1:
+            yield ("reverse", start)
+            if not waiting:
+                return
+            # Back to the enclosing segment: its tail [start, stop) is reversed now.
+            stop = start
+            start, free = waiting.pop()
+            stored = True
+            yield ("restore", start)
+            continue
+        if not stored:
+            yield ("takeshot", start)
+        waiting.append((start, free))
+        ahead = split(stop - start, free)
+        yield ("advance", start, start + ahead)
+        # The tail [start + ahead, stop) with one snapshot fewer; its first state is the
+        # working state, stored when the tail is longer than one step.
+        start, free, stored = start + ahead, free - 1, False
+
+
+def _revolve_sweep(actions, first, working, stored, run):
+    """Carry out Revolve's actions on a stretch of a loop whose step `first` is the schedule's
+    step 0: yield (i, pullback of step i) at each reverse, from the stretch's last step back.
+
+    `working` is the state before the first action's step (None if the actions start with a
+    restore), `stored` the dict the snapshots go in, `run(i, state)` runs step i from the
+    state before it and gives (the state after it, its pullback)."""
+    for action in actions:
+        kind, i = action[0], first + action[1]
+        if kind == "advance":
+            # Steps i, ..., j - 1 run plainly: each pullback, and the residuals it holds,
+            # is dropped as soon as the step has given its state.
+            for k in range(i, first + action[2]):
+                working = run(k, working)[0]
+        elif kind == "takeshot":
+            stored[i] = working  # no copy: steps never mutate the state they are given
+        elif kind == "restore":
+            working = stored[i]
+        else:  # "reverse": run step i again, keeping its pullback this time
+            pullback = run(i, working)[1]
+            stored.pop(i, None)  # no later step reads the state before step i
+            working = None
+            yield i, pullback
+
+
+class _RevolveTape:
+    """The tape of a checkpointed loop whose trip count is known on entry (binomial checkpointing).
+
+    Instead of keeping every step's pullback, the forward sweep calls `step` once per iteration:
+    it runs the step's vjp, keeps the pullback of the last step only, and stores the state before
+    a step where Revolve's schedule takes a snapshot (`_revolve`'s actions up to its first
+    reverse). `pullbacks()` continues the same schedule: it restores snapshots, advances from
+    them (running steps and dropping their pullbacks), and yields each step's pullback, from the
+    last step back to step 0. A state is the tuple of the loop's carried values; each step's
+    targets (its loop variables: ints, rows) are remembered to run it again.
+
+    Bounds, for n steps and s snapshots (None: s = `_snapshots_auto(n)` = ceil(log2 n)):
+    - states held at once: at most s snapshots and the working state;
+    - step vjp runs: n forward and R(n, s) backward, R(n, s) the advances of the Revolve
+      optimum, t * n - binomial(s + t, t - 1) with t the least integer such that
+      binomial(s + t, s) >= n (R = n - 1 for s >= n - 1: each step runs twice, the last once).
+    The state before step 0 is kept, so that the pullback may be called again (a second
+    reverse sweep runs the schedule from the start: n + R(n, s) runs).
+    """
+
+    def __init__(self, steps, snapshots):
+        self.steps = steps  # the trip count the loop has on entry
+        self.snapshots = _snapshots_auto(steps) if snapshots is None else snapshots
+        self.stored = {}  # the snapshots: step i -> the state before step i
+        self._actions = _revolve(steps, self.snapshots)
+        self._action = next(
+            self._actions, None
+        )  # the action the forward sweep is carrying out
+        self._taken = 0  # steps the forward sweep has run
+        self._targets = []  # each step's loop variables, when it has any
+        self._step_vjp = self._invariants = self._first = None  # set by the first step
+        self._last = (
+            None  # the last step's pullback: the first reverse sweep starts with it
+        )
+        self.sweeps = (
+            0  # reverse sweeps begun: the pullback may be called more than once
+        )
+
+    def step(self, step_vjp, targets, state, invariants):
+        """Run one step of the forward sweep: outputs of `step_vjp(*targets, *state, *invariants)`."""
+        i = self._taken
+        if i == self.steps:
+            raise RuntimeError(self._trip_count_changed("more"))
+        if (
+            i == 0
+        ):  # the step function, the invariants and the first state serve every rerun
+            self._step_vjp, self._invariants, self._first = step_vjp, invariants, state
+        if targets:
+            self._targets.append(targets)
+        self._taken += 1
+        if self._action == ("takeshot", i):
+            self.stored[i] = (
+                state  # no copy: steps never mutate the state they are given
+            )
+            self._action = next(self._actions)
+        outputs, pullback = step_vjp(*targets, *state, *invariants)
+        if (
+            self._action[0] == "reverse"
+        ):  # the last step: its pullback is the first one needed
+            self._last = pullback
+        elif (
+            self._action[2] == i + 1
+        ):  # the end of an advance: on to the schedule's next action
+            self._action = next(self._actions)
+        return outputs
+
+    def pullbacks(self):
+        """(i, pullback of step i) for i = steps - 1, ..., 0; the states are recomputed from the
+        snapshots as the schedule says. A second reverse sweep reruns the schedule from the start.
+        """
+        if self._taken != self.steps:
+            raise RuntimeError(self._trip_count_changed("fewer"))
+        self.sweeps += 1
+        if (
+            self.sweeps == 1 and self.steps
+        ):  # the first reverse sweep: the forward's schedule goes on
+            actions, last, self._last = self._actions, self._last, None
+            yield self.steps - 1, last
+            del last
+            working = None  # the schedule's next action is a restore
+        else:  # again (the pullback is called twice): the schedule from the state before step 0
+            actions, working, self.stored = (
+                _revolve(self.steps, self.snapshots),
+                self._first,
+                {},
+            )
+        yield from _revolve_sweep(actions, 0, working, self.stored, self._run)
+
+    def _run(self, i, state):
+        """Step i from the state before it: (the state after it, its pullback)."""
+        targets = self._targets[i] if self._targets else ()
+        outputs, pullback = self._step_vjp(*targets, *state, *self._invariants)
+        return outputs[: len(state)], pullback
+
+    def _trip_count_changed(self, more_or_fewer):
+        """The error of a loop that ran another number of steps than it had on entry."""
+        return (
+            f"a checkpointed loop ran {more_or_fewer} steps than the {self.steps} it had on entry; "
+            "its trip count changed while it ran (does its body change what it iterates over?)"
+        )
