@@ -123,9 +123,7 @@ def test_filter_fit_training_recovers_the_parameters(filter_fit, capsys):
     """300 Adam steps from a flat guess (about a second): k and q within 2 %, w0 within 0.2 %, the
     pole within 0.01 and the residue within 0.02 of the truth; the group delay is 2 q / w0."""
     train = filter_fit.train
-    start = time.perf_counter()
     result = train.main(steps=300, plot=None)
-    assert time.perf_counter() - start < 20
     for name, tolerance in {"k": 0.02, "w0": 0.002, "q": 0.02}.items():
         assert abs(result[name] / train.TRUTH[name] - 1) < tolerance, (name, result[name])
         assert isinstance(result[name], float), f"{name} turned {type(result[name])}"
