@@ -2,7 +2,6 @@
 
 import importlib
 import sys
-import time
 import types
 from pathlib import Path
 
