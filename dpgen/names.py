@@ -31,7 +31,7 @@ CONTRACT_SUFFIXES = ("_vjp", "_grad", "_jvp", "_hvp")
 #: Builtins generated code calls itself (loops over the tape, slices, the scalar check),
 #: ``_``, which it assigns values it discards, and the variables of its loops over dicts.
 GENERATED_LOCALS = frozenset(
-    {"_", "range", "len", "reversed", "enumerate", "zip", "slice", "ValueError", "key", "value"}
+    {"_", "range", "len", "min", "reversed", "enumerate", "zip", "slice", "ValueError", "key", "value"}
 )
 
 #: The generated forms of internal functions outlined from branches and loops:

@@ -1,7 +1,7 @@
 r"""The whole compiler in one place, top to bottom:
 
-    parse -> fence -> lower -> reverse -> simplify ----------> render -> format
-                             \-> forward -> prune -> hvp --/
+    parse -> fence -> lower -> reverse -> simplify -> checkpoint --> render -> format
+                             \-> forward -> prune -> hvp -------/
 
 `--mode` picks the passes: reverse (f_vjp, f_grad), forward (f_jvp), hvp (f_hvp: the
 forward pass's IR made core IR and differentiated in reverse, see `dpgen.passes.hvp`), or several.
@@ -30,6 +30,7 @@ from dpgen.passes.forward import forward, prune
 from dpgen.ir import HvpModule, JvpModule, Module, VjpModule
 from dpgen.frontend.lower import lower
 from dpgen.frontend.own_helpers import own_helpers
+from dpgen.passes.checkpoint import checkpoint
 from dpgen.passes.derivative import derivatives
 from dpgen.passes.reverse import reverse
 from dpgen.render.module import render
@@ -42,13 +43,14 @@ MODES = ("reverse", "forward", "hvp")
 #: The stages whose IR `--dump-after STAGE` prints, in the order they run. The one list: the CLI
 #: offers exactly these, and `_generate` records each stage's result under its name (a test
 #: checks that every stage listed is recorded). A new stage is a name here plus one `record` call.
-STAGES = ("lower", "reverse", "simplify", "forward", "prune", "hvp")
+STAGES = ("lower", "reverse", "simplify", "checkpoint", "forward", "prune", "hvp")
 
 #: The modes that run each stage (lower runs in every mode).
 STAGE_MODES = {
     "lower": MODES,
     "reverse": ("reverse",),
     "simplify": ("reverse",),
+    "checkpoint": ("reverse",),  # hvp runs it too, on its inner module (recorded as part of "hvp")
     "forward": ("forward", "hvp"),
     "prune": ("forward", "hvp"),
     "hvp": ("hvp",),
@@ -142,6 +144,8 @@ def _refuse_clashing_names(lowered: Module, vjp, jvp, hessian, sink: DiagnosticS
     for module in (vjp, hessian.inner if hessian else None):
         for fn in module.functions if module else ():
             defined.append(fn.name)
+            if fn.recorded:
+                defined.append(fn.recorded)
             if not fn.source.internal and not fn.source.returns_tuple:
                 defined.append(fn.grad_name)
             if fn.derivative is not None and not fn.derivative.breaks:
@@ -215,6 +219,7 @@ def _generate(source: Source, options: Options, record: _Recorder) -> Stages:
     sink.raise_if_any()
     if vjp is not None:
         vjp = record("simplify", simplify(record("reverse", derivatives(vjp))))
+        vjp = record("checkpoint", checkpoint(vjp, sink))
     if tangents is not None:
         tangents = record("prune", prune(record("forward", tangents)))
     jvp = tangents if "forward" in modes else None

@@ -1,7 +1,9 @@
-"""The `# dpgen: checkpoint` pragma (issue 12, first step): read, recorded in the IR, validated.
+"""The `# dpgen: checkpoint` pragma (issue 12): read, recorded in the IR, validated, applied.
 
-No pass applies it yet, so a valid pragma must leave the generated code exactly as it is without
-it, and the CLI says so with a located warning on stderr (exit code and output unchanged).
+`dpgen.passes.checkpoint` applies a valid pragma in reverse and hvp mode (tapes of states,
+recorded vjps; the gradients themselves are tested in test_checkpoint_gradients.py); forward mode
+keeps no tape, so there the generated code is exactly what it is without the pragma. No warning is
+printed any more, except "nothing to checkpoint" for a loop the pullback does not go back through.
 Malformed or misplaced pragmas are located errors and nothing is written.
 """
 
@@ -23,9 +25,9 @@ from dpgen.pipeline import generate
 from support.generate import load, load_source
 from support.gradcheck import check_vjp
 
-WARNING = (
-    "warning: '# dpgen: checkpoint' is read but not yet applied (issue 12); "
-    "the gradient is computed without checkpointing"
+NOTHING = (
+    "warning: nothing to checkpoint: the pullback does not go back through this loop "
+    "(nothing it computes is differentiated), so it keeps no tape"
 )
 
 #: Every accepted placement; `# note` comments stand where the plain twin has no pragma, so
@@ -113,13 +115,29 @@ def _span(line: int, col: int):
     return Span(line, col)
 
 
-@pytest.mark.parametrize("mode", ["reverse", "forward", "hvp", "reverse,forward"])
-def test_generated_text_identical_with_and_without_pragma(mode):
-    with_pragma = lowered(PRAGMAS, mode).text.split("\n")
-    without = lowered(PLAIN, mode).text.split("\n")
+def test_forward_mode_text_identical_with_and_without_pragma():
+    # Forward mode keeps no tape: the pragma changes nothing there.
+    with_pragma = lowered(PRAGMAS, "forward").text.split("\n")
+    without = lowered(PLAIN, "forward").text.split("\n")
     # Only the header's source hash may differ (the source text differs).
     assert [line for line in with_pragma if "sha256" not in line] == [line for line in without if "sha256" not in line]
     assert len(with_pragma) == len(without)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "hvp", "reverse,forward"])
+def test_pragma_is_applied(mode):
+    """Every pragma changes the reverse-mode code: the loops run on tapes of states, the defs keep
+    only their inputs and rerun their recorded vjp; the plain twin has none of it."""
+    result = lowered(PRAGMAS, mode)
+    text, plain = result.text, lowered(PLAIN, mode).text
+    inner = "_jvp" if mode == "hvp" else ""
+    assert text.count("_RevolveTape(") >= 2 and "_OnlineTape(None)" in text  # two for loops, one while
+    assert "_RevolveTape(len(range(n)), 4)" in text  # snapshots=4 on the for loop
+    for name in ("f", "g", "h"):
+        assert f"def _{name}{inner}_vjp_recorded(" in text
+    for word in ("_RevolveTape", "_OnlineTape", "_recorded", "loop_tape"):
+        assert word not in plain
+    assert result.warnings == ()
 
 
 def test_plain_twin_really_has_no_pragma():
@@ -310,25 +328,46 @@ def run(*args: str):
     return CliRunner().invoke(main, list(args), prog_name="dpgen")
 
 
-def test_cli_warns_at_each_pragma_and_writes_the_same_code(in_tmp):
+def test_cli_applies_the_pragmas_without_a_word(in_tmp):
     result = run("diff", "model.py", "-o", "g.py")
     assert result.exit_code == 0, result.output
-    assert result.stdout == ""
-    assert result.stderr.splitlines() == [
-        f"model.py:{where}: {WARNING}" for where in ("4:1", "6:25", "9:5", "13:24", "20:5", "24:12")
-    ]
+    assert (result.stdout, result.stderr) == ("", "")
     plain = run("diff", "plain/model.py", "-o", "plain/g.py")
     assert (plain.exit_code, plain.stderr) == (0, "")
-    drop = lambda text: [line for line in text.split("\n") if "sha256" not in line]  # noqa: E731
-    assert drop(Path("g.py").read_text()) == drop(Path("plain/g.py").read_text())
+    assert "loop_tape.pullbacks()" in Path("g.py").read_text()
+    assert "loop_tape" not in Path("plain/g.py").read_text()
 
 
-def test_cli_warning_does_not_touch_stdout(in_tmp):
+def test_cli_forward_mode_unchanged(in_tmp):
     result = run("diff", "model.py", "--mode", "forward")
-    assert result.exit_code == 0
+    assert (result.exit_code, result.stderr) == (0, "")
     plain = run("diff", "plain/model.py", "--mode", "forward")
     assert result.stdout.split("\n")[2:] == plain.stdout.split("\n")[2:]
-    assert WARNING in result.stderr and WARNING not in result.stdout
+
+
+NOTHING_TO_CHECKPOINT = """\
+import numpy as np
+
+
+def f(x, n: int):
+    k = 0
+    for i in range(n):  # dpgen: checkpoint
+        k = k + i
+    j = 0
+    for i in range(n):  # dpgen: checkpoint snapshots=2
+        j = j + i
+    return np.sum(x * x) * k
+"""
+
+
+def test_nothing_to_checkpoint_is_a_located_warning(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("model.py").write_text(NOTHING_TO_CHECKPOINT, encoding="utf-8")
+    result = run("diff", "model.py", "-o", "g.py")
+    assert result.exit_code == 0, result.output
+    # the first loop stays in the forward sweep (k is read), the second is dropped (j is not)
+    assert result.stderr.splitlines() == [f"model.py:6:25: {NOTHING}", f"model.py:9:25: {NOTHING}"]
+    assert "loop_tape" not in Path("g.py").read_text()  # the loop is left as it is
 
 
 def test_cli_errors_write_nothing(in_tmp):

@@ -42,6 +42,7 @@ from dpgen.ir.reverse import (  # noqa: F401
     VjpCall,
     VjpBranch,
     VjpLoop,
+    LoopCheckpoint,
     Template,
     SetAdjoint,
     UnpackAdjoints,

@@ -18,11 +18,14 @@ class HvpFunction:
 
     source: Function
     name: str  #: ``f_hvp``
-    vjp_name: str  #: ``f_jvp_vjp``
+    vjp_name: str  #: ``f_jvp_vjp`` (``_f_jvp_vjp_recorded`` when f is checkpointed)
     differentiable: tuple[bool, ...]  #: per parameter: whether the Hessian has a row for it
     #: the output may be complex (`dpgen.analysis.dtypes`): f_hvp checks at run time that it is
     #: real, since a Hessian needs a real-scalar function
     complex_output: bool = False
+    #: f is a checkpointed def: `vjp_name` is the recorded vjp, which checks no argument, so
+    #: f_hvp checks them itself
+    checkpointed: bool = False
 
 
 @dataclass(frozen=True)

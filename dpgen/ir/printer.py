@@ -29,7 +29,16 @@ from dpgen.ir.expr import OPERATOR_SYMBOLS
 from dpgen.ir.forward import DefaultTangent, JvpBranch, JvpCall, JvpFunction, JvpLoop, JvpModule, SetTangent
 from dpgen.ir.forward import ZeroTangent
 from dpgen.ir.reverse import AddInPlace, Comment, CopyAdjoint, IndexAddAdjoint, KeyAddAdjoint, ReverseLoop
-from dpgen.ir.reverse import SetAdjoint, Template, UnpackAdjoints, VjpBranch, VjpCall, VjpFunction, VjpLoop
+from dpgen.ir.reverse import (
+    LoopCheckpoint,
+    SetAdjoint,
+    Template,
+    UnpackAdjoints,
+    VjpBranch,
+    VjpCall,
+    VjpFunction,
+    VjpLoop,
+)
 from dpgen.ir.reverse import VjpModule, ZeroIndexAdjoint, ZerosAdjoint
 
 INDENT = "  "
@@ -243,7 +252,8 @@ class _Printer:
 
     def vjp(self, depth: int, fn: VjpFunction) -> None:
         params = ", ".join(_param(p) for p in fn.source.params)
-        self.emit(depth, f"def {fn.name}({params}):  (reverse mode of {fn.source.name})", fn.source.span)
+        recorded = f"  [checkpointed: keeps its inputs, reruns {fn.recorded}]" if fn.checkpoint else ""
+        self.emit(depth, f"def {fn.name}({params}):  (reverse mode of {fn.source.name}){recorded}", fn.source.span)
         for stmt in fn.forward:
             self.forward_sweep(depth + 1, stmt)
         self.emit(depth + 1, f"return {atom(fn.source.result)}, {fn.pullback_name}")
@@ -267,6 +277,8 @@ class _Printer:
             loop = stmt.loop
             self.emit(depth, f"{_lhs(loop.outs)}{_loop_head(loop)}", loop.span)
             pullbacks = f" -> append {stmt.pullback} to {stmt.pullbacks}" if stmt.pullbacks != "_" else ""
+            if stmt.checkpoint is not None:
+                pullbacks = f" -> step on {stmt.pullbacks}{_tape(stmt.checkpoint)}"
             self.loop_body(depth + 1, loop, pullbacks)
         else:
             self.stmt(depth, stmt)
@@ -313,15 +325,19 @@ class _Printer:
         elif isinstance(stmt, AddInPlace):
             self.emit(depth, f"{stmt.target} += {stmt.value}" + (by_key if stmt.is_dict else ""))
         elif isinstance(stmt, VjpLoop):  # in the pullback a loop node stands for its replay of the tape
-            self.replay(depth, stmt.replay, stmt.pullbacks)
+            self.replay(depth, stmt.replay, stmt.pullbacks, stmt.pullback if stmt.checkpoint else None)
         elif isinstance(stmt, ReverseLoop):
             self.replay(depth, stmt, "tape")
         else:
             self.emit(depth, _generic(stmt))
 
-    def replay(self, depth: int, replay: ReverseLoop, tape: str) -> None:
-        self.emit(depth, f"for {replay.index} in reversed(range(len({tape}))):")
-        self.emit(depth + 1, f"{_names(replay.targets)} = {tape}[{replay.index}]({atom(replay.seed)})")
+    def replay(self, depth: int, replay: ReverseLoop, tape: str, pullback: str | None = None) -> None:
+        if pullback:  # checkpointed: the tape recomputes the pullbacks from its states
+            self.emit(depth, f"for {replay.index}, {pullback} in {tape}.pullbacks():")
+            self.emit(depth + 1, f"{_names(replay.targets)} = {pullback}({atom(replay.seed)})")
+        else:
+            self.emit(depth, f"for {replay.index} in reversed(range(len({tape}))):")
+            self.emit(depth + 1, f"{_names(replay.targets)} = {tape}[{replay.index}]({atom(replay.seed)})")
         for inner in replay.body:
             self.adjoint(depth + 1, inner)
 
@@ -387,6 +403,12 @@ def _checkpoint(checkpoint: Checkpoint | None) -> str:
         return ""
     snapshots = "auto" if checkpoint.snapshots is None else checkpoint.snapshots
     return f"  [checkpoint snapshots={snapshots}, pragma at {checkpoint.span.line}:{checkpoint.span.col}]"
+
+
+def _tape(checkpoint: LoopCheckpoint) -> str:
+    """How a checkpointed loop's tape keeps states (`dpgen.passes.checkpoint`)."""
+    snapshots = "auto" if checkpoint.snapshots is None else checkpoint.snapshots
+    return f"  [{checkpoint.schedule} tape, snapshots={snapshots}]"
 
 
 def _loop_head(loop: Loop) -> str:

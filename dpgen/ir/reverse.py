@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
-from dpgen.ir.core import Expr, Var, Const, Seq, Index, Atom, Eqn, Call, Branch, Loop, Function, Module
+from dpgen.errors import Span
+from dpgen.ir.core import Expr, Var, Const, Seq, Index, Atom, Eqn, Call, Branch, Loop, Function, Module, Checkpoint
 
 # ---------------------------------------------------------------- reverse-mode output
 
@@ -39,6 +40,21 @@ class VjpBranch:
 
 
 @dataclass(frozen=True)
+class LoopCheckpoint:
+    """How a checkpointed loop keeps its tape (set by `dpgen.passes.checkpoint`).
+
+    Instead of one pullback per iteration, the tape keeps a few states of the loop (the
+    carried values before a step) and recomputes the others' pullbacks from them when the
+    replay needs them: ``"revolve"`` for a loop whose trip count is known on entry (a ``for``
+    without ``break``: Griewank and Walther's binomial schedule), ``"online"`` for one whose
+    trip count is not (``while``, or ``break``)."""
+
+    schedule: str  #: "revolve" | "online"
+    snapshots: int | None  #: the snapshot budget; None: chosen at run time from the trip count (auto)
+    span: Span  #: where the pragma is, for the comment the rendering writes
+
+
+@dataclass(frozen=True)
 class VjpLoop:
     """Both halves of a loop: the forward iterations and the reverse replay.
 
@@ -58,6 +74,9 @@ class VjpLoop:
     residuals: tuple[str, ...] = ()  #: per iteration, the body's residuals: what a scan would stack
     invariant_residuals: tuple[str, ...] = ()  #: those of `residuals` equal in every iteration (invariants)
     shape_residuals: tuple[str, ...] = ()  #: per iteration, the body's values read only for shape and dtype
+    #: Checkpointed (`pullbacks` is then a tape object that stores states, not pullbacks): the
+    #: per-iteration `residuals` above are recomputed from stored states, not stored.
+    checkpoint: LoopCheckpoint | None = None
 
 
 @dataclass(frozen=True)
@@ -228,6 +247,10 @@ class VjpFunction:
     shape_residuals: tuple[str, ...] = ()
     #: ``f_derivative`` for a public function with complex parameters (None: none, and no comment).
     derivative: Derivative | None = None
+    #: A checkpointed def (`dpgen.passes.checkpoint`): `name` keeps only the inputs and its
+    #: pullback reruns `recorded`, this function's ordinary vjp under an internal name.
+    checkpoint: Checkpoint | None = None
+    recorded: str = ""  #: ``_f_vjp_recorded`` when checkpointed
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dpgen.analysis.dtypes import complex_constants, complex_types, may_be_complex
 from dpgen.errors import DiagnosticSink
 from dpgen.ir import DefaultTangent, HvpFunction, HvpModule, JvpFunction, JvpModule, Module, Seq
+from dpgen.passes.checkpoint import checkpoint
 from dpgen.passes.reverse import reverse
 from dpgen.passes.simplify import simplify
 from dpgen.passes.unjvp import unjvp
@@ -31,8 +32,10 @@ def hvp(module: Module, jvp: JvpModule, sink: DiagnosticSink) -> HvpModule:
     """Differentiate `jvp`, the forward-mode module of `module`, in reverse mode."""
     tangents = unjvp(jvp, sink)
     sink.raise_if_any()
-    inner = simplify(reverse(tangents, sink))
+    # The inner module's loops are the source loops (unjvp keeps their pragmas): checkpointed too.
+    inner = checkpoint(simplify(reverse(tangents, sink)), sink)
     sink.raise_if_any()
+    recorded = {f.source.name: f.recorded for f in inner.functions if f.recorded}
     functions = []
     by_name = {f.source.name: f for f in jvp.functions}
     complex_vars = complex_types(module)[0]
@@ -43,7 +46,10 @@ def hvp(module: Module, jvp: JvpModule, sink: DiagnosticSink) -> HvpModule:
         fn = by_name[f.name]
         has_tangent = tuple(p.name in _tangent_params(fn) for p in f.params)
         complex_output = may_be_complex(f.result, complex_vars[f.name], constants)
-        functions.append(HvpFunction(f, f"{f.name}_hvp", f"{f.name}_jvp_vjp", has_tangent, complex_output))
+        # A checkpointed f: f_hvp calls the recorded vjp of f_jvp (checkpointing the whole
+        # Hessian-vector product would only run f_jvp twice), so it checks its arguments itself.
+        vjp_name = recorded.get(fn.name, f"{f.name}_jvp_vjp")
+        functions.append(HvpFunction(f, f"{f.name}_hvp", vjp_name, has_tangent, complex_output, fn.name in recorded))
     return HvpModule(inner, tuple(functions), tangents)
 
 

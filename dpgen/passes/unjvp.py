@@ -416,6 +416,7 @@ class _Unjvp:
             internal=src.internal,
             returns_tuple=True,  # (values, tangents): no f_grad for it
             description=src.description,
+            checkpoint=src.checkpoint,  # a checkpointed def: so is the vjp of its jvp (f_hvp)
         )
 
 

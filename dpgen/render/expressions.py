@@ -128,6 +128,7 @@ class ExpressionPrinter:
 
     def __init__(self, backend: Backend, source_name: str = "the source"):
         self.backend = backend
+        self.source_name = source_name  #: the differentiated file's name, for comments citing its lines
         self.helpers = helper_sources(backend, source_name)
         self.statements = statements(backend)  #: the statement macros (`statement`)
         self.used_helpers: set[str] = set()

@@ -49,25 +49,50 @@ class Renderer(JvpRendering, ReverseRendering, ExpressionPrinter):
         for stmt in fn.backward:
             backward.extend(self.backward(stmt))
         cotangents = ast.unparse(ast.Tuple([ast.Name(c) if c else ast.Constant(None) for c in fn.cotangents]))
+        checks = self.check_real(fn.name, src)
+        description = (
+            f"{src.description[0].upper()}{src.description[1:]}, and its pullback"
+            if src.internal
+            else f"{src.name} and its pullback"
+        )
+        checkpointed = self.checkpointed(fn, checks, description) if fn.checkpoint else None
+        if checkpointed:
+            # The recorded vjp is internal: f_vjp and f_grad check the arguments before calling it.
+            description = f"{src.name} and its pullback, which keeps the residuals ({fn.name} reruns it)"
         return dict(
             kind="vjp",
             source_name=src.name,
             name=fn.name,
+            vjp_def=fn.recorded if checkpointed else fn.name,
+            checkpointed=checkpointed,
             params=params,
             call_args=", ".join(p.name for p in src.params),
-            forward=self.check_real(fn.name, src) + [line for s in fn.forward for line in self.forward(s)],
-            description=(
-                f"{src.description[0].upper()}{src.description[1:]}, and its pullback"
-                if src.internal
-                else f"{src.name} and its pullback"
-            ),
+            forward=([] if checkpointed else checks) + [line for s in fn.forward for line in self.forward(s)],
+            description=description,
             pullback=fn.pullback_name,
             seed=fn.seed,
             backward=backward,
             cotangents=cotangents,
             result=ast.unparse(self.atom(src.result)),
-            grad=self.grad(fn),
+            grad=self.grad(fn, self.check_real(fn.grad_name, src) if checkpointed else []),
             derivative=self.derivative(fn),
+        )
+
+    def checkpointed(self, fn: VjpFunction, checks: list[str], description: str) -> dict:
+        """The checkpointed ``f_vjp`` (`dpgen.passes.checkpoint`): it keeps only its inputs, and its
+        pullback reruns the recorded vjp for the residuals."""
+        src = fn.source
+        names = NameAllocator(p.name for p in src.params)
+        where = comment_text(f"{self.source_name}:{src.span.line}")
+        return dict(
+            recorded=self.ref(fn.recorded),
+            doc=f"{description}, checkpointed ({where}): only the inputs are kept;",
+            doc_more=f"the pullback reruns {fn.recorded} for the residuals when it runs.",
+            checks=checks,
+            out=names.fresh("out"),
+            unused=names.fresh("_"),  # a parameter may be called `_`
+            seed=names.fresh("out_bar"),
+            pullback=names.fresh("pullback"),
         )
 
     def check_real(self, name: str, src, tangents: tuple[str, ...] = ()) -> list[str]:
@@ -97,8 +122,18 @@ class Renderer(JvpRendering, ReverseRendering, ExpressionPrinter):
             pick, what = f"[{rows[0]}]", f"with respect to {src.params[rows[0]].name}"
         else:
             pick, what = f"[:{len(src.params)}]", "one entry per parameter (None where not differentiable)"
+        checks = []
+        if fn.checkpointed:  # it calls the recorded vjp of f_jvp, which checks nothing
+            complex_params = self.complex_params.get(src.name, frozenset())
+            checked = [
+                directions[k]
+                for k, p in enumerate(src.params)
+                if p.differentiable and not p.scalar and p.name not in complex_params
+            ]
+            checks = self.check_real(fn.name, src, tuple(checked))
         return dict(
             kind="hvp",
+            checks=checks,
             name=fn.name,
             params=", ".join(params),
             call_args=", ".join([p.name for p in src.params] + directions),
@@ -114,7 +149,9 @@ class Renderer(JvpRendering, ReverseRendering, ExpressionPrinter):
             complex_output=fn.complex_output,
         )
 
-    def grad(self, fn: VjpFunction) -> dict | None:
+    def grad(self, fn: VjpFunction, checks: list[str]) -> dict | None:
+        """``f_grad``; for a checkpointed f it calls the recorded vjp (rerunning f would gain
+        nothing), so it checks the arguments itself (`checks`)."""
         if isinstance(fn.source.result, Seq) or fn.source.internal or fn.source.returns_tuple:
             return None  # a tuple is not a real scalar
         names = NameAllocator(p.name for p in fn.source.params)
@@ -125,7 +162,8 @@ class Renderer(JvpRendering, ReverseRendering, ExpressionPrinter):
             pick, what = "", ", one entry per parameter (None where not differentiable)"
         return dict(
             name=fn.grad_name,
-            vjp=self.ref(fn.name),
+            checks=checks,
+            vjp=self.ref(fn.recorded if fn.checkpoint else fn.name),
             error=self.ref("ValueError"),
             out=names.fresh("out"),
             pullback=names.fresh(fn.pullback_name),

@@ -18,6 +18,7 @@ from dpgen.ir import (
     Comment,
     CopyAdjoint,
     Eqn,
+    ForEach,
     ForRange,
     Index,
     IndexAddAdjoint,
@@ -74,34 +75,83 @@ class ReverseRendering:
         for out, start in zip(loop.carried, loop.init):
             if start != Var(out):
                 lines.append(f"{out} = {ast.unparse(self.atom(start))}")
-        if stmt.pullbacks != "_":
+        if stmt.checkpoint is not None:
+            lines += self.checkpoint_comment(stmt)
+            lines += self.statement("new_checkpoint_tape", tape=stmt.pullbacks, tape_class=self.tape_class(stmt))
+        elif stmt.pullbacks != "_":
             lines += self.statement("new_tape", tape=stmt.pullbacks)
-        args = (
-            [ast.Name(t) for t in loop.targets]
-            + [ast.Name(c) for c in loop.carried]
-            + [self.atom(a) for a in loop.invariants]
-        )
-        results = [ast.Name(c) for c in loop.carried] + ([ast.Name(stmt.flag)] if loop.breaks else [])
-        call = ast.Call(ast.Name(self.ref(f"{loop.body}_vjp")), args, [])
-        body = [ast.unparse(ast.Assign([ast.Tuple([ast.Tuple(results), ast.Name(stmt.pullback)])], call, lineno=0))]
-        if stmt.pullbacks != "_":
+        carried = [ast.Name(c) for c in loop.carried]
+        invariants = [self.atom(a) for a in loop.invariants]
+        results = ast.Tuple(carried + ([ast.Name(stmt.flag)] if loop.breaks else []))
+        body_vjp = ast.Name(self.ref(f"{loop.body}_vjp"))
+        if stmt.checkpoint is not None:  # the tape runs the step and keeps what its schedule says
+            step = ast.Call(
+                ast.Attribute(ast.Name(stmt.pullbacks), "step"),
+                [body_vjp, ast.Tuple([ast.Name(t) for t in loop.targets]), ast.Tuple(carried), ast.Tuple(invariants)],
+                [],
+            )
+            body = [ast.unparse(ast.Assign([results], step, lineno=0))]
+        else:
+            call = ast.Call(body_vjp, [ast.Name(t) for t in loop.targets] + carried + invariants, [])
+            body = [ast.unparse(ast.Assign([ast.Tuple([results, ast.Name(stmt.pullback)])], call, lineno=0))]
+        if stmt.pullbacks != "_" and stmt.checkpoint is None:
             body += self.statement("record", tape=stmt.pullbacks, pullback=stmt.pullback)
         if loop.breaks:
             body += self.statement("break_if", flag=stmt.flag)
         over = loop.over
         if isinstance(over, Test):
             return lines + self.statement("while_loop", test=ast.unparse(self.test(over)), body=body)
+        return lines + self.statement(
+            "for_loop", targets=", ".join(loop.targets), iterable=self.iterable(over), body=body
+        )
+
+    def iterable(self, over: ForRange | ForEach) -> str:
+        """What a ``for`` loop iterates, as the source wrote it."""
         if isinstance(over, ForRange):
-            iterable = f"{self.ref('range')}({', '.join(ast.unparse(self.atom(a)) for a in over.args)})"
-        else:
-            iterable = ", ".join(ast.unparse(self.atom(a)) for a in over.sequences)
-            if over.enumerate:
-                iterable = f"{self.ref('enumerate')}({iterable})"
-            elif over.reverse:
-                iterable = f"{self.ref('reversed')}({iterable})"
-            elif len(over.sequences) > 1:
-                iterable = f"{self.ref('zip')}({iterable})"
-        return lines + self.statement("for_loop", targets=", ".join(loop.targets), iterable=iterable, body=body)
+            return f"{self.ref('range')}({', '.join(ast.unparse(self.atom(a)) for a in over.args)})"
+        iterable = ", ".join(ast.unparse(self.atom(a)) for a in over.sequences)
+        if over.enumerate:
+            return f"{self.ref('enumerate')}({iterable})"
+        if over.reverse:
+            return f"{self.ref('reversed')}({iterable})"
+        if len(over.sequences) > 1:
+            return f"{self.ref('zip')}({iterable})"
+        return iterable
+
+    def trip_count(self, over: ForRange | ForEach) -> str:
+        """The number of steps of a ``for`` loop without ``break``, known on entry."""
+        length = self.ref("len")
+        if isinstance(over, ForRange):
+            return f"{length}({self.iterable(over)})"
+        counts = [f"{length}({ast.unparse(self.atom(a))})" for a in over.sequences]
+        return counts[0] if len(counts) == 1 else f"{self.ref('min')}({', '.join(counts)})"
+
+    def tape_class(self, stmt: VjpLoop) -> str:
+        """``_RevolveTape(steps, snapshots)`` or ``_OnlineTape(snapshots)`` (None: auto)."""
+        checkpoint = stmt.checkpoint
+        snapshots = repr(checkpoint.snapshots)
+        if checkpoint.schedule == "revolve":
+            self.use_helper("_RevolveTape")
+            return f"{self.ref('_RevolveTape')}({self.trip_count(stmt.loop.over)}, {snapshots})"
+        self.use_helper("_OnlineTape")
+        return f"{self.ref('_OnlineTape')}({snapshots})"
+
+    def checkpoint_comment(self, stmt: VjpLoop) -> list[str]:
+        """Two comment lines: where the pragma is and what the tape does instead of a list of pullbacks."""
+        checkpoint = stmt.checkpoint
+        where = comment_text(f"{self.source_name}:{stmt.loop.span.line}")
+        if checkpoint.schedule == "revolve":
+            kept = "ceil(log2(steps)) snapshot" if checkpoint.snapshots is None else f"{checkpoint.snapshots} snapshot"
+            kept += "s" if checkpoint.snapshots != 1 else ""
+            return [
+                f"# {where}: checkpointed: the tape keeps {kept} of the loop state",
+                "# and recomputes the other steps from them (binomial schedule, Revolve)",
+            ]
+        kept = "about log2(steps)" if checkpoint.snapshots is None else f"at most {checkpoint.snapshots}"
+        return [
+            f"# {where}: checkpointed: the steps are not known on entry, so the tape keeps {kept}",
+            "# states, spread out as the loop runs, and recomputes the other steps from them",
+        ]
 
     def forward_line(self, stmt: Eqn | VjpCall) -> str:
         if isinstance(stmt, VjpCall):
@@ -179,11 +229,16 @@ class ReverseRendering:
             )
         if isinstance(stmt, VjpLoop):  # the loop's reverse half: replay the tape of per-iteration pullbacks
             replay, tape = stmt.replay, stmt.pullbacks
-            call = ast.Call(ast.Subscript(ast.Name(tape), ast.Name(replay.index)), [self.atom(replay.seed)], [])
             names = ast.Tuple([ast.Name(t if t is not None else "_") for t in replay.targets])
+            if stmt.checkpoint is not None:  # the tape hands out the pullbacks, recomputing them from its states
+                call = ast.Call(ast.Name(stmt.pullback), [self.atom(replay.seed)], [])
+            else:
+                call = ast.Call(ast.Subscript(ast.Name(tape), ast.Name(replay.index)), [self.atom(replay.seed)], [])
             body = [ast.unparse(ast.Assign([names], call, lineno=0))]
             for inner in replay.body:
                 body += self.backward(inner)
+            if stmt.checkpoint is not None:
+                return self.statement("tape_walk", index=replay.index, pullback=stmt.pullback, tape=tape, body=body)
             return self.statement(
                 "reverse_walk",
                 index=replay.index,

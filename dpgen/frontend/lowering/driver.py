@@ -203,16 +203,11 @@ class Lowering(BlockLowering, StatementLowering, AliasChecks, ExpressionLowering
         )
 
     def checkpoint(self, node: cst.FunctionDef | cst.For | cst.While) -> Checkpoint | None:
-        """The checkpoint pragma on `node`, if any. No pass applies it yet: a warning says so,
-        so that a user who asked for checkpointing is not misled (the gradient is the same)."""
+        """The checkpoint pragma on `node`, if any (`dpgen.passes.checkpoint` applies it)."""
         placed = self.pragmas.get(id(node))
         if placed is None:
             return None
         self.applied.add(id(node))
-        self.sink.warning(
-            placed.checkpoint.span,
-            "'# dpgen: checkpoint' is read but not yet applied (issue 12); the gradient is computed without checkpointing",
-        )
         return placed.checkpoint
 
     def check_pragmas_placed(self) -> None:
