@@ -293,9 +293,12 @@ WITHOUT_RULES = {
     "_split_like": "a list of arrays",
     "_revolve": "a generator of schedule actions",
     "_snapshots_auto": "a snapshot count for the schedule",
+    "_revolve_sweep": "a generator of pullbacks",
+    "_RevolveTape": "a checkpointed loop's tape",
+    "_OnlineTape": "a checkpointed loop's tape",
 }
 #: Helpers no generated function calls directly: only other helpers call them.
-INTERNAL_HELPERS = {"_keepdims", "_tensordot_axes"}
+INTERNAL_HELPERS = {"_keepdims", "_tensordot_axes", "_revolve_sweep"}
 
 
 def _template_names(rule: rules.Rule, template: object) -> set[str]:
@@ -346,7 +349,15 @@ def test_every_helper_has_its_own_rule():
 
 
 @pytest.mark.parametrize(
-    "call", ["_split_like(x, [x, x], 0)", '_check_real("f", x=x)', "_revolve(3, 2)", "_snapshots_auto(3)"]
+    "call",
+    [
+        "_split_like(x, [x, x], 0)",
+        '_check_real("f", x=x)',
+        "_revolve(3, 2)",
+        "_snapshots_auto(3)",
+        "_RevolveTape(3, None)",
+        "_OnlineTape(None)",
+    ],
 )
 def test_a_helper_without_a_rule_is_refused_where_it_is_called(call):
     header = (

@@ -121,14 +121,16 @@ def statements(backend: Backend):
 @functools.lru_cache(maxsize=None)
 def helper_sources(backend: Backend, source: str = "the source") -> dict[str, tuple[str, frozenset[str]]]:
     """The backend's helpers: name -> (source text, helpers it calls), in file order. `source`,
-    the differentiated file's name, is what `_check_real`'s message cites (escaped there)."""
+    the differentiated file's name, is what `_check_real`'s message cites (escaped there).
+    A helper is a top-level function, or a class (the checkpointing tapes, `_RevolveTape`)."""
     template = environment(backend).get_template(f"{backend.templates}/helpers.py.j2")
     text = template.render(np=backend.alias, source=source)
     tree = ast.parse(text)
-    names = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    kinds = (ast.FunctionDef, ast.ClassDef)
+    names = {node.name for node in tree.body if isinstance(node, kinds)}
     helpers = {}
     for node in tree.body:
-        if isinstance(node, ast.FunctionDef):
+        if isinstance(node, kinds):
             source = ast.get_source_segment(text, node)
             called = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in names and n.id != node.name}
             helpers[node.name] = (source, frozenset(called))

@@ -19,7 +19,7 @@ from dpgen.frontend.source import Parsed
 
 
 def own_helpers(parsed: Parsed) -> frozenset[str]:
-    """Names of the module-level functions that are dpgen's unedited helpers."""
+    """Names of the module-level functions (and classes) that are dpgen's unedited helpers."""
     header = read_header(parsed.source.text)
     if header is None:
         return frozenset()
@@ -29,7 +29,8 @@ def own_helpers(parsed: Parsed) -> frozenset[str]:
     known = {name: ast.dump(ast.parse(text)) for name, (text, _) in helper_sources(backend, header.source).items()}
     found = set()
     for stmt in parsed.module.body:
-        if isinstance(stmt, cst.FunctionDef) and stmt.name.value in known:
+        # Most helpers are functions; the checkpointing tapes (`_RevolveTape`) are classes.
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)) and stmt.name.value in known:
             text = cst.Module(body=[stmt]).code
             if ast.dump(ast.parse(text)) == known[stmt.name.value]:
                 found.add(stmt.name.value)
