@@ -35,11 +35,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-if __name__ == "__main__":  # before NumPy loads its thread pool: one thread, as run.py's default
+# One BLAS thread, as run.py's default: set before harness imports NumPy, which starts its pool.
+if __name__ == "__main__":
     for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"):
         os.environ[_var] = "1"
-
-import numpy as np  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -293,7 +292,7 @@ def prepare(case: Case, size: str, root: Path) -> tuple[list[Variant], int]:
     for v in variants[1:]:
         error = harness.relative_error(v.gradient, plain)
         if not error <= (1e-8 if v.snapshots == "hand" else AGREE):
-            raise SystemExit(
+            raise Disagrees(
                 f"{case.name}, {v.label}: the gradient differs from the plain one by {error:.1e} (relative)"
             )
     return variants, variants[0].calls
