@@ -407,3 +407,25 @@ def test_forward_mode_unchanged_by_pragma():
     reverse = load(generated_text(HVP))
     for name in ("energy", "f"):
         check_jvp(getattr(primal, name), getattr(generated, f"{name}_jvp"), getattr(reverse, f"{name}_vjp"), args, rng)
+
+
+SHORT = """\
+import numpy as np
+
+
+def f(u, k, steps: int):
+    for _ in range(steps):  # dpgen: checkpoint
+        u = u + 0.1 * np.sin(k * u)
+    while np.sum(u) > 100.0:  # dpgen: checkpoint snapshots=1
+        u = u * 0.5
+    return np.sum(u * u)
+"""
+
+
+@pytest.mark.parametrize("steps", [0, 1, 2])
+def test_loops_that_run_zero_one_or_two_steps(steps):
+    primal, generated, without = both(SHORT)
+    rng = np.random.default_rng(steps)
+    args = [rng.normal(size=3), rng.normal(size=3), steps]
+    check_vjp(primal.f, generated.f_vjp, args, rng)
+    assert_same(generated.f_grad(*args), without.f_grad(*args), "f_grad")

@@ -395,3 +395,15 @@ def test_dump_after_lower_shows_the_pragma(in_tmp):
     result = run("diff", "model.py", "--dump-after", "lower")
     assert result.exit_code == 0
     assert "[checkpoint snapshots=4, pragma at 6:25]" in result.stdout
+
+
+def test_dump_after_checkpoint_shows_the_tapes(in_tmp):
+    result = run("diff", "model.py", "--dump-after", "checkpoint")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "-> step on loop_tape  [revolve tape, snapshots=4]" in out  # for i in range(n), snapshots=4
+    assert "-> step on loop_tape_2  [online tape, snapshots=auto]" in out  # the while loop, the second tape of f
+    assert "for step, step_pullback in loop_tape.pullbacks():" in out
+    assert "[checkpointed: keeps its inputs, reruns _h_vjp_recorded]" in out
+    # simplify's IR, one stage earlier, has no tape yet
+    assert "loop_tape" not in run("diff", "model.py", "--dump-after", "simplify").stdout

@@ -19,7 +19,7 @@ from dpgen.header import Options
 from dpgen.pipeline import generate
 from dpgen.frontend.source import Source
 
-#: The cases whose Hessian-vector products are pinned too (the MLP, RNN and while-loop examples).
+#: The cases whose Hessian-vector products are pinned too (the MLP, RNN, while-loop and checkpoint examples).
 OUTPUTS = {"reverse": "model_grad.py", "forward": "model_jvp.py", "hvp": "model_hvp.py"}
 
 

@@ -383,7 +383,12 @@ def test_internal_helpers_are_only_called_by_helpers():
 def test_every_helper_forward_output_may_call_has_its_own_rule():
     called = _helpers_forward_output_calls()
     assert {"_zero_tangent", "_broadcast_like", "_unreduce", "_extremum_jvp"} <= called, "the scan found too little"
-    missing = sorted(h for h in called - {"_check_real"} if f"{HELPER_PREFIX}{h}" not in TABLE)
+    # The tapes of checkpointed loops (render/reverse.py) are in reverse-mode output only, which
+    # dpgen refuses to read back; test_a_helper_without_a_rule_is_refused_where_it_is_called
+    # checks that a call to one is refused.
+    tapes = {"_RevolveTape", "_OnlineTape"}
+    assert tapes <= called and tapes <= set(WITHOUT_RULES)
+    missing = sorted(h for h in called - {"_check_real"} - tapes if f"{HELPER_PREFIX}{h}" not in TABLE)
     assert not missing, f"helpers forward output may call, without a rule: {missing}"
 
 

@@ -171,6 +171,15 @@ def residuals(fn: VjpFunction) -> tuple[tuple[str, ...], tuple[str, ...]]:
     )
 
 
+def kept(fn: VjpFunction) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """What `fn`'s pullback holds: its residuals, or for a checkpointed def
+    (`dpgen.passes.checkpoint`) only its inputs, from which the pullback reruns the recorded vjp
+    (whose pullback holds `residuals(fn)`)."""
+    if fn.checkpoint is not None:
+        return tuple(p.name for p in fn.source.params), ()
+    return residuals(fn)
+
+
 def _flatten(targets: tuple) -> set[str]:
     found = set()
     for t in targets:
@@ -184,7 +193,7 @@ def attach(module: VjpModule) -> VjpModule:
     Each `VjpLoop` takes its forward fields from its place in the forward sweep and its
     `replay` from its place in the pullback, and the same node is put in both places.
     """
-    table = {fn.source.name: residuals(fn) for fn in module.functions}
+    table = {fn.source.name: kept(fn) for fn in module.functions}
     functions = {fn.source.name: fn.source for fn in module.functions}
 
     def fill(stmt):

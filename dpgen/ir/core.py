@@ -172,7 +172,7 @@ class ForEach:
 class Checkpoint:
     """A `# dpgen: checkpoint` pragma read from the source (see `dpgen.frontend.pragmas`).
 
-    Recorded on the `Function` or `Loop` it stands on; no pass applies it yet (issue 12)."""
+    Recorded on the `Function` or `Loop` it stands on; `dpgen.passes.checkpoint` applies it."""
 
     snapshots: int | None  #: ``snapshots=N``; None for ``snapshots=auto`` (and always for a def)
     span: Span  #: where the pragma comment is

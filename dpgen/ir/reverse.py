@@ -6,7 +6,7 @@ ones read only for their shape and dtype); a call or an arm records the residual
 pullback it keeps, and one `VjpLoop` node owns both halves of a loop with the per-iteration
 residuals its tape stacks. The NumPy backend still renders closures that read these values by
 name; a JAX backend can return them from a `custom_vjp` forward half and stack them for
-`lax.scan`, and a checkpoint pass can choose to recompute some instead of storing them.
+`lax.scan`; `dpgen.passes.checkpoint` has a checkpointed loop recompute them from stored states.
 """
 
 from __future__ import annotations
@@ -247,8 +247,9 @@ class VjpFunction:
     shape_residuals: tuple[str, ...] = ()
     #: ``f_derivative`` for a public function with complex parameters (None: none, and no comment).
     derivative: Derivative | None = None
-    #: A checkpointed def (`dpgen.passes.checkpoint`): `name` keeps only the inputs and its
-    #: pullback reruns `recorded`, this function's ordinary vjp under an internal name.
+    #: A checkpointed def (`dpgen.passes.checkpoint`): `name` keeps only the inputs (then its
+    #: `residuals` are the parameters) and its pullback reruns `recorded`, this function's
+    #: ordinary vjp (`forward` and `backward`) under an internal name.
     checkpoint: Checkpoint | None = None
     recorded: str = ""  #: ``_f_vjp_recorded`` when checkpointed
 

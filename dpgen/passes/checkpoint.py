@@ -32,7 +32,9 @@ Semantics, precisely:
   keeps only its inputs; its pullback runs ``_f_vjp_recorded`` again and uses that pullback.
   Callers (other functions' vjp, loop bodies) call ``f_vjp`` as before: that is where memory is
   saved. ``f_grad`` (and ``f_hvp``) call ``_f_vjp_recorded`` directly: checkpointing the whole
-  gradient would only run f twice. `VjpFunction.residuals` stays the recorded vjp's.
+  gradient would only run f twice. `VjpFunction.residuals` is then f's parameters, what f_vjp's
+  pullback holds (and what callers keep per call: `dpgen.analysis.residuals.kept`); the recorded
+  vjp's pullback holds `residuals.residuals(fn)`, computed from the unchanged `backward`.
 - **Composition.** Checkpointed loops nest (an inner loop's tape lives in the outer body's
   pullback, so it dies when the outer tape drops that pullback and is rebuilt on recomputation),
   sit inside checkpointed defs, and call checkpointed defs. ``--mode hvp`` runs this pass on

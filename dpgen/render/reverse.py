@@ -138,19 +138,18 @@ class ReverseRendering:
 
     def checkpoint_comment(self, stmt: VjpLoop) -> list[str]:
         """Two comment lines: where the pragma is and what the tape does instead of a list of pullbacks."""
-        checkpoint = stmt.checkpoint
+        checkpoint, snapshots = stmt.checkpoint, stmt.checkpoint.snapshots
         where = comment_text(f"{self.source_name}:{stmt.loop.span.line}")
         if checkpoint.schedule == "revolve":
-            kept = "ceil(log2(steps)) snapshot" if checkpoint.snapshots is None else f"{checkpoint.snapshots} snapshot"
-            kept += "s" if checkpoint.snapshots != 1 else ""
+            kept = "ceil(log2(steps)) states" if snapshots is None else f"{snapshots} state{'s' * (snapshots != 1)}"
             return [
-                f"# {where}: checkpointed: the tape keeps {kept} of the loop state",
+                f"# {where}: checkpointed loop: the tape keeps {kept}",
                 "# and recomputes the other steps from them (binomial schedule, Revolve)",
             ]
-        kept = "about log2(steps)" if checkpoint.snapshots is None else f"at most {checkpoint.snapshots}"
+        kept = "about log2(steps)" if snapshots is None else f"at most {snapshots}"
         return [
-            f"# {where}: checkpointed: the steps are not known on entry, so the tape keeps {kept}",
-            "# states, spread out as the loop runs, and recomputes the other steps from them",
+            f"# {where}: checkpointed loop, length unknown on entry: the tape keeps",
+            f"# {kept} states, spread out as it runs, and recomputes the other steps",
         ]
 
     def forward_line(self, stmt: Eqn | VjpCall) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 GOLDEN = Path(__file__).parent.parent / "golden"
 CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "model.py").exists())
 #: The cases whose committed `model_hvp.py` pins the HVP module's text.
-HVP_CASES = ["mlp", "newton", "rnn"]
+HVP_CASES = ["checkpoint", "mlp", "newton", "rnn"]
 
 
 def golden_inputs(case: str):
