@@ -9,12 +9,14 @@ A workload is a folder of benchmarks/workloads/:
                    and `SIZES` ("full" for run.py, "small" for tests/test_benchmarks.py)
     peers.py       the same loss for autograd, JAX and PyTorch (see peerlib.py)
 
-run.py uses all of this; tests/test_benchmarks.py uses the loading and the comparison.
+run.py and checkpoint.py use all of this; tests/test_benchmarks.py uses the loading and the comparison.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
+import platform
 import statistics
 import sys
 import time
@@ -64,6 +66,23 @@ def load_peers(name: str) -> ModuleType:
     if str(HERE) not in sys.path:
         sys.path.insert(0, str(HERE))
     return load_module(WORKLOADS / name / "peers.py", f"bench_{name}_peers")
+
+
+def machine(threads: int) -> list[str]:
+    """Two lines saying where the numbers come from: CPU and OS, Python, NumPy and its BLAS."""
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        cpu = platform.processor() or cpu
+    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    return [
+        f"{cpu}, {os.cpu_count()} cores; {platform.system()} {platform.release()}",
+        f"Python {platform.python_version()}, NumPy {np.__version__} ({blas.get('name')} {blas.get('version')}), {threads} BLAS/XLA/torch thread(s)",
+    ]
 
 
 # ---------------------------------------------------------------------------------------------

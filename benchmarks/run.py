@@ -14,7 +14,8 @@ installed are left out). For every workload it
 
 Every library gets the same number of threads (`--threads`, 1 by default): the BLAS variables
 and XLA's flags are set here, before NumPy, JAX or PyTorch is imported. The timings of code
-generation are benchmarks/generation.py (`--generation` runs it after the table).
+generation are benchmarks/generation.py (`--generation` runs it after the table); checkpointed
+gradients' memory and time against plain ones are benchmarks/checkpoint.py.
 """
 
 from __future__ import annotations
@@ -46,7 +47,6 @@ os.environ["XLA_FLAGS"] = (
 )
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
-import platform  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -60,23 +60,6 @@ RTOL = 1e-8  # gradients agree to ~1e-15 in practice; 1e-8 leaves room for summa
 MEMORY = ("rnn", "heat")  # loops whose tape (dpgen) or stored states (hand) dominate memory
 CORE = ("forward", "hand-written", "dpgen")
 peerlib = None  # benchmarks/peerlib.py, imported by main() unless --no-peers
-
-
-def machine() -> list[str]:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        cpu = platform.processor() or cpu
-    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-    lines = [
-        f"{cpu}, {os.cpu_count()} cores; {platform.system()} {platform.release()}",
-        f"Python {platform.python_version()}, NumPy {np.__version__} ({blas.get('name')} {blas.get('version')}), {ARGS.threads} BLAS/XLA/torch thread(s)",
-    ]
-    return lines
 
 
 def fmt_time(seconds: float) -> str:
@@ -162,7 +145,7 @@ def main() -> None:
         import peerlib  # only now: importing JAX and PyTorch takes seconds
 
         peers = [peer for peer, module in peerlib.PEERS.items() if module is not None]
-    print("Machine: " + "\n         ".join(machine()))
+    print("Machine: " + "\n         ".join(harness.machine(ARGS.threads)))
     versions = peerlib.versions() if peers else {}
     if peers:
         print("Peers:   " + ", ".join(f"{k} {v}" for k, v in versions.items()))
