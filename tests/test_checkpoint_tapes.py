@@ -388,7 +388,7 @@ def test_the_tapes_use_plain_python():
     for name in ("_RevolveTape", "_OnlineTape", "_revolve_sweep"):
         text, called = HELPERS[name]
         assert "import" not in text and "np." not in text and "dpgen" not in text
-        assert called <= {"_revolve", "_snapshots_auto", "_revolve_sweep"}
+        assert called <= {"_revolve", "_snapshots_auto", "_revolve_sweep", "_LoopTargets"}
 
 
 @pytest.mark.parametrize("tape", ["_RevolveTape", "_OnlineTape"])
@@ -397,7 +397,65 @@ def test_a_tape_brings_the_helpers_it_calls(tape):
     on their own in the order the module copies them."""
     printer = ExpressionPrinter(NUMPY, "model.py")
     printer.use_helper(tape)
-    assert printer.used_helpers == {tape, "_revolve", "_revolve_sweep", "_snapshots_auto"}
+    assert printer.used_helpers == {tape, "_revolve", "_revolve_sweep", "_snapshots_auto", "_LoopTargets"}
     namespace = {}
     exec("\n\n".join(text for name, (text, _) in HELPERS.items() if name in printer.used_helpers), namespace)
     assert_same_gradient(namespace[tape](*((5, 2) if tape == "_RevolveTape" else (2,))), steps=5)
+
+
+# ------------------------------------------------------------------ loop variables
+LoopTargets = _load("_LoopTargets")["_LoopTargets"]
+
+
+@pytest.mark.parametrize(
+    "targets",
+    [
+        [(i,) for i in range(40)],  # range(40)
+        [(i,) for i in range(7, 100, 3)],  # range(7, 100, 3)
+        [(i,) for i in range(10, -5, -2)],  # a negative stride
+        [(4,)] * 5,  # the same int every step
+        [(0,), (1,), (2,), (7,), (8,)],  # a progression that breaks
+        [(3,), (2.5,), (1,)],  # not all ints
+        [(0, "a"), (1, "b")],  # enumerate's pairs
+        [(np.int64(0),), (np.int64(1),)],  # NumPy ints are kept as they are
+        [(True,), (False,)],  # bools are not ints here
+        [(5,)],
+    ],
+)
+def test_loop_targets_give_back_every_step(targets):
+    kept = LoopTargets()
+    for t in targets:
+        kept.append(t)
+    assert [kept[i] for i in range(len(targets))] == targets
+    assert all(type(kept[i][0]) is type(t[0]) for i, t in enumerate(targets))
+
+
+def test_a_range_loop_keeps_no_memory_per_step():
+    """The whole point: 10^6 steps of `range(n)` keep two ints, not a million tuples."""
+    kept = LoopTargets()
+    for i in range(3, 3 + 2 * 10**6, 2):
+        kept.append((i,))
+    assert kept.listed is None and kept[999_999] == (3 + 2 * 999_999,)
+
+
+@pytest.mark.parametrize("make", [lambda n: RevolveTape(n, 2), lambda n: OnlineTape(2)])
+def test_a_rerun_step_gets_its_own_loop_variable(make):
+    """`for i in range(5, 41, 3)`: every step the pullbacks rerun sees the i it had forward
+    (the state before step k is the sum of the first k items, so it says which step runs)."""
+    seen = []
+
+    def step_vjp(i, x):
+        seen.append((i, x))
+        return (x + i,), lambda x_bar: (None, x_bar)
+
+    items = range(5, 41, 3)
+    tape, x = make(len(items)), 0
+    for i in items:
+        (x,) = tape.step(step_vjp, (i,), (x,), ())
+    assert [i for i, _ in seen] == list(items)
+    seen.clear()
+    assert [step for step, _ in tape.pullbacks()] == list(reversed(range(len(items))))
+    assert len(seen) > len(items)  # steps were rerun from the snapshots
+    for i, x in seen:
+        assert x == sum(items[: items.index(i)]), (i, x)
+    assert tape._targets.listed is None

@@ -296,9 +296,10 @@ WITHOUT_RULES = {
     "_revolve_sweep": "a generator of pullbacks",
     "_RevolveTape": "a checkpointed loop's tape",
     "_OnlineTape": "a checkpointed loop's tape",
+    "_LoopTargets": "a tape's record of loop variables",
 }
 #: Helpers no generated function calls directly: only other helpers call them.
-INTERNAL_HELPERS = {"_keepdims", "_tensordot_axes", "_revolve_sweep"}
+INTERNAL_HELPERS = {"_keepdims", "_tensordot_axes", "_revolve_sweep", "_LoopTargets"}
 
 
 def _template_names(rule: rules.Rule, template: object) -> set[str]:

@@ -5,8 +5,8 @@ JVP, a JVP of a JVP). The helpers that output calls are primitives here, keyed
 ``dpgen.helpers.<name>`` (see `dpgen.frontend.own_helpers`). Most are linear in the tangent or
 cotangent they carry; masks and shapes they read carry no derivative. Every helper of the
 backend has a rule here except ``_check_real`` (a statement, dropped when read back),
-``_split_like`` (it returns a list), and ``_revolve``, ``_snapshots_auto``, ``_revolve_sweep``
-and the tapes ``_RevolveTape`` and ``_OnlineTape`` (checkpointing: run-time control of
+``_split_like`` (it returns a list), and ``_revolve``, ``_snapshots_auto``, ``_revolve_sweep``,
+``_LoopTargets`` and the tapes ``_RevolveTape`` and ``_OnlineTape`` (checkpointing: run-time control of
 reverse-mode pullbacks, no value to differentiate); lowering refuses those as values, with a
 location.
 """

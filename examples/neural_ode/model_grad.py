@@ -927,6 +927,44 @@ def _revolve_sweep(actions, first, working, stored, run):
             yield i, pullback
 
 
+class _LoopTargets:
+    """Each step's loop variables, kept by a checkpointing tape to run a step again.
+
+    A `range` loop's are one int growing by a fixed stride: while they do, only the first one
+    and the stride are kept, so a long loop costs no memory per step. Other loop variables (rows,
+    items, enumerate's pairs) are kept as one tuple of references per step, no copies.
+    """
+
+    def __init__(self):
+        self.count = 0  # steps recorded
+        self.first = self.stride = (
+            0  # step i's is (first + i * stride,) while `listed` is None
+        )
+        self.listed = None  # one tuple per step, once they are not such a progression
+
+    def append(self, targets):
+        i = self.count
+        self.count += 1
+        if self.listed is None and len(targets) == 1 and type(targets[0]) is int:
+            if i == 0:
+                self.first = targets[0]
+                return
+            if i == 1:
+                self.stride = targets[0] - self.first
+                return
+            if targets[0] == self.first + i * self.stride:
+                return
+        if self.listed is None:  # not a progression (any more): list the steps so far
+            self.listed = [self[k] for k in range(i)]
+        self.listed.append(targets)
+
+    def __getitem__(self, i):
+        """Step i's loop variables; () for a loop without any (a `while` loop)."""
+        if self.listed is not None:
+            return self.listed[i]
+        return (self.first + i * self.stride,) if self.count else ()
+
+
 class _RevolveTape:
     """The tape of a checkpointed loop whose trip count is known on entry (binomial checkpointing).
 
@@ -936,7 +974,8 @@ class _RevolveTape:
     reverse). `pullbacks()` continues the same schedule: it restores snapshots, advances from
     them (running steps and dropping their pullbacks), and yields each step's pullback, from the
     last step back to step 0. A state is the tuple of the loop's carried values; each step's
-    targets (its loop variables: ints, rows) are remembered to run it again.
+    targets (its loop variables: ints, rows) are remembered to run it again (`_LoopTargets`: a
+    `range` loop's cost no memory per step).
 
     Bounds, for n steps and s snapshots (None: s = `_snapshots_auto(n)` = ceil(log2 n)):
     - states held at once: at most s snapshots and the working state;
@@ -955,7 +994,7 @@ class _RevolveTape:
         # the action the forward sweep is carrying out
         self._action = next(self._actions, None)
         self._taken = 0  # steps the forward sweep has run
-        self._targets = []  # each step's loop variables, when it has any
+        self._targets = _LoopTargets()  # each step's loop variables, to run it again
         self._step_vjp = self._invariants = self._first = None  # set by the first step
         # the last step's pullback: the first reverse sweep starts with it
         self._last = None
@@ -1007,7 +1046,7 @@ class _RevolveTape:
 
     def _run(self, i, state):
         """Step i from the state before it: (the state after it, its pullback)."""
-        targets = self._targets[i] if self._targets else ()
+        targets = self._targets[i]
         outputs, pullback = self._step_vjp(*targets, *state, *self._invariants)
         return outputs[: len(state)], pullback
 
@@ -1053,7 +1092,7 @@ class _OnlineTape:
         self.spacing = 1  # d: the state before every d-th step is kept
         self.kept = {}  # step i -> the state before step i, for i = 0, d, 2d, ...
         self.stored = {}  # the snapshots of the segment being reversed
-        self._targets = []  # each step's loop variables, when it has any
+        self._targets = _LoopTargets()  # each step's loop variables, to run it again
         self._step_vjp = self._invariants = None  # set by the first step
         # the last step's pullback: the first reverse sweep starts with it
         self._last = None
@@ -1110,6 +1149,6 @@ class _OnlineTape:
 
     def _run(self, i, state):
         """Step i from the state before it: (the state after it, its pullback)."""
-        targets = self._targets[i] if self._targets else ()
+        targets = self._targets[i]
         outputs, pullback = self._step_vjp(*targets, *state, *self._invariants)
         return outputs[: len(state)], pullback
