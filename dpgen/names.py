@@ -21,8 +21,13 @@ from typing import Callable, Iterable
 from dpgen.backends import BACKENDS, helper_sources
 
 #: Names the generated module defines or imports at module level: every backend's array module
-#: alias (so a module generated for one backend reads the same user names as for another), and math.
-BACKEND_NAMES = frozenset({backend.alias for backend in BACKENDS.values()} | {"math"})
+#: alias and the other modules it may import (CuPy's ``cupyx``), so a module generated for one backend
+#: reads the same user names as for another, and math.
+BACKEND_NAMES = frozenset(
+    {backend.alias for backend in BACKENDS.values()}
+    | {extra for backend in BACKENDS.values() for extra in backend.extra_modules()}
+    | {"math"}
+)
 
 #: Suffixes of the module-level functions dpgen generates for a function ``f``
 #: (``f_vjp``, ``f_grad``, ``f_jvp``, ``f_hvp``; ``f_jvp_vjp`` is ``f_jvp`` + ``_vjp``).

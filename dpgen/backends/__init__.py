@@ -67,6 +67,12 @@ class Backend:
         if self.updates == "in-place" and self.scatter_add is None:
             raise ValueError(f"backend {self.name}: in-place updates need a scatter_add function")
 
+    def extra_modules(self) -> tuple[str, ...]:
+        """Modules besides `module` that generated code may call into (``cupyx`` for CuPy's
+        scatter-add): imported by a generated module only where its text uses them."""
+        root = (self.scatter_add or "").partition(".")[0]
+        return (root,) if root and root not in ("numpy", self.module.partition(".")[0]) else ()
+
     def qualified(self, name: str) -> str:
         """How the generated code spells a qualified name: ``numpy.add.at`` -> ``np.add.at``.
         The IR names array functions by their NumPy API names; the backend's module offers
@@ -79,8 +85,16 @@ NUMPY = Backend(
     name="numpy", module="numpy", alias="np", templates="numpy", updates="in-place", scatter_add="numpy.add.at"
 )
 
+#: CuPy offers NumPy's API on the GPU, in place as NumPy; ``cupyx.scatter_add`` is its ``np.add.at``
+#: (the generated module imports ``cupyx`` only where it adds into an index that may repeat).
+#: Its helpers (templates/cupy) are NumPy's, but for the few that CuPy cannot run or would run
+#: with a host round trip.
+CUPY = Backend(
+    name="cupy", module="cupy", alias="cp", templates="cupy", updates="in-place", scatter_add="cupyx.scatter_add"
+)
+
 #: The backends ``--backend`` offers, by name.
-BACKENDS = {b.name: b for b in (NUMPY,)}
+BACKENDS = {b.name: b for b in (NUMPY, CUPY)}
 
 
 @functools.lru_cache(maxsize=None)

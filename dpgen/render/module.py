@@ -269,6 +269,9 @@ def render(
     imports.append(
         f"import {backend.module} as {backend.alias}" if backend.module != backend.alias else f"import {backend.module}"
     )
+    # A module besides the array module (CuPy's cupyx, for its scatter-add) is imported only by the
+    # modules that call it: most gradients never add into a repeated index.
+    imports += [f"import {extra}" for extra in backend.extra_modules() if re.search(rf"\b{extra}\.", body_text)]
     helpers = [text for name, (text, _) in renderer.helpers.items() if name in renderer.used_helpers]
     text = (
         environment(backend)
