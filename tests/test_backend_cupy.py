@@ -247,3 +247,12 @@ def test_cupy_on_a_gpu(case):
     theirs = load(_generate(case, _modes(case), "numpy"))
     rng = np.random.default_rng(7)
     _compare(ours, theirs, case, golden_inputs(case)(rng), rng, xp=cupy)
+
+
+def test_cupyx_is_reserved_as_a_user_name(standin):
+    """A user variable named ``cupyx`` would hide the module the scatter-add calls: it is renamed."""
+    source = "import numpy as np\n\n\ndef f(x, idx):\n    cupyx = x[idx]\n    return np.sum(cupyx * cupyx)\n"
+    text = generated_text(source, options=Options(mode="reverse", backend="cupy"))
+    assert "cupyx.scatter_add(" in text and not re.search(r"^\s*cupyx = ", text, re.M)
+    x, idx = np.arange(4.0), np.array([0, 2, 2])
+    np.testing.assert_array_equal(load(text).f_grad(x, idx), [0.0, 0.0, 8.0, 0.0])  # idx names 2 twice
